@@ -1,0 +1,136 @@
+"""Forward pass, backward pass and loss of a feed-forward network.
+
+Pure functions on lists of arrays, shared by the classifier's fine-tuning and
+prediction, by LSUV's variance probe and by the RBM up-pass. Weights are in
+(fan_in, fan_out) orientation. The last layer has no activation: it produces logits,
+and the cross-entropy is computed from them (never from rounded probabilities).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_expit, logsumexp, softmax
+
+from ._activations import ACTIVATIONS, DERIVATIVES
+
+
+def affine(A, W, b, out=None):
+    """``out = A @ W + b`` (``A`` dense or sparse), written into ``out`` if given."""
+    if sp.issparse(A):
+        prod = A @ W
+        if out is None:
+            out = np.asarray(prod)
+        else:
+            out[...] = prod
+    else:
+        out = np.dot(A, W, out=out)
+    out += b
+    return out
+
+
+def forward_layer(A, W, b, activation, out=None):
+    """One layer: ``activation(A @ W + b)``, in place in ``out`` if given."""
+    return ACTIVATIONS[activation](affine(A, W, b, out=out))
+
+
+def forward(activations, coefs, intercepts, activation):
+    """Fill ``activations[1:]`` from ``activations[0]``; the last entry gets logits.
+
+    ``activations`` is a list of ``len(coefs) + 1`` arrays (``activations[0]`` the
+    input batch, the others preallocated outputs of matching shape).
+    """
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        if i == last:
+            affine(activations[i], W, b, out=activations[i + 1])
+        else:
+            forward_layer(activations[i], W, b, activation, out=activations[i + 1])
+    return activations[-1]
+
+
+def logits_to_proba(logits):
+    """Class probabilities from logits: softmax, or one logistic unit for 2 classes."""
+    if logits.shape[1] == 1:
+        p = expit(logits[:, 0])
+        return np.column_stack([1 - p, p])
+    return softmax(logits, axis=1)
+
+
+def logits_to_log_proba(logits):
+    """Log class probabilities from logits, computed stably."""
+    if logits.shape[1] == 1:
+        z = logits[:, 0]
+        return np.column_stack([log_expit(-z), log_expit(z)])
+    return logits - logsumexp(logits, axis=1, keepdims=True)
+
+
+def output_loss_delta(logits, y, delta):
+    """Mean cross-entropy of integer labels ``y`` given ``logits``.
+
+    Writes ``p - onehot(y)`` (the gradient of the summed loss w.r.t. the logits)
+    into ``delta`` and returns the mean loss.
+    """
+    n = logits.shape[0]
+    if logits.shape[1] == 1:
+        z = logits[:, 0]
+        # -log p(y|z) = log(1 + e^z) - y z
+        loss = np.logaddexp(0, z).sum() - np.dot(y, z)
+        expit(logits, out=delta)
+        delta[:, 0] -= y
+    else:
+        rows = np.arange(n)
+        lse = logsumexp(logits, axis=1)
+        loss = lse.sum() - logits[rows, y].sum()
+        np.subtract(logits, lse[:, None], out=delta)
+        np.exp(delta, out=delta)
+        delta[rows, y] -= 1
+    return float(loss) / n
+
+
+def loss_and_gradients(
+    activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
+    intercept_grads,
+):
+    """Forward, loss and backward for one batch; gradients written in place.
+
+    The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
+    convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
+    ``deltas[i]`` has the shape of ``activations[i + 1]``.
+    """
+    forward(activations, coefs, intercepts, activation)
+    n = activations[0].shape[0]
+    loss = output_loss_delta(activations[-1], y, deltas[-1])
+    if alpha:
+        loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / n
+    scale = deltas[-1].dtype.type(1.0 / n)
+    deltas[-1] *= scale
+    derivative = DERIVATIVES[activation]
+    for i in range(len(coefs) - 1, -1, -1):
+        A, delta = activations[i], deltas[i]
+        if sp.issparse(A):
+            coef_grads[i][...] = A.T @ delta
+        else:
+            np.dot(A.T, delta, out=coef_grads[i])
+        if alpha:
+            coef_grads[i] += coefs[i] * coefs[i].dtype.type(alpha / n)
+        np.sum(delta, axis=0, out=intercept_grads[i])
+        if i > 0:
+            np.dot(delta, coefs[i].T, out=deltas[i - 1])
+            derivative(A, deltas[i - 1])
+    return loss
+
+
+def forward_chunked(X, coefs, intercepts, activations, chunk_size=2048):
+    """Forward ``X`` through all layers, ``activations[i]`` after layer ``i``.
+
+    Rows are processed in chunks, so the memory beyond the output itself is bounded
+    by ``chunk_size`` times the widest layer, whatever ``n_samples``.
+    """
+    n = X.shape[0]
+    out = np.empty((n, coefs[-1].shape[1]), dtype=coefs[0].dtype)
+    last = len(coefs) - 1
+    for start in range(0, n, chunk_size):
+        A = X[start : start + chunk_size]
+        for i, (W, b, act) in enumerate(zip(coefs, intercepts, activations)):
+            dest = out[start : start + chunk_size] if i == last else None
+            A = forward_layer(A, W, b, act, out=dest)
+    return out

@@ -1,0 +1,213 @@
+"""The maths of one restricted Boltzmann machine layer.
+
+Weights are in (n_visible, n_hidden) orientation (the ``coefs_`` orientation of the
+network), so the up-pass is the network's forward layer. Visible units are
+``"bernoulli"`` (data in [0, 1]) or ``"gaussian"`` (unit variance: the caller
+standardises the data, see :func:`fold_standardization`); hidden units are
+``"bernoulli"`` or ``"relu"`` (noisy rectified linear units, Nair & Hinton 2010).
+
+Contrastive divergence runs on preallocated buffers (:class:`CDWorkspace`): the
+positive and negative statistics of a batch are one GEMM of stacked matrices,
+``[V0; Vk].T @ [H0; -Hk]``, and all sampling writes into float buffers of the
+working dtype.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from ._network import affine, forward_layer
+
+HIDDEN_ACTIVATION = {"bernoulli": "logistic", "relu": "relu"}
+VISIBLE_ACTIVATION = {"bernoulli": "logistic", "gaussian": "identity"}
+
+
+def up(V, W, b_hidden, hidden_units, out=None):
+    """Mean-field hidden activations: ``sigmoid(V W + b)`` or ``max(0, V W + b)``."""
+    return forward_layer(V, W, b_hidden, HIDDEN_ACTIVATION[hidden_units], out=out)
+
+
+def down(H, W, b_visible, visible_units, out=None):
+    """Mean-field visible reconstruction: ``sigmoid(H W.T + c)`` or ``H W.T + c``."""
+    return forward_layer(H, W.T, b_visible, VISIBLE_ACTIVATION[visible_units], out=out)
+
+
+def components_to_coefs(components):
+    """Convert RBM ``components_`` (n_hidden, n_visible) to ``coefs_`` orientation.
+
+    scikit-learn's ``BernoulliRBM`` stores ``components_`` as (n_components,
+    n_features); networks here use (fan_in, fan_out) = (n_visible, n_hidden).
+    """
+    return np.ascontiguousarray(np.asarray(components).T)
+
+
+def free_energy(V, W, b_hidden, b_visible):
+    """Free energy of Bernoulli-Bernoulli RBM visible vectors (one per row).
+
+    ``F(v) = -v.c - sum_j log(1 + exp(b_j + (v W)_j))``, so ``p(v) ∝ exp(-F(v))``.
+    """
+    return -(V @ b_visible) - np.logaddexp(0, V @ W + b_hidden).sum(axis=1)
+
+
+def visible_bias_from_data(p, dtype):
+    """Hinton's initial visible bias ``log(p / (1 - p))`` for mean activities ``p``."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-3, 1 - 1e-3)
+    return np.log(p / (1 - p)).astype(dtype)
+
+
+def fold_standardization(W, b_hidden, b_visible, mean, scale):
+    """Parameters trained on ``(x - mean) / scale`` -> parameters on raw ``x``.
+
+    Up-pass: ``((x - m) / s) W + b = x (W / s) + (b - (m / s) W)``; the visible
+    bias becomes the raw-space mean of ``p(x | h = 0)``: ``m + s c``.
+    Exact up to rounding; :func:`unfold_standardization` is its inverse.
+    """
+    W_raw = W / scale[:, None]
+    b_h_raw = b_hidden - (mean / scale) @ W
+    b_v_raw = mean + scale * b_visible
+    return W_raw, b_h_raw, b_v_raw
+
+
+def unfold_standardization(W_raw, b_h_raw, b_v_raw, mean, scale):
+    """Inverse of :func:`fold_standardization`."""
+    W = W_raw * scale[:, None]
+    b_hidden = b_h_raw + mean @ W_raw
+    b_visible = (b_v_raw - mean) / scale
+    return W, b_hidden, b_visible
+
+
+class CDWorkspace:
+    """Preallocated buffers for CD-k on batches of at most ``batch_size`` rows.
+
+    ``V[:n]`` holds the data batch ``V0`` and ``V[n:2n]`` the negative-phase
+    visibles; ``H`` likewise holds hidden means. ``grads`` receive the CD estimate
+    of the log-likelihood gradient for ``(W, b_hidden, b_visible)``.
+    """
+
+    def __init__(self, batch_size, n_visible, n_hidden, dtype):
+        self.V = np.empty((2 * batch_size, n_visible), dtype=dtype)
+        self.H = np.empty((2 * batch_size, n_hidden), dtype=dtype)
+        self.H_sample = np.empty((batch_size, n_hidden), dtype=dtype)
+        self.noise_h = np.empty((batch_size, n_hidden), dtype=dtype)
+        self.noise_v = np.empty((batch_size, n_visible), dtype=dtype)
+        self.grads = [
+            np.empty((n_visible, n_hidden), dtype=dtype),
+            np.empty(n_hidden, dtype=dtype),
+            np.empty(n_visible, dtype=dtype),
+        ]
+        self.rows = np.empty(batch_size, dtype=dtype)
+
+    def batch(self, n):
+        """Views ``(V0, Vk, H0, Hk)`` for a batch of ``n`` rows."""
+        return self.V[:n], self.V[n : 2 * n], self.H[:n], self.H[n : 2 * n]
+
+
+def _random(rng, out, normal=False):
+    if normal:
+        return rng.standard_normal(out=out, dtype=out.dtype)
+    return rng.random(out=out, dtype=out.dtype)
+
+
+def sample_hidden(H_mean, Z, hidden_units, rng, noise, out):
+    """Sample hidden states given their means ``H_mean`` (and pre-activations ``Z``).
+
+    Bernoulli: ``h = [u < p]``. NReLU: ``h = max(0, z + sqrt(sigmoid(z)) * eps)``
+    with ``z`` the pre-activation, which for ``z > 0`` equals ``H_mean`` and for
+    ``z <= 0`` only matters through the noise; ``Z`` is the pre-activation buffer.
+    """
+    if hidden_units == "bernoulli":
+        _random(rng, noise)
+        return np.less(noise, H_mean, out=out)
+    _random(rng, noise, normal=True)
+    expit(Z, out=out)
+    np.sqrt(out, out=out)
+    out *= noise
+    out += Z
+    return np.maximum(out, 0, out=out)
+
+
+def sample_visible(V_mean, visible_units, rng, noise):
+    """Sample Bernoulli visibles in place; Gaussian visibles keep their mean.
+
+    Noise-free Gaussian reconstructions are what Hinton's practical guide recommends
+    for unit-variance Gaussian visible units: the noise only slows learning.
+    """
+    if visible_units == "bernoulli":
+        _random(rng, noise)
+        np.less(noise, V_mean, out=V_mean)
+    return V_mean
+
+
+def cd_gradient(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
+                hidden_units):
+    """CD-k (or PCD-k with ``chain``) estimate of the log-likelihood gradient.
+
+    ``ws.V[:n]`` must hold the data batch. Gibbs chains start from hidden samples
+    of the data (CD) or from the persistent hidden states ``chain[:n]`` (PCD, which
+    are then advanced in place). Each step samples ``v ~ p(v | h)`` and takes
+    ``p(h | v)``; the statistics use hidden means (Rao-Blackwellised), so with
+    large ``k`` the estimate is unbiased for the exact gradient.
+
+    Writes ``(<v h>_data - <v h>_model) / n`` and the bias terms into ``ws.grads``.
+    """
+    V0, Vk, H0, Hk = ws.batch(n)
+    H_sample, noise_h, noise_v = ws.H_sample[:n], ws.noise_h[:n], ws.noise_v[:n]
+    relu = hidden_units == "relu"
+    hidden_act = HIDDEN_ACTIVATION[hidden_units]
+    # positive phase (for NReLU the pre-activation goes to the free Hk buffer,
+    # since the noise of the sample depends on it)
+    if relu:
+        affine(V0, W, b_hidden, out=Hk)
+        np.maximum(Hk, 0, out=H0)
+    else:
+        up(V0, W, b_hidden, hidden_units, out=H0)
+    if chain is not None:
+        H_sample = chain[:n]
+    else:
+        sample_hidden(H0, Hk, hidden_units, rng, noise_h, out=H_sample)
+    for step in range(k):
+        down(H_sample, W, b_visible, visible_units, out=Vk)
+        sample_visible(Vk, visible_units, rng, noise_v)
+        if relu:
+            affine(Vk, W, b_hidden, out=Hk)
+            if step < k - 1 or chain is not None:
+                sample_hidden(None, Hk, hidden_units, rng, noise_h, out=H_sample)
+            np.maximum(Hk, 0, out=Hk)
+        else:
+            forward_layer(Vk, W, b_hidden, hidden_act, out=Hk)
+            if step < k - 1 or chain is not None:
+                sample_hidden(Hk, None, hidden_units, rng, noise_h, out=H_sample)
+    # statistics: one GEMM of the stacked batches, [V0; Vk].T @ [H0; -Hk]
+    np.negative(Hk, out=Hk)
+    gW, gbh, gbv = ws.grads
+    V, H = ws.V[: 2 * n], ws.H[: 2 * n]
+    np.dot(V.T, H, out=gW)
+    np.sum(H, axis=0, out=gbh)
+    np.sum(V0, axis=0, out=gbv)
+    gbv -= Vk.sum(axis=0)
+    inv_n = gW.dtype.type(1.0 / n)
+    for g in ws.grads:
+        g *= inv_n
+    return ws.grads
+
+
+def apply_update(params, grads, velocities, learning_rate, momentum, weight_decay):
+    """Momentum ascent step: ``v <- m v + lr (g - wd W)``, ``p <- p + v``.
+
+    Weight decay (L2) applies to the weights only, not to the biases.
+    """
+    f = params[0].dtype.type
+    lr, mom = f(learning_rate), f(momentum)
+    if weight_decay:
+        grads[0] -= params[0] * f(weight_decay)
+    for p, g, v in zip(params, grads, velocities):
+        v *= mom
+        g *= lr
+        v += g
+        p += v
+
+
+def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units):
+    """Mean squared error of the mean-field reconstruction ``down(up(V))``."""
+    R = down(up(V, W, b_hidden, hidden_units), W, b_visible, visible_units)
+    R -= V
+    return float(np.mean(np.square(R, out=R)))

@@ -1,0 +1,662 @@
+"""Weight initialisation schemes, by name.
+
+Every initializer follows one contract::
+
+    fn(fan_in, fan_out, *, random_state=None, dtype=np.float64, **options)
+        -> ndarray of shape (fan_in, fan_out)
+
+which is the ``np.random.randn(fan_in, fan_out)`` orientation of the classic formulas
+(and of ``coefs_`` in :class:`~sk_dbn.DBNClassifier`). :data:`INITIALIZERS` maps
+names to functions and :func:`get_initializer` resolves a name or a callable.
+:func:`lsuv` is the one data-dependent scheme: it rescales an existing network.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import ndtr
+
+from ._rng import check_generator
+
+__all__ = [
+    "INITIALIZERS",
+    "calculate_gain",
+    "constant",
+    "get_initializer",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "lsuv",
+    "normal",
+    "orthogonal",
+    "truncated_normal",
+    "uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
+
+# Standard deviation of a standard normal truncated to [-2, 2]:
+# sqrt(1 - 2 * 2 * phi(2) / (Phi(2) - Phi(-2))).
+_TRUNC = 2.0
+_TRUNC_STD = float(
+    np.sqrt(
+        1.0
+        - 2.0
+        * _TRUNC
+        * np.exp(-0.5 * _TRUNC**2)
+        / np.sqrt(2.0 * np.pi)
+        / (ndtr(_TRUNC) - ndtr(-_TRUNC))
+    )
+)
+
+
+def _check_shape(fan_in, fan_out):
+    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(fan_in), int(fan_out)
+
+
+def _standard_normal(shape, rng, dtype):
+    dtype = np.dtype(dtype)
+    if dtype in (np.float32, np.float64):
+        return rng.standard_normal(shape, dtype=dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _uniform01(shape, rng, dtype):
+    dtype = np.dtype(dtype)
+    if dtype in (np.float32, np.float64):
+        return rng.random(shape, dtype=dtype)
+    return rng.random(shape).astype(dtype)
+
+
+def _normal(fan_in, fan_out, std, random_state, dtype):
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    W = _standard_normal((fan_in, fan_out), check_generator(random_state), dtype)
+    W *= W.dtype.type(std)
+    return W
+
+
+def _uniform(fan_in, fan_out, limit, random_state, dtype):
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    W = _uniform01((fan_in, fan_out), check_generator(random_state), dtype)
+    # u in [0, 1) -> limit * (2u - 1) in [-limit, limit)
+    W *= W.dtype.type(2.0 * limit)
+    W -= W.dtype.type(limit)
+    return W
+
+
+def zeros(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+    """All-zero weights: :math:`W_{ij} = 0`.
+
+    Never breaks symmetry: every hidden unit of a layer computes the same function
+    and receives the same gradient, so they stay identical through training.
+    Included so that this failure can be seen, not as a recommendation.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Unused; accepted for the common contract.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import zeros
+    >>> zeros(2, 3)
+    array([[0., 0., 0.],
+           [0., 0., 0.]])
+    """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    return np.zeros((fan_in, fan_out), dtype=dtype)
+
+
+def constant(fan_in, fan_out, *, random_state=None, dtype=np.float64, value=0.0):
+    """Every weight equal: :math:`W_{ij} = \\text{value}`.
+
+    Like :func:`zeros`, a constant never breaks symmetry.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Unused; accepted for the common contract.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    value : float, default=0.0
+        The constant.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import constant
+    >>> constant(1, 2, value=0.5)
+    array([[0.5, 0.5]])
+    """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    return np.full((fan_in, fan_out), value, dtype=dtype)
+
+
+def normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, std=0.01):
+    """Zero-mean Gaussian weights: :math:`W_{ij} \\sim \\mathcal{N}(0, \\text{std}^2)`.
+
+    The default ``std=0.01`` is the recommendation of Hinton's *A Practical Guide to
+    Training Restricted Boltzmann Machines* (2010) for RBM weights. For a deep
+    sigmoid network trained by backprop alone it is too small (activations collapse
+    to 0.5 and gradients vanish); ``std=1`` is too large (sigmoids saturate).
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    std : float, default=0.01
+        Standard deviation.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import normal
+    >>> normal(300, 400, std=0.5, random_state=0).std().round(2)
+    np.float64(0.5)
+    """
+    return _normal(fan_in, fan_out, std, random_state, dtype)
+
+
+def uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, limit=0.05):
+    """Uniform weights: :math:`W_{ij} \\sim U[-\\text{limit}, \\text{limit})`.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    limit : float, default=0.05
+        Half-width of the interval.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import uniform
+    >>> bool(abs(uniform(30, 40, limit=0.1, random_state=0)).max() <= 0.1)
+    True
+    """
+    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+
+
+def truncated_normal(
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, std=0.01, gain=1.0
+):
+    """Truncated Gaussian with the requested standard deviation.
+
+    Draws :math:`z \\sim \\mathcal{N}(0, 1)`, redraws every :math:`|z| > 2`, then
+    returns :math:`W = \\text{gain} \\cdot \\text{std} \\cdot z / s` with
+    :math:`s = \\sqrt{1 - 4\\varphi(2) / (\\Phi(2) - \\Phi(-2))} \\approx 0.8796`,
+    the standard deviation of the truncated standard normal — so the standard
+    deviation of the *result* is ``gain * std`` and every weight lies within
+    ``2 * gain * std / s``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    std : float, default=0.01
+        Standard deviation of the result.
+    gain : float, default=1.0
+        Multiplies the standard deviation.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import truncated_normal
+    >>> truncated_normal(300, 400, std=1.0, random_state=0).std().round(2)
+    np.float64(1.0)
+    """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    rng = check_generator(random_state)
+    z = rng.standard_normal(fan_in * fan_out)
+    bad = np.flatnonzero(np.abs(z) > _TRUNC)
+    while bad.size:
+        z[bad] = rng.standard_normal(bad.size)
+        bad = bad[np.abs(z[bad]) > _TRUNC]
+    z *= gain * std / _TRUNC_STD
+    return z.reshape(fan_in, fan_out).astype(dtype, copy=False)
+
+
+def xavier_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """Glorot & Bengio (2010) normal: std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    Keeps the variance of activations and of back-propagated gradients roughly
+    constant across layers for symmetric activations near their linear regime
+    (tanh, logistic). Alias: ``glorot_normal``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the standard deviation (see :func:`calculate_gain`).
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import xavier_normal
+    >>> xavier_normal(300, 500, random_state=0).std().round(3)
+    np.float64(0.05)
+    """
+    std = gain * np.sqrt(2.0 / (fan_in + fan_out))
+    return _normal(fan_in, fan_out, std, random_state, dtype)
+
+
+def xavier_uniform(
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
+):
+    """Glorot & Bengio (2010) uniform: limit = gain * sqrt(6 / (fan_in + fan_out)).
+
+    :math:`W_{ij} \\sim U[-l, l)`, whose variance :math:`l^2/3 = 2/(n_{in}+n_{out})`
+    matches :func:`xavier_normal`. This is scikit-learn's ``MLPClassifier`` scheme
+    for tanh/relu (it uses ``sqrt(2) * l`` for logistic). Alias: ``glorot_uniform``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the limit (see :func:`calculate_gain`).
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import xavier_uniform
+    >>> bool(abs(xavier_uniform(300, 300, random_state=0)).max() <= 0.1)
+    True
+    """
+    limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
+    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+
+
+def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """He et al. (2015) normal: std = gain * sqrt(2 / fan_in).
+
+    The factor 2 compensates for ReLU zeroing half of its inputs, so the variance of
+    pre-activations stays constant through a deep ReLU network. Alias:
+    ``kaiming_normal``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the standard deviation.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import he_normal
+    >>> he_normal(200, 500, random_state=0).std().round(2)
+    np.float64(0.1)
+    """
+    std = gain * np.sqrt(2.0 / fan_in)
+    return _normal(fan_in, fan_out, std, random_state, dtype)
+
+
+def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """He et al. (2015) uniform: limit = gain * sqrt(6 / fan_in).
+
+    Same variance, :math:`2/n_{in}`, as :func:`he_normal`. Alias:
+    ``kaiming_uniform``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the limit.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import he_uniform
+    >>> bool(abs(he_uniform(600, 10, random_state=0)).max() <= 0.1)
+    True
+    """
+    limit = gain * np.sqrt(6.0 / fan_in)
+    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+
+
+def lecun_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """LeCun et al. (1998) normal: std = gain * sqrt(1 / fan_in).
+
+    This is the classic ``np.random.randn(fan_in, fan_out) / np.sqrt(fan_in)``, often
+    mislabelled "Xavier": it preserves the forward variance only (unit-variance
+    inputs give unit-variance pre-activations).
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the standard deviation.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import lecun_normal
+    >>> lecun_normal(400, 300, random_state=0).std().round(3)
+    np.float64(0.05)
+    """
+    std = gain * np.sqrt(1.0 / fan_in)
+    return _normal(fan_in, fan_out, std, random_state, dtype)
+
+
+def lecun_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """LeCun et al. (1998) uniform: limit = gain * sqrt(3 / fan_in).
+
+    Same variance, :math:`1/n_{in}`, as :func:`lecun_normal`.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the limit.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import lecun_uniform
+    >>> bool(abs(lecun_uniform(300, 10, random_state=0)).max() <= 0.1)
+    True
+    """
+    limit = gain * np.sqrt(3.0 / fan_in)
+    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+
+
+def orthogonal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
+    """Saxe et al. (2014) orthogonal weights, scaled by ``gain``.
+
+    The QR decomposition of a Gaussian matrix, with the signs of ``R``'s diagonal
+    folded into ``Q`` so the result is Haar-distributed. Rows are orthonormal when
+    ``fan_in <= fan_out`` (``W @ W.T = gain**2 * I``), columns otherwise
+    (``W.T @ W = gain**2 * I``).
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Scale of the singular values.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dbn.initializers import orthogonal
+    >>> W = orthogonal(3, 5, random_state=0)
+    >>> np.allclose(W @ W.T, np.eye(3))
+    True
+    """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    rng = check_generator(random_state)
+    big, small = max(fan_in, fan_out), min(fan_in, fan_out)
+    Q, R = np.linalg.qr(rng.standard_normal((big, small)))
+    Q *= np.where(np.diag(R) < 0, -1.0, 1.0)
+    Q *= gain
+    W = Q if fan_in >= fan_out else Q.T
+    return np.ascontiguousarray(W, dtype=dtype)
+
+
+INITIALIZERS = {
+    "zeros": zeros,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
+    "truncated_normal": truncated_normal,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "glorot_normal": xavier_normal,
+    "glorot_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "kaiming_normal": he_normal,
+    "kaiming_uniform": he_uniform,
+    "lecun_normal": lecun_normal,
+    "lecun_uniform": lecun_uniform,
+    "orthogonal": orthogonal,
+}
+"""Registry of initializers by name (aliases map to the same function)."""
+
+glorot_normal = xavier_normal
+glorot_uniform = xavier_uniform
+kaiming_normal = he_normal
+kaiming_uniform = he_uniform
+
+
+def get_initializer(init):
+    """Resolve an initializer name or callable.
+
+    Parameters
+    ----------
+    init : str or callable
+        A key of :data:`INITIALIZERS`, or a callable with the initializer contract
+        ``fn(fan_in, fan_out, *, random_state, dtype) -> (fan_in, fan_out) array``.
+
+    Returns
+    -------
+    fn : callable
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import get_initializer
+    >>> get_initializer("glorot_uniform").__name__
+    'xavier_uniform'
+    """
+    if callable(init):
+        return init
+    try:
+        return INITIALIZERS[init]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown initializer {init!r}; use a callable or one of "
+            f"{sorted(INITIALIZERS)}"
+        ) from None
+
+
+def calculate_gain(activation, param=None):
+    """Recommended gain for an activation function.
+
+    ========================  =========================
+    activation                gain
+    ========================  =========================
+    identity, logistic        1
+    tanh                      5/3
+    relu                      sqrt(2)
+    leaky_relu                sqrt(2 / (1 + slope**2))
+    ========================  =========================
+
+    Parameters
+    ----------
+    activation : {"identity", "linear", "logistic", "sigmoid", "tanh", "relu", \
+"leaky_relu"}
+        The activation that follows the layer.
+    param : float, default=None
+        Negative slope of ``leaky_relu`` (default 0.01, as in
+        :class:`~sk_dbn.DBNClassifier`).
+
+    Returns
+    -------
+    gain : float
+
+    Examples
+    --------
+    >>> from sk_dbn.initializers import calculate_gain
+    >>> calculate_gain("tanh")
+    1.6666666666666667
+    """
+    if activation in ("identity", "linear", "logistic", "sigmoid"):
+        return 1.0
+    if activation == "tanh":
+        return 5.0 / 3.0
+    if activation == "relu":
+        return float(np.sqrt(2.0))
+    if activation == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return float(np.sqrt(2.0 / (1.0 + slope**2)))
+    raise ValueError(f"Unknown activation {activation!r} for calculate_gain")
+
+
+def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
+    """Layer-sequential unit-variance rescaling (Mishkin & Matas 2015, Algorithm 1).
+
+    Starting from (usually orthogonal) weights, for each hidden layer in turn:
+    forward the probe batch ``X`` through the layers below, compute the variance
+    :math:`v` of this layer's output :math:`XW + b` over the whole batch, and set
+    :math:`W \\leftarrow W / \\sqrt{v}`, until :math:`|v - 1| <` ``tol`` or
+    ``max_trials`` rescalings. Biases are left untouched, the output layer is not
+    rescaled.
+
+    "Output" is the affine output of the layer, before the nonlinearity: the paper's
+    Caffe implementation measures the convolution/inner-product blob, with the
+    nonlinearity as a separate layer. This is also the only reading that works for
+    every activation: a logistic unit's output variance is at most 1/4, so it can
+    never be rescaled to 1.
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights in (fan_in, fan_out) orientation; hidden layers are rescaled in
+        place.
+    intercepts : list of ndarray
+        Biases (unchanged).
+    X : ndarray of shape (n_samples, n_features)
+        Probe batch.
+    activation : str
+        Hidden activation name (see :class:`~sk_dbn.DBNClassifier`).
+    tol : float, default=0.1
+        Tolerance on the variance.
+    max_trials : int, default=10
+        Maximum rescalings per layer.
+
+    Returns
+    -------
+    variances : list of float
+        The final variance of each hidden layer's output on ``X``.
+
+    Notes
+    -----
+    A layer whose output is constant on the batch (for example after a dead ReLU
+    layer) has zero variance and cannot be rescaled; the loop then stops for it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dbn.initializers import lsuv, orthogonal
+    >>> X = np.random.default_rng(0).normal(size=(200, 20))
+    >>> coefs = [orthogonal(20, 30, random_state=0), orthogonal(30, 2, random_state=1)]
+    >>> intercepts = [np.zeros(30), np.zeros(2)]
+    >>> v = lsuv(coefs, intercepts, X, "tanh")
+    >>> bool(abs(v[0] - 1) < 0.1)
+    True
+    """
+    from ._activations import ACTIVATIONS
+    from ._network import affine
+
+    A = X
+    variances = []
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        Z = affine(A, W, b)
+        var = float(Z.var())
+        for _ in range(max_trials):
+            if abs(var - 1.0) < tol or not (0 < var < np.inf):
+                break
+            W /= W.dtype.type(np.sqrt(var))
+            Z = affine(A, W, b, out=Z)
+            var = float(Z.var())
+        variances.append(var)
+        A = ACTIVATIONS[activation](Z)
+    return variances

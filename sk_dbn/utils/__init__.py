@@ -1,0 +1,1 @@
+"""Private utilities of sk_dbn (nothing here is public API)."""

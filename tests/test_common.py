@@ -1,0 +1,46 @@
+"""scikit-learn's estimator checks on both estimators."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    check_set_output_transform,
+    check_transformer_get_feature_names_out,
+    parametrize_with_checks,
+)
+
+from sk_dbn import DBNClassifier, StackedRBMTransformer
+
+ESTIMATORS = [
+    StackedRBMTransformer(),
+    StackedRBMTransformer((8, 4), n_iter=3, batch_size=16),
+    DBNClassifier(),
+    # small and fast: larger steps so a few dozen epochs fit the checks' blobs
+    DBNClassifier((8,), init="xavier_uniform", learning_rate_init=0.02, max_iter=50),
+    DBNClassifier((8, 6), init="rbm", activation="tanh", learning_rate_init=0.02,
+                  max_iter=50, pretrain_n_iter=2),
+    DBNClassifier((8,), init="lsuv", activation="relu", solver="sgd",
+                  learning_rate_init=0.05, max_iter=50),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_dataframe_column_names(estimator):
+    check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS[:2], ids=repr)
+def test_transformer_output_checks(estimator):
+    name = type(estimator).__name__
+    check_set_output_transform(name, estimator)
+    check_transformer_get_feature_names_out(name, estimator)
