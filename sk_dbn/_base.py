@@ -8,6 +8,10 @@ import warnings
 import numpy as np
 
 from ._version import __version__
+from .utils._sklearn import Interval
+
+POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
+"""Parameter constraint: an int >= 1."""
 
 
 class SkDbnVersionWarning(UserWarning):

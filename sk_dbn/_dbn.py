@@ -2,7 +2,7 @@
 
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import ACTIVATIONS, canonical
 from ._base import (
+    POSITIVE_INT,
     InterruptGuard,
     TrainingInterruptedWarning,
     VersionedStateMixin,
@@ -32,7 +33,13 @@ from ._network import (
 from ._optimizers import SGD, Adam
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
-from .initializers import INITIALIZERS, get_initializer, lsuv, orthogonal, xavier_uniform
+from .initializers import (
+    INITIALIZERS,
+    get_initializer,
+    lsuv,
+    orthogonal,
+    xavier_uniform,
+)
 from .utils._sklearn import Interval, StrOptions, _fit_context
 
 LSUV_BATCH = 512
@@ -214,16 +221,16 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", POSITIVE_INT],
         "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable],
         "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), POSITIVE_INT],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [POSITIVE_INT],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [POSITIVE_INT],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -233,9 +240,9 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_n_iter": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_n_iter": [POSITIVE_INT],
         "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_batch_size": [POSITIVE_INT],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -518,6 +525,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         widths = [W.shape[1] for W in coefs]
         buffers = [np.empty((batch_size, w), dtype=dtype) for w in widths]
         deltas = [np.empty((batch_size, w), dtype=dtype) for w in widths]
+        scratch = [np.empty((batch_size, w), dtype=dtype) for w in widths]
         x_buffer = None if sp.issparse(X) else np.empty((batch_size, n_features), dtype)
         grads = [np.empty_like(p) for p in params]
         coef_grads, intercept_grads = grads[: len(coefs)], grads[len(coefs) :]
@@ -548,7 +556,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                     total_loss += n * loss_and_gradients(
                         [A0] + [b[:n] for b in buffers], y[idx], coefs, intercepts,
                         activation, self.alpha, [d[:n] for d in deltas], coef_grads,
-                        intercept_grads,
+                        intercept_grads, [s[:n] for s in scratch],
                     )
                     optimizer.update(params, grads)
                     norms += [np.sqrt(np.vdot(g, g)) for g in coef_grads]

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from ._activations import ACTIVATIONS, DERIVATIVES
+from ._blas import axpy
 
 
 def affine(A, W, b, out=None):
@@ -88,21 +89,21 @@ def output_loss_delta(logits, y, delta):
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads,
+    intercept_grads, scratch=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
     The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
     convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
-    ``deltas[i]`` has the shape of ``activations[i + 1]``.
+    ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
+    ``activations[i + 1]``.
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
     loss = output_loss_delta(activations[-1], y, deltas[-1])
     if alpha:
         loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / n
-    scale = deltas[-1].dtype.type(1.0 / n)
-    deltas[-1] *= scale
+    deltas[-1] *= deltas[-1].dtype.type(1.0 / n)
     derivative = DERIVATIVES[activation]
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
@@ -111,11 +112,11 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            coef_grads[i] += coefs[i] * coefs[i].dtype.type(alpha / n)
+            axpy(alpha / n, coefs[i], coef_grads[i])
         np.sum(delta, axis=0, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])
-            derivative(A, deltas[i - 1])
+            derivative(A, deltas[i - 1], None if scratch is None else scratch[i - 1])
     return loss
 
 

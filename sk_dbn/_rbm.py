@@ -15,6 +15,7 @@ working dtype.
 import numpy as np
 from scipy.special import expit
 
+from ._blas import axpy, gemm
 from ._network import affine, forward_layer
 
 HIDDEN_ACTIVATION = {"bernoulli": "logistic", "relu": "relu"}
@@ -94,7 +95,6 @@ class CDWorkspace:
             np.empty(n_hidden, dtype=dtype),
             np.empty(n_visible, dtype=dtype),
         ]
-        self.rows = np.empty(batch_size, dtype=dtype)
 
     def batch(self, n):
         """Views ``(V0, Vk, H0, Hk)`` for a batch of ``n`` rows."""
@@ -137,22 +137,20 @@ def sample_visible(V_mean, visible_units, rng, noise):
     return V_mean
 
 
-def cd_gradient(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
-                hidden_units):
-    """CD-k (or PCD-k with ``chain``) estimate of the log-likelihood gradient.
+def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
+                 hidden_units):
+    """Positive and negative phase of CD-k (or PCD-k with ``chain``) in ``ws``.
 
     ``ws.V[:n]`` must hold the data batch. Gibbs chains start from hidden samples
     of the data (CD) or from the persistent hidden states ``chain[:n]`` (PCD, which
     are then advanced in place). Each step samples ``v ~ p(v | h)`` and takes
     ``p(h | v)``; the statistics use hidden means (Rao-Blackwellised), so with
-    large ``k`` the estimate is unbiased for the exact gradient.
-
-    Writes ``(<v h>_data - <v h>_model) / n`` and the bias terms into ``ws.grads``.
+    large ``k`` the estimate is unbiased for the exact gradient. Leaves
+    ``[V0; Vk]`` in ``ws.V[:2n]`` and ``[H0; -Hk]`` in ``ws.H[:2n]``.
     """
     V0, Vk, H0, Hk = ws.batch(n)
     H_sample, noise_h, noise_v = ws.H_sample[:n], ws.noise_h[:n], ws.noise_v[:n]
     relu = hidden_units == "relu"
-    hidden_act = HIDDEN_ACTIVATION[hidden_units]
     # positive phase (for NReLU the pre-activation goes to the free Hk buffer,
     # since the noise of the sample depends on it)
     if relu:
@@ -167,42 +165,61 @@ def cd_gradient(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
     for step in range(k):
         down(H_sample, W, b_visible, visible_units, out=Vk)
         sample_visible(Vk, visible_units, rng, noise_v)
+        resample = step < k - 1 or chain is not None
         if relu:
             affine(Vk, W, b_hidden, out=Hk)
-            if step < k - 1 or chain is not None:
+            if resample:
                 sample_hidden(None, Hk, hidden_units, rng, noise_h, out=H_sample)
             np.maximum(Hk, 0, out=Hk)
         else:
-            forward_layer(Vk, W, b_hidden, hidden_act, out=Hk)
-            if step < k - 1 or chain is not None:
+            up(Vk, W, b_hidden, hidden_units, out=Hk)
+            if resample:
                 sample_hidden(Hk, None, hidden_units, rng, noise_h, out=H_sample)
-    # statistics: one GEMM of the stacked batches, [V0; Vk].T @ [H0; -Hk]
     np.negative(Hk, out=Hk)
-    gW, gbh, gbv = ws.grads
-    V, H = ws.V[: 2 * n], ws.H[: 2 * n]
-    np.dot(V.T, H, out=gW)
-    np.sum(H, axis=0, out=gbh)
-    np.sum(V0, axis=0, out=gbv)
-    gbv -= Vk.sum(axis=0)
-    inv_n = gW.dtype.type(1.0 / n)
-    for g in ws.grads:
-        g *= inv_n
-    return ws.grads
 
 
-def apply_update(params, grads, velocities, learning_rate, momentum, weight_decay):
-    """Momentum ascent step: ``v <- m v + lr (g - wd W)``, ``p <- p + v``.
+def _statistics(ws, n, out, alpha, beta):
+    """``out <- alpha * (<v h>_0 - <v h>_k sums) + beta * out`` for (W, b_h, b_v).
 
-    Weight decay (L2) applies to the weights only, not to the biases.
+    The weight term is one GEMM of the stacked batches, ``[V0; Vk].T @ [H0; -Hk]``,
+    accumulated straight into ``out[0]`` (BLAS ``beta``), so a momentum update
+    costs no extra pass over the weights.
     """
-    f = params[0].dtype.type
-    lr, mom = f(learning_rate), f(momentum)
+    V0, Vk = ws.V[:n], ws.V[n : 2 * n]
+    V, H = ws.V[: 2 * n], ws.H[: 2 * n]
+    gemm(alpha, V.T, H, beta, out[0])
+    f = out[0].dtype.type
+    for o, term in ((out[1], H.sum(axis=0)), (out[2], V0.sum(axis=0) - Vk.sum(0))):
+        o *= f(beta)
+        term *= f(alpha)
+        o += term
+    return out
+
+
+def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
+    """CD-k estimate of the log-likelihood gradient for ``(W, b_hidden, b_visible)``.
+
+    Runs :func:`gibbs_phases` (keyword arguments ``k, chain, rng, visible_units,
+    hidden_units``) and returns ``ws.grads`` = ``(<v h>_data - <v h>_model) / n``
+    and the bias terms.
+    """
+    gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
+    return _statistics(ws, n, ws.grads, 1.0 / n, 0.0)
+
+
+def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_decay,
+              **gibbs):
+    """One CD step: ``v <- m v + lr (grad - wd W)``, ``p <- p + v`` for each param.
+
+    Weight decay (L2) applies to the weights only. ``grad`` is the estimate of
+    :func:`cd_gradient`, fused into the velocity update.
+    """
+    W, b_hidden, b_visible = params
+    gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
+    _statistics(ws, n, velocities, learning_rate / n, momentum)
     if weight_decay:
-        grads[0] -= params[0] * f(weight_decay)
-    for p, g, v in zip(params, grads, velocities):
-        v *= mom
-        g *= lr
-        v += g
+        axpy(-learning_rate * weight_decay, W, velocities[0])
+    for p, v in zip(params, velocities):
         p += v
 
 

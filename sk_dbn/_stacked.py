@@ -2,7 +2,7 @@
 
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rbm
 from ._base import (
+    POSITIVE_INT,
     InterruptGuard,
     TrainingInterruptedWarning,
     VersionedStateMixin,
@@ -44,7 +45,10 @@ def _take_rows(X, idx, out):
 
 
 class StackedRBMTransformer(
-    VersionedStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    VersionedStateMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Stack of restricted Boltzmann machines trained greedily, layer by layer.
 
@@ -157,14 +161,14 @@ class StackedRBMTransformer(
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", POSITIVE_INT],
         "visible_units": [StrOptions({"auto", "bernoulli", "gaussian"})],
         "hidden_units": [StrOptions({"bernoulli", "relu"})],
         "init": [StrOptions(set(INITIALIZERS)), callable],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 1, None, closed="left")],
-        "cd_k": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [POSITIVE_INT],
+        "n_iter": [POSITIVE_INT],
+        "cd_k": [POSITIVE_INT],
         "persistent": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -397,12 +401,12 @@ class StackedRBMTransformer(
                     if standardization is not None:
                         V0 -= standardization[0]
                         V0 /= standardization[1]
-                    grads = _rbm.cd_gradient(
-                        ws, n, W, b_h, b_v, k=self.cd_k, chain=chain, rng=rng,
-                        visible_units=visible, hidden_units=hidden,
+                    _rbm.cd_update(
+                        ws, n, params, velocities, learning_rate=learning_rate,
+                        momentum=momentum, weight_decay=self.weight_decay,
+                        k=self.cd_k, chain=chain, rng=rng, visible_units=visible,
+                        hidden_units=hidden,
                     )
-                    _rbm.apply_update(params, grads, velocities, learning_rate,
-                                      momentum, self.weight_decay)
                     guard.check()
                 error = _rbm.reconstruction_error(probe, W, b_h, b_v, visible, hidden)
                 # standardised data reconstructed by its mean has error <= 1, so

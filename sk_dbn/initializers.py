@@ -64,17 +64,13 @@ def _check_shape(fan_in, fan_out):
 
 
 def _standard_normal(shape, rng, dtype):
-    dtype = np.dtype(dtype)
-    if dtype in (np.float32, np.float64):
-        return rng.standard_normal(shape, dtype=dtype)
-    return rng.standard_normal(shape).astype(dtype)
+    # drawn in float64 and cast, so the same seed gives the same weights (up to
+    # rounding) whatever the dtype: a float32 fit starts where a float64 one does
+    return rng.standard_normal(shape).astype(dtype, copy=False)
 
 
 def _uniform01(shape, rng, dtype):
-    dtype = np.dtype(dtype)
-    if dtype in (np.float32, np.float64):
-        return rng.random(shape, dtype=dtype)
-    return rng.random(shape).astype(dtype)
+    return rng.random(shape).astype(dtype, copy=False)
 
 
 def _normal(fan_in, fan_out, std, random_state, dtype):
@@ -287,6 +283,7 @@ def xavier_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=
     >>> xavier_normal(300, 500, random_state=0).std().round(3)
     np.float64(0.05)
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     std = gain * np.sqrt(2.0 / (fan_in + fan_out))
     return _normal(fan_in, fan_out, std, random_state, dtype)
 
@@ -321,6 +318,7 @@ def xavier_uniform(
     >>> bool(abs(xavier_uniform(300, 300, random_state=0)).max() <= 0.1)
     True
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
     return _uniform(fan_in, fan_out, limit, random_state, dtype)
 
@@ -353,6 +351,7 @@ def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0)
     >>> he_normal(200, 500, random_state=0).std().round(2)
     np.float64(0.1)
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     std = gain * np.sqrt(2.0 / fan_in)
     return _normal(fan_in, fan_out, std, random_state, dtype)
 
@@ -384,6 +383,7 @@ def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
     >>> bool(abs(he_uniform(600, 10, random_state=0)).max() <= 0.1)
     True
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     limit = gain * np.sqrt(6.0 / fan_in)
     return _uniform(fan_in, fan_out, limit, random_state, dtype)
 
@@ -416,6 +416,7 @@ def lecun_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1
     >>> lecun_normal(400, 300, random_state=0).std().round(3)
     np.float64(0.05)
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     std = gain * np.sqrt(1.0 / fan_in)
     return _normal(fan_in, fan_out, std, random_state, dtype)
 
@@ -446,6 +447,7 @@ def lecun_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=
     >>> bool(abs(lecun_uniform(300, 10, random_state=0)).max() <= 0.1)
     True
     """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
     limit = gain * np.sqrt(3.0 / fan_in)
     return _uniform(fan_in, fan_out, limit, random_state, dtype)
 

@@ -1,0 +1,692 @@
+"""Tests of DBNClassifier: initialisation methods, fine-tuning, scikit-learn usage."""
+
+import copy
+import functools
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from sk_dbn import DBNClassifier
+from sk_dbn._activations import LEAKY_SLOPE
+from sk_dbn._dbn import rbm_to_network
+from sk_dbn._network import loss_and_gradients
+from sk_dbn.initializers import INITIALIZERS, normal
+
+ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
+
+
+def _act(name, Z):
+    """Textbook hidden activations, independent of the package."""
+    if name in ("logistic", "sigmoid"):
+        return expit(Z)
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.maximum(Z, 0)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+    if name == "identity":
+        return Z
+    raise AssertionError(name)
+
+
+def hidden_preactivations(clf, X):
+    """Affine outputs ``A W + b`` of every hidden layer, with plain numpy."""
+    out, A = [], X
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
+        Z = A @ W + b
+        out.append(Z)
+        A = _act(clf.activation, Z)
+    return out
+
+
+def hidden_outputs(clf, X):
+    return [_act(clf.activation, Z) for Z in hidden_preactivations(clf, X)]
+
+
+@functools.cache
+def _digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def digits(n=300):
+    X, y = _digits()
+    return X[:n].copy(), y[:n].copy()
+
+
+def blobs(n=60, seed=0):
+    """Two well separated Gaussian blobs in 4-D."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = rng.normal(size=(n, 4)) + 3.0 * y[:, None]
+    return X, y
+
+
+def small(**params):
+    """A small, fast classifier; ``params`` override the defaults."""
+    defaults = dict(hidden_layer_sizes=(16,), init="xavier_uniform", max_iter=10,
+                    learning_rate_init=0.03, pretrain_n_iter=2, random_state=0)
+    defaults.update(params)
+    return DBNClassifier(**defaults)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    # short fits are intended; the one test about the warning re-enables it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+# ------------------------------------------------------------------------ LSUV
+@pytest.mark.parametrize("hidden", [(12, 10), (16, 8, 6)])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_lsuv_unit_variance_of_every_hidden_layer(activation, hidden):
+    X, y = digits(200)  # <= 512 samples: the probe batch is all of X
+    clf = small(hidden_layer_sizes=hidden, init="lsuv", activation=activation)
+    clf.initialize(X, y)
+    assert clf.n_iter_ == 0 and clf.loss_curve_ == []
+    Zs = hidden_preactivations(clf, X)
+    assert len(Zs) == len(hidden)
+    for Z in Zs:
+        assert abs(Z.var() - 1.0) < 0.1
+    # biases untouched (zero), the weights only rescaled: still orthogonal up to a
+    # scalar; the output layer is plain orthogonal
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        np.testing.assert_array_equal(b, 0)
+        gram = W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T
+        scale = gram[0, 0]
+        np.testing.assert_allclose(gram, scale * np.eye(gram.shape[0]), atol=1e-10)
+        if i == len(clf.coefs_) - 1:
+            np.testing.assert_allclose(scale, 1.0, rtol=1e-10)
+
+
+def test_lsuv_on_a_subset_probe_still_gives_unit_variance_on_the_data():
+    X, y = digits(1797)  # > 512: a random probe batch of 512 rows
+    clf = small(hidden_layer_sizes=(20, 12), init="lsuv", activation="tanh")
+    clf.initialize(X, y)
+    for Z in hidden_preactivations(clf, X):
+        assert abs(Z.var() - 1.0) < 0.25
+
+
+def test_lsuv_differs_from_plain_orthogonal():
+    X, y = digits(200)
+    X = X * 5.0  # inputs far from unit scale, so the rescaling must act
+    lsuv = small(init="lsuv", hidden_layer_sizes=(10, 8)).initialize(X, y)
+    orth = small(init="orthogonal", hidden_layer_sizes=(10, 8)).initialize(X, y)
+    assert abs(hidden_preactivations(orth, X)[0].var() - 1.0) > 0.5
+    assert abs(hidden_preactivations(lsuv, X)[0].var() - 1.0) < 0.1
+
+
+# ------------------------------------------------------------------------- RBM
+def test_rbm_init_logistic_matches_pretrainer_and_is_never_changed():
+    X, y = digits(200)
+    clf = small(hidden_layer_sizes=(12, 8), init="rbm", activation="logistic",
+                pretrain_n_iter=3, max_iter=5)
+    clf.initialize(X, y)
+    pre = clf.pretrainer_
+    assert pre.hidden_units == "bernoulli"
+    assert list(pre.hidden_layer_sizes) == [12, 8]
+    np.testing.assert_allclose(hidden_outputs(clf, X)[-1], pre.transform(X),
+                               rtol=1e-10, atol=1e-12)
+    # hidden layers are copies of the RBM weights; output layer: xavier_uniform,
+    # zero bias
+    for i in range(2):
+        np.testing.assert_array_equal(clf.coefs_[i], pre.coefs_[i])
+        np.testing.assert_array_equal(clf.intercepts_[i], pre.intercepts_[i])
+    limit = np.sqrt(6.0 / (8 + clf.n_outputs_))
+    assert np.abs(clf.coefs_[-1]).max() <= limit
+    assert np.abs(clf.coefs_[-1]).std() > 0
+    np.testing.assert_array_equal(clf.intercepts_[-1], 0)
+
+    pre_coefs = copy.deepcopy(pre.coefs_)
+    pre_intercepts = copy.deepcopy(pre.intercepts_)
+    initial_coefs = copy.deepcopy(clf.coefs_)
+    H_before = pre.transform(X)
+
+    clf.fit(X, y)  # same int seed: the same pre-training, then fine-tuning
+    pre = clf.pretrainer_
+    for i in range(2):
+        # fine-tuning changed the network ...
+        assert not np.allclose(clf.coefs_[i], initial_coefs[i])
+        # ... and never the pre-trained stack
+        np.testing.assert_array_equal(pre.coefs_[i], pre_coefs[i])
+        np.testing.assert_array_equal(pre.intercepts_[i], pre_intercepts[i])
+        assert not np.shares_memory(pre.coefs_[i], clf.coefs_[i])
+        assert not np.shares_memory(pre.intercepts_[i], clf.intercepts_[i])
+    np.testing.assert_array_equal(pre.transform(X), H_before)
+
+
+def test_rbm_init_tanh_outputs_are_two_h_minus_one():
+    X, y = digits(200)
+    clf = small(hidden_layer_sizes=(12, 8, 6), init="rbm", activation="tanh",
+                pretrain_n_iter=2)
+    clf.initialize(X, y)
+    pre = clf.pretrainer_
+    assert pre.hidden_units == "bernoulli"
+    # the RBM's hidden probabilities, layer by layer
+    H, probs = X, []
+    for W, b in zip(pre.coefs_, pre.intercepts_):
+        H = expit(H @ W + b)
+        probs.append(H)
+    for tanh_out, h in zip(hidden_outputs(clf, X), probs):
+        np.testing.assert_allclose(tanh_out, 2 * h - 1, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hidden_outputs(clf, X)[-1], 2 * pre.transform(X) - 1,
+                               rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "activation, units",
+    [("relu", "relu"), ("leaky_relu", "relu"), ("identity", "bernoulli")],
+)
+def test_rbm_init_other_activations(activation, units):
+    X, y = digits(200)
+    clf = small(hidden_layer_sizes=(12, 8), init="rbm", activation=activation,
+                pretrain_n_iter=2)
+    clf.initialize(X, y)
+    pre = clf.pretrainer_
+    # NReLU pre-training for (leaky) ReLU networks
+    assert pre.hidden_units == units
+    # the hidden layers start from copies of the RBM weights
+    for i in range(2):
+        np.testing.assert_array_equal(clf.coefs_[i], pre.coefs_[i])
+        np.testing.assert_array_equal(clf.intercepts_[i], pre.intercepts_[i])
+        assert not np.shares_memory(clf.coefs_[i], pre.coefs_[i])
+    H = hidden_outputs(clf, X)[-1]
+    if activation == "relu":
+        np.testing.assert_allclose(H, pre.transform(X), rtol=1e-10, atol=1e-12)
+    assert np.all(np.isfinite(H)) and H.std() > 0
+    clf.fit(X, y)
+    assert np.isfinite(clf.loss_)
+
+
+@pytest.mark.parametrize("activation", ["logistic", "identity", "relu"])
+def test_rbm_to_network_copies_for_other_activations(activation):
+    rng = np.random.default_rng(0)
+    coefs = [rng.normal(size=(5, 4)), rng.normal(size=(4, 3))]
+    intercepts = [rng.normal(size=4), rng.normal(size=3)]
+    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts, activation)
+    for a, b in zip(coefs + intercepts, new_coefs + new_intercepts):
+        np.testing.assert_array_equal(a, b)
+        assert not np.shares_memory(a, b)
+
+
+def test_rbm_to_network_tanh_identity():
+    rng = np.random.default_rng(1)
+    sizes = [6, 5, 4, 3]
+    coefs = [rng.normal(size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.normal(size=b) for b in sizes[1:]]
+    originals = copy.deepcopy(coefs + intercepts)
+    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts, "tanh")
+    X = rng.random((10, 6))
+    H, T = X, X
+    for W, b, W2, b2 in zip(coefs, intercepts, new_coefs, new_intercepts):
+        H = expit(H @ W + b)
+        T = np.tanh(T @ W2 + b2)
+        np.testing.assert_allclose(T, 2 * H - 1, rtol=1e-12, atol=1e-14)
+    for a, b in zip(coefs + intercepts, originals):  # inputs not modified
+        np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------- zeros
+@pytest.mark.parametrize("activation", ["logistic", "tanh"])
+def test_zeros_init_never_breaks_symmetry(activation):
+    X, y = digits(300)
+    params = dict(hidden_layer_sizes=(16, 12), activation=activation, max_iter=20,
+                  learning_rate_init=0.05)
+    clf = small(init="zeros", **params).fit(X, y)
+    assert clf.n_iter_ > 1
+    if activation == "logistic":
+        # training did move the hidden weights (for tanh, zero weights give zero
+        # hidden outputs and zero gradients: they never move at all)
+        assert all(np.abs(W).max() > 1e-3 for W in clf.coefs_[:-1])
+    else:
+        assert all(np.abs(W).max() == 0 for W in clf.coefs_[:-1])
+
+    def assert_identical_units(M, axis):
+        # identical up to the rounding of the matrix products (BLAS may treat
+        # columns in different blocks); symmetry breaking would be O(|M|)
+        first = np.take(M, [0], axis=axis)
+        np.testing.assert_allclose(M, np.broadcast_to(first, M.shape), rtol=1e-9,
+                                   atol=1e-12)
+
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
+        # every hidden unit has the same incoming weights and bias ...
+        assert_identical_units(W, axis=1)
+        assert_identical_units(b, axis=0)
+    # ... and the same outgoing weights
+    assert_identical_units(clf.coefs_[-1], axis=0)
+    X_test, y_test = _digits()[0][1000:1400], _digits()[1][1000:1400]
+    good = small(init="xavier_uniform", **params).fit(X, y)
+    assert clf.score(X_test, y_test) < 0.4
+    assert good.score(X_test, y_test) > clf.score(X_test, y_test) + 0.4
+
+
+# ---------------------------------------------------------- seeds and dtypes
+@pytest.mark.parametrize(
+    "init", ["xavier_uniform", "he_normal", "truncated_normal", "orthogonal", "lsuv",
+             "rbm"],
+)
+def test_same_int_seed_is_bit_identical(init):
+    X, y = digits(150)
+    params = dict(hidden_layer_sizes=(10, 6), init=init, max_iter=3, batch_size=32)
+    a = small(**params, random_state=7).fit(X, y)
+    b = small(**params, random_state=7).fit(X, y)
+    c = small(**params, random_state=8).fit(X, y)
+    for Wa, Wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert np.array_equal(Wa, Wb)
+    assert a.loss_curve_ == b.loss_curve_
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+@pytest.mark.parametrize("init", ["xavier_uniform", "he_normal", "normal", "lsuv"])
+def test_float32_keeps_dtype_and_is_close_to_float64(init):
+    X, y = digits(150)
+    params = dict(hidden_layer_sizes=(10,), init=init, max_iter=5, batch_size=50)
+    # same seed: the same initial network, up to float32 rounding
+    init32 = small(**params).initialize(X.astype(np.float32), y)
+    init64 = small(**params).initialize(X, y)
+    for W32, W64 in zip(init32.coefs_, init64.coefs_):
+        assert W32.dtype == np.float32
+        np.testing.assert_allclose(W32, W64, rtol=1e-6, atol=1e-7)
+    clf32 = small(**params).fit(X.astype(np.float32), y)
+    clf64 = small(**params).fit(X, y)
+    for p in clf32.coefs_ + clf32.intercepts_:
+        assert p.dtype == np.float32
+    for p in clf64.coefs_ + clf64.intercepts_:
+        assert p.dtype == np.float64
+    X32 = X.astype(np.float32)
+    proba32 = clf32.predict_proba(X32)
+    assert proba32.dtype == np.float32
+    assert clf32.predict_log_proba(X32).dtype == np.float32
+    # float64 input to a float32 model still gives float32 out
+    assert clf32.predict_proba(X).dtype == np.float32
+    # ... and after fine-tuning still the same network up to float32 rounding
+    for W32, W64 in zip(clf32.coefs_, clf64.coefs_):
+        np.testing.assert_allclose(W32, W64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(proba32, clf64.predict_proba(X), atol=1e-4)
+
+
+def test_float32_rbm_init_keeps_dtype_and_accuracy():
+    X, y = digits(300)
+    # the RBM's Gibbs sampling draws its random numbers in the working dtype, so
+    # the two fits differ like two seeds; both must train as well
+    params = dict(hidden_layer_sizes=(16,), init="rbm", max_iter=30)
+    clf32 = small(**params).fit(X.astype(np.float32), y)
+    clf64 = small(**params).fit(X, y)
+    for p in (clf32.coefs_ + clf32.intercepts_ + clf32.pretrainer_.coefs_
+              + clf32.pretrainer_.intercepts_):
+        assert p.dtype == np.float32
+    assert clf32.predict_proba(X).dtype == np.float32
+    assert clf32.score(X, y) > 0.95
+    assert abs(clf32.score(X, y) - clf64.score(X, y)) < 0.03
+
+
+# -------------------------------------------------------- training behaviour
+def test_convergence_warning_when_max_iter_reached():
+    X, y = digits(150)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        clf = small(max_iter=3).fit(X, y)
+    assert clf.n_iter_ == 3
+
+
+def test_no_convergence_warning_when_loss_stops_improving():
+    X, y = digits(150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = small(max_iter=50, tol=10.0, n_iter_no_change=2).fit(X, y)
+    # as in MLPClassifier: stop after n_iter_no_change + 1 epochs without an
+    # improvement of tol (here: after the first epoch, none can improve by 10)
+    assert clf.n_iter_ == 4
+
+
+def test_nonfinite_loss_raises_value_error_naming_learning_rate():
+    X, y = digits(300)
+    clf = small(init="xavier_uniform", activation="identity", solver="sgd",
+                learning_rate_init=1000.0, max_iter=50, n_iter_no_change=100)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match="learning_rate_init"):
+            clf.fit(X * 1000.0, y)
+    for p in clf.coefs_ + clf.intercepts_:
+        assert not np.isnan(p).any()
+        assert np.isfinite(p).all()
+
+
+def test_fit_uses_the_initial_network_and_one_sgd_step():
+    """With one full batch, fit's first epoch is one plain gradient step."""
+    X, y = digits(120)
+    params = dict(hidden_layer_sizes=(8, 5), init="he_uniform", solver="sgd",
+                  momentum=0.0, learning_rate_init=0.1, alpha=0.01,
+                  batch_size=120, max_iter=1, shuffle=False)
+    init = small(**params).initialize(X, y)
+    coefs = copy.deepcopy(init.coefs_)
+    intercepts = copy.deepcopy(init.intercepts_)
+    y_idx = np.searchsorted(init.classes_, y)
+    widths = [W.shape[1] for W in coefs]
+    cg = [np.empty_like(W) for W in coefs]
+    ig = [np.empty_like(b) for b in intercepts]
+    loss = loss_and_gradients(
+        [X] + [np.empty((120, w)) for w in widths], y_idx, coefs, intercepts,
+        "logistic", 0.01, [np.empty((120, w)) for w in widths], cg, ig,
+    )
+    clf = small(**params).fit(X, y)
+    assert clf.n_iter_ == 1 and clf.t_ == 120
+    np.testing.assert_allclose(clf.loss_curve_[0], loss, rtol=1e-10)
+    np.testing.assert_allclose(clf.gradient_norms_[0],
+                               [np.linalg.norm(g) for g in cg], rtol=1e-10)
+    for W, W0, g in zip(clf.coefs_, coefs, cg):
+        np.testing.assert_allclose(W, W0 - 0.1 * g, rtol=1e-10, atol=1e-13)
+    for b, b0, g in zip(clf.intercepts_, intercepts, ig):
+        np.testing.assert_allclose(b, b0 - 0.1 * g, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_training_reduces_loss(solver):
+    X, y = digits(300)
+    clf = small(solver=solver, learning_rate_init=0.3 if solver == "sgd" else 0.03,
+                max_iter=15).fit(X, y)
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.score(X, y) > 0.9
+
+
+# ------------------------------------------------------------------ partial_fit
+def test_partial_fit():
+    X, y = digits(200)
+    classes = np.unique(y)
+    clf = small()
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    # the first batch need not contain every class
+    first = y < 5
+    clf.partial_fit(X[first], y[first], classes=classes)
+    np.testing.assert_array_equal(clf.classes_, classes)
+    assert clf.n_outputs_ == 10
+    assert clf.n_iter_ == 1 and clf.t_ == first.sum()
+    coefs_before = copy.deepcopy(clf.coefs_)
+    losses = []
+    for k in range(2, 6):
+        clf.partial_fit(X, y)
+        assert clf.n_iter_ == k
+        assert clf.t_ == first.sum() + (k - 1) * 200
+        losses.append(clf.loss_)
+    assert len(clf.loss_curve_) == 5
+    assert losses[-1] < losses[0]
+    assert not np.allclose(clf.coefs_[0], coefs_before[0])
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 42]))
+    with pytest.raises(ValueError):
+        small().partial_fit(X[:10], y[:10] + 100, classes=classes)
+
+
+def test_partial_fit_continues_after_fit():
+    X, y = digits(150)
+    clf = small(max_iter=3).fit(X, y)
+    t = clf.t_
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 4 and clf.t_ == t + 150
+    assert len(clf.loss_curve_) == 4
+
+
+def test_warm_start_continues_loss_curve():
+    X, y = digits(150)
+    clf = small(max_iter=3, warm_start=True).fit(X, y)
+    curve = list(clf.loss_curve_)
+    weights = copy.deepcopy(clf.coefs_)
+    clf.set_params(max_iter=2)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 5
+    assert len(clf.loss_curve_) == 5 and clf.loss_curve_[:3] == curve
+    # continued from the fitted weights, not re-initialised: its first new epoch
+    # starts near where the first fit ended
+    assert clf.loss_curve_[3] < curve[0]
+    assert not np.array_equal(clf.coefs_[0], weights[0])
+    # without warm_start, fit starts over
+    clf.set_params(warm_start=False, max_iter=2)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+
+
+# --------------------------------------------------------------- early stopping
+def test_early_stopping_attributes():
+    X, y = digits(300)
+    clf = small(early_stopping=True, validation_fraction=0.2, max_iter=8).fit(X, y)
+    assert isinstance(clf.validation_scores_, list)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    # 20% of 300 held out: trained on 240 samples per epoch
+    assert clf.t_ == 240 * clf.n_iter_
+
+    plain = small(max_iter=8).fit(X, y)
+    assert plain.validation_scores_ is None
+    assert plain.best_validation_score_ is None
+    assert plain.best_loss_ == min(plain.loss_curve_)
+
+
+def test_early_stopping_stops_and_restores_best_weights():
+    X, y = digits(300)
+    clf = small(early_stopping=True, validation_fraction=0.2, max_iter=200,
+                n_iter_no_change=3, learning_rate_init=0.05).fit(X, y)
+    assert clf.n_iter_ < 200
+    best_epoch = int(np.argmax(clf.validation_scores_))
+    # stopped n_iter_no_change + 1 epochs without an improvement of tol
+    assert clf.n_iter_ >= best_epoch + 1 + 3
+    # the restored weights are those of the best epoch: refit for exactly that
+    # many epochs (same seed, same split) without early stopping of its own
+    ref = small(early_stopping=True, validation_fraction=0.2,
+                max_iter=best_epoch + 1, n_iter_no_change=1000,
+                learning_rate_init=0.05).fit(X, y)
+    for W, W_ref in zip(clf.coefs_, ref.coefs_):
+        np.testing.assert_array_equal(W, W_ref)
+
+
+# --------------------------------------------------- every init, API details
+INIT_NAMES = sorted(INITIALIZERS) + ["lsuv", "rbm"]
+
+
+@pytest.mark.parametrize(
+    "init", [*INIT_NAMES, functools.partial(normal, std=0.1)],
+    ids=[*INIT_NAMES, "partial(normal)"],
+)
+def test_every_init_fits(init):
+    X, y = blobs()
+    clf = small(hidden_layer_sizes=(6, 4), init=init, max_iter=20,
+                learning_rate_init=0.05).fit(X, y)
+    assert clf.n_layers_ == 4
+    assert [W.shape for W in clf.coefs_] == [(4, 6), (6, 4), (4, 1)]
+    assert all(np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_)
+    assert hasattr(clf, "pretrainer_") == (init == "rbm")
+    assert set(clf.predict(X)) <= {0, 1}
+    if init not in ("zeros", "constant"):  # the symmetric ones learn slowly
+        assert clf.score(X, y) > 0.9
+
+
+def test_callable_init_is_used():
+    X, y = digits(100)
+    named = small(init="normal", hidden_layer_sizes=(10, 6)).initialize(X, y)
+    same = small(init=functools.partial(normal, std=0.01),
+                 hidden_layer_sizes=(10, 6)).initialize(X, y)
+    wide = small(init=functools.partial(normal, std=0.1),
+                 hidden_layer_sizes=(10, 6)).initialize(X, y)
+    for a, b, c in zip(named.coefs_, same.coefs_, wide.coefs_):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(c, 10 * a, rtol=1e-12)
+
+
+def test_callable_init_with_wrong_shape_raises():
+    X, y = digits(60)
+
+    def transposed(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+        return np.ones((fan_out, fan_in), dtype=dtype)
+
+    with pytest.raises(ValueError, match="shape"):
+        small(init=transposed, hidden_layer_sizes=(5,)).fit(X, y)
+
+
+def test_sigmoid_alias_equals_logistic():
+    X, y = digits(100)
+    a = small(activation="sigmoid", max_iter=3).fit(X, y)
+    b = small(activation="logistic", max_iter=3).fit(X, y)
+    for Wa, Wb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(Wa, Wb)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_binary_string_labels():
+    X, y01 = blobs(80)
+    y = np.array(["no", "yes"])[y01]
+    clf = small(hidden_layer_sizes=(6, 4), max_iter=15).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
+    assert clf.n_layers_ == 4
+    pred = clf.predict(X)
+    assert set(pred) <= {"no", "yes"}
+    assert clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == (80, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(pred, clf.classes_[np.argmax(proba, axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10,
+                               atol=1e-12)
+    assert clf.gradient_norms_.shape == (clf.n_iter_, clf.n_layers_ - 1)
+    assert np.all(np.isfinite(clf.gradient_norms_)) and np.all(clf.gradient_norms_ > 0)
+
+
+def test_multiclass_outputs():
+    X, y = digits(300)
+    clf = small(max_iter=5).fit(X, y)
+    assert clf.n_outputs_ == 10 and clf.out_activation_ == "softmax"
+    assert clf.n_layers_ == 3
+    assert clf.n_features_in_ == 64
+    proba = clf.predict_proba(X)
+    assert proba.shape == (300, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10,
+                               atol=1e-12)
+    assert clf.gradient_norms_.shape == (5, 2)
+    assert len(clf.loss_curve_) == 5 and clf.loss_ == clf.loss_curve_[-1]
+    assert clf.t_ == 5 * 300
+
+
+# --------------------------------------------------------- scikit-learn usage
+def test_pipeline_on_digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    pipe = Pipeline([
+        ("scale", MinMaxScaler()),
+        ("dbn", DBNClassifier((32,), init="rbm", pretrain_n_iter=3, max_iter=15,
+                              learning_rate_init=0.01, random_state=0)),
+    ])
+    pipe.fit(X_train, y_train)
+    assert pipe.score(X_test, y_test) > 0.9
+    assert hasattr(pipe.named_steps["dbn"], "pretrainer_")
+
+
+def _grid_search(n_jobs):
+    X, y = digits(300)
+    grid = GridSearchCV(small(), {"init": INIT_NAMES}, cv=3, n_jobs=n_jobs)
+    return grid.fit(X, y)
+
+
+def test_grid_search_over_init_ranks_zeros_last():
+    grid = _grid_search(n_jobs=1)
+    results = grid.cv_results_
+    inits = list(results["param_init"])
+    assert sorted(inits) == sorted(INIT_NAMES)
+    ranks = results["rank_test_score"]
+    scores = results["mean_test_score"]
+    assert np.all(np.isfinite(scores))  # every init fitted on every fold
+    zeros = inits.index("zeros")
+    assert ranks[zeros] == ranks.max()
+    # only the other symmetric scheme (constant, 0 by default) ties with it
+    worst = {inits[i] for i in np.flatnonzero(ranks == ranks.max())}
+    assert worst <= {"zeros", "constant"}
+    others = [s for name, s in zip(inits, scores) if name not in worst]
+    assert scores[zeros] + 0.2 < min(others)
+    assert grid.best_params_["init"] not in ("zeros", "constant")
+
+    parallel = _grid_search(n_jobs=2)
+    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"],
+                                  results["mean_test_score"])
+    np.testing.assert_array_equal(parallel.cv_results_["rank_test_score"], ranks)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = digits(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = small(hidden_layer_sizes=(12, 8), init="rbm", max_iter=4).fit(X, y)
+    return clf, X, y
+
+
+def _assert_same_predictions(a, b, X):
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict_log_proba(X), b.predict_log_proba(X))
+
+
+def _continue_training(clf, reference, X, y):
+    """partial_fit and warm_start fit work, and match the unsaved model."""
+    n_iter, t = clf.n_iter_, clf.t_
+    ref = copy.deepcopy(reference)
+    clf.partial_fit(X, y)
+    ref.partial_fit(X, y)
+    assert clf.n_iter_ == n_iter + 1 and clf.t_ == t + X.shape[0]
+    for W, W_ref in zip(clf.coefs_, ref.coefs_):
+        np.testing.assert_array_equal(W, W_ref)
+    clf.set_params(warm_start=True, max_iter=2)
+    clf.fit(X, y)
+    assert clf.n_iter_ == n_iter + 3
+    assert len(clf.loss_curve_) == n_iter + 3
+    assert all(np.isfinite(W).all() for W in clf.coefs_)
+
+
+def test_pickle_round_trip(fitted):
+    clf, X, y = fitted
+    loaded = pickle.loads(pickle.dumps(clf))
+    _assert_same_predictions(clf, loaded, X)
+    for W, W2 in zip(clf.pretrainer_.coefs_, loaded.pretrainer_.coefs_):
+        np.testing.assert_array_equal(W, W2)
+    _continue_training(loaded, clf, X, y)
+
+
+@pytest.mark.parametrize("mmap_mode", [None, "r"])
+def test_joblib_round_trip(fitted, tmp_path, mmap_mode):
+    clf, X, y = fitted
+    path = tmp_path / "dbn.joblib"
+    joblib.dump(clf, path)
+    loaded = joblib.load(path, mmap_mode=mmap_mode)
+    if mmap_mode == "r":
+        # the weights really are read-only memory maps
+        assert isinstance(loaded.coefs_[0], np.memmap)
+        assert not loaded.coefs_[0].flags.writeable
+    _assert_same_predictions(clf, loaded, X)
+    _continue_training(loaded, clf, X, y)
+    # the file was not modified by training the loaded model
+    _assert_same_predictions(clf, joblib.load(path), X)
+
+
+def test_clone(fitted):
+    clf, X, y = fitted
+    cloned = clone(clf)
+    assert not hasattr(cloned, "coefs_")
+    assert cloned.get_params() == clf.get_params()
+    cloned.fit(X, y)  # same int seed: the same model
+    _assert_same_predictions(clf, cloned, X)

@@ -1,0 +1,421 @@
+"""Tests of sk_dbn.initializers: distributions, scales, bounds, orthogonality, LSUV.
+
+The random schemes are checked on large, asymmetric shapes (300x400 and 400x300) so
+that a fan_in/fan_out mix-up changes the expected scale by a factor 4/3 in variance,
+far beyond the sampling error of 120 000 draws.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import expit
+from threadpoolctl import threadpool_limits
+
+from sk_dbn import initializers as inits
+from sk_dbn.initializers import (
+    INITIALIZERS,
+    calculate_gain,
+    constant,
+    get_initializer,
+    lsuv,
+    orthogonal,
+    zeros,
+)
+
+SHAPES = [(300, 400), (400, 300)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_blas_thread():
+    # The matrices here are small: multi-threaded BLAS only adds contention (on a
+    # busy 2-core machine a 400x300 QR takes seconds instead of milliseconds).
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+# Standard deviation of a standard normal truncated to [-2, 2] (computed by scipy,
+# independently of the constant in the module under test).
+TRUNC_STD = stats.truncnorm(-2, 2).std()
+
+
+def _normal_dist(std):
+    return stats.norm(loc=0.0, scale=std)
+
+
+def _uniform_dist(limit):
+    return stats.uniform(loc=-limit, scale=2 * limit)
+
+
+def _truncnorm_dist(std):
+    # N(0, 1) truncated to [-2, 2], rescaled so that its std is `std`
+    return stats.truncnorm(-2, 2, loc=0.0, scale=std / TRUNC_STD)
+
+
+# name -> (options passed, function (fan_in, fan_out, gain) -> frozen distribution,
+#          whether the scheme takes `gain`)
+RANDOM_SCHEMES = {
+    "normal": ({"std": 0.3}, lambda fi, fo, g: _normal_dist(0.3), False),
+    "uniform": ({"limit": 0.2}, lambda fi, fo, g: _uniform_dist(0.2), False),
+    "truncated_normal": (
+        {"std": 0.3},
+        lambda fi, fo, g: _truncnorm_dist(0.3 * g),
+        True,
+    ),
+}
+for _name in ("xavier_normal", "glorot_normal"):
+    RANDOM_SCHEMES[_name] = (
+        {}, lambda fi, fo, g: _normal_dist(g * np.sqrt(2.0 / (fi + fo))), True
+    )
+for _name in ("xavier_uniform", "glorot_uniform"):
+    RANDOM_SCHEMES[_name] = (
+        {}, lambda fi, fo, g: _uniform_dist(g * np.sqrt(6.0 / (fi + fo))), True
+    )
+for _name in ("he_normal", "kaiming_normal"):
+    RANDOM_SCHEMES[_name] = ({}, lambda fi, fo, g: _normal_dist(g * np.sqrt(2.0 / fi)),
+                             True)
+for _name in ("he_uniform", "kaiming_uniform"):
+    RANDOM_SCHEMES[_name] = (
+        {}, lambda fi, fo, g: _uniform_dist(g * np.sqrt(6.0 / fi)), True
+    )
+RANDOM_SCHEMES["lecun_normal"] = (
+    {}, lambda fi, fo, g: _normal_dist(g * np.sqrt(1.0 / fi)), True
+)
+RANDOM_SCHEMES["lecun_uniform"] = (
+    {}, lambda fi, fo, g: _uniform_dist(g * np.sqrt(3.0 / fi)), True
+)
+
+UNIFORM_SCHEMES = [n for n in RANDOM_SCHEMES if n.endswith("uniform")]
+SCALED_SCHEMES = [n for n, spec in RANDOM_SCHEMES.items() if spec[2]] + ["orthogonal"]
+ALL_RANDOM = [*RANDOM_SCHEMES, "orthogonal"]
+
+
+def _draw(name, shape, gain=None, random_state=0, dtype=np.float64):
+    options = dict(RANDOM_SCHEMES[name][0]) if name in RANDOM_SCHEMES else {}
+    if gain is not None:
+        options["gain"] = gain
+    return INITIALIZERS[name](*shape, random_state=random_state, dtype=dtype,
+                              **options)
+
+
+def _expected_dist(name, shape, gain):
+    return RANDOM_SCHEMES[name][1](*shape, 1.0 if gain is None else gain)
+
+
+def _gains(name):
+    return [None, 1.7] if RANDOM_SCHEMES[name][2] else [None]
+
+
+def _ids(value):
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return None
+
+
+DIST_CASES = [
+    (name, shape, gain)
+    for name in RANDOM_SCHEMES
+    for shape in SHAPES
+    for gain in _gains(name)
+]
+
+
+def test_registry_covers_every_scheme_and_alias():
+    expected = {"zeros", "constant", *ALL_RANDOM}
+    assert set(INITIALIZERS) == expected
+    assert INITIALIZERS["glorot_normal"] is INITIALIZERS["xavier_normal"]
+    assert INITIALIZERS["glorot_uniform"] is INITIALIZERS["xavier_uniform"]
+    assert INITIALIZERS["kaiming_normal"] is INITIALIZERS["he_normal"]
+    assert INITIALIZERS["kaiming_uniform"] is INITIALIZERS["he_uniform"]
+    # the module-level names are the registered functions
+    for name, fn in INITIALIZERS.items():
+        assert getattr(inits, name) is fn
+
+
+@pytest.mark.parametrize(("name", "shape", "gain"), DIST_CASES, ids=_ids)
+def test_random_scheme_matches_distribution(name, shape, gain):
+    W = _draw(name, shape, gain=gain)
+    assert W.shape == shape
+    dist = _expected_dist(name, shape, gain)
+    w = W.ravel()
+    n = w.size
+
+    # Kolmogorov-Smirnov against the intended distribution (seeded: deterministic)
+    result = stats.kstest(w, dist.cdf)
+    assert result.pvalue > 1e-3, (name, shape, gain, result)
+
+    # sample variance within 4 sigma of the formula; for a zero-mean distribution
+    # Var(s^2) ~= (mu4 - sigma^4) / n (= 2 sigma^4 / n for a normal, and
+    # 4 limit^4 / (45 n) for U[-limit, limit])
+    var = dist.var()
+    mu4 = dist.moment(4)
+    sigma_var = np.sqrt((mu4 - var**2) / (n - 1))
+    assert abs(w.var(ddof=1) - var) < 4 * sigma_var, (name, w.var(), var)
+
+    # and the mean within 4 sigma of 0
+    assert abs(w.mean()) < 4 * np.sqrt(var / n)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_variance_formula_sigma_for_uniform_and_normal(shape):
+    # The sigma used above, checked against the closed forms quoted in the issue.
+    n = shape[0] * shape[1]
+    limit = 0.2
+    u = _uniform_dist(limit)
+    assert np.isclose(np.sqrt((u.moment(4) - u.var() ** 2) / n),
+                      limit**2 * np.sqrt(4 / (45 * n)))
+    g = _normal_dist(0.3)
+    assert np.isclose(np.sqrt((g.moment(4) - g.var() ** 2) / n),
+                      0.09 * np.sqrt(2 / n))
+
+
+@pytest.mark.parametrize(("fan_in", "fan_out"), SHAPES)
+def test_fan_in_is_used_not_fan_out(fan_in, fan_out):
+    # The He and LeCun schemes scale with fan_in only: on the transposed shape the
+    # variance must change by the ratio of the fan_ins, not stay the same.
+    for name, var_fn in [
+        ("he_normal", lambda fi: 2.0 / fi),
+        ("he_uniform", lambda fi: 2.0 / fi),
+        ("lecun_normal", lambda fi: 1.0 / fi),
+        ("lecun_uniform", lambda fi: 1.0 / fi),
+    ]:
+        W = INITIALIZERS[name](fan_in, fan_out, random_state=1)
+        assert abs(W.var() / var_fn(fan_in) - 1) < 0.03, name
+        assert abs(W.var() / var_fn(fan_out) - 1) > 0.2, name
+    # the Xavier schemes use both, so they are symmetric in the two fans
+    for name in ("xavier_normal", "xavier_uniform"):
+        W = INITIALIZERS[name](fan_in, fan_out, random_state=1)
+        assert abs(W.var() / (2.0 / (fan_in + fan_out)) - 1) < 0.03, name
+
+
+UNIFORM_CASES = [
+    (name, shape, gain)
+    for name in UNIFORM_SCHEMES
+    for shape in SHAPES
+    for gain in _gains(name)
+]
+
+
+@pytest.mark.parametrize(("name", "shape", "gain"), UNIFORM_CASES, ids=_ids)
+def test_uniform_bounds(name, shape, gain):
+    W = _draw(name, shape, gain=gain, random_state=3)
+    limit = _expected_dist(name, shape, gain).support()[1]
+    assert np.abs(W).max() <= limit
+    # the bound is tight: 120 000 draws come within 0.1% of both ends
+    assert W.max() > 0.999 * limit
+    assert W.min() < -0.999 * limit
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+@pytest.mark.parametrize(("std", "gain"), [(0.3, 1.0), (0.05, 3.0), (1.0, 1.0)])
+def test_truncated_normal_bounds(shape, std, gain):
+    W = inits.truncated_normal(*shape, std=std, gain=gain, random_state=4)
+    bound = 2 * std * gain / 0.87962566103423978
+    assert np.abs(W).max() <= bound * (1 + 1e-12)
+    assert np.abs(W).max() > 0.99 * bound
+    # the *resulting* std is the requested one (not std * 0.88)
+    assert abs(W.std() / (std * gain) - 1) < 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gain", [1.0, calculate_gain("tanh")])
+@pytest.mark.parametrize(("fan_in", "fan_out"), [*SHAPES, (200, 200)])
+def test_orthogonal(fan_in, fan_out, gain, dtype):
+    W = orthogonal(fan_in, fan_out, gain=gain, random_state=5, dtype=dtype)
+    assert W.shape == (fan_in, fan_out)
+    assert W.dtype == dtype
+    atol = 1e-5 if dtype == np.float32 else 1e-10
+    if fan_in <= fan_out:
+        G = W.astype(np.float64) @ W.T.astype(np.float64)
+    else:
+        G = W.T.astype(np.float64) @ W.astype(np.float64)
+    np.testing.assert_allclose(G, gain**2 * np.eye(min(fan_in, fan_out)),
+                               atol=atol * gain**2)
+    # singular values are all `gain`
+    np.testing.assert_allclose(np.linalg.svd(W.astype(np.float64), compute_uv=False),
+                               gain, rtol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_orthogonal_is_not_degenerate(shape):
+    # entries look like a Haar matrix: mean ~0, each of variance 1/max(fan_in, fan_out)
+    W = orthogonal(*shape, random_state=6)
+    assert abs(W.mean()) < 4 * np.sqrt(1 / max(shape) / W.size)
+    assert abs(W.var() * max(shape) - 1) < 0.02
+
+
+@pytest.mark.parametrize("name", SCALED_SCHEMES)
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_gain_multiplies(name, shape):
+    base = _draw(name, shape, gain=1.0, random_state=7)
+    scaled = _draw(name, shape, gain=2.5, random_state=7)
+    np.testing.assert_allclose(scaled, 2.5 * base, rtol=1e-12, atol=1e-15)
+
+
+def test_default_scales():
+    # Hinton's guide defaults: normal std=0.01, uniform limit=0.05, truncated 0.01
+    W = inits.normal(300, 400, random_state=0)
+    assert abs(W.std() / 0.01 - 1) < 0.01
+    W = inits.uniform(300, 400, random_state=0)
+    assert np.abs(W).max() <= 0.05
+    assert np.abs(W).max() > 0.0499
+    W = inits.truncated_normal(300, 400, random_state=0)
+    assert abs(W.std() / 0.01 - 1) < 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_dtype_and_shape(name, dtype):
+    W = INITIALIZERS[name](30, 40, random_state=0, dtype=dtype)
+    assert W.dtype == dtype
+    assert W.shape == (30, 40)
+    assert np.isfinite(W).all()
+
+
+@pytest.mark.parametrize("name", sorted(ALL_RANDOM))
+def test_float32_has_the_intended_scale(name):
+    W = _draw(name, (300, 400), dtype=np.float32, random_state=8)
+    if name == "orthogonal":
+        expected_var = 1 / 400  # 300 orthonormal rows of length 400
+    else:
+        expected_var = _expected_dist(name, (300, 400), None).var()
+    assert abs(W.astype(np.float64).var() / expected_var - 1) < 0.03
+
+
+@pytest.mark.parametrize("name", sorted(ALL_RANDOM))
+def test_seed_reproducibility(name):
+    a = _draw(name, (40, 30), random_state=11)
+    b = _draw(name, (40, 30), random_state=11)
+    c = _draw(name, (40, 30), random_state=12)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # no two entries equal by construction: the draw is not degenerate
+    assert np.unique(a).size == a.size
+    # a Generator passed in is consumed: two draws from it differ
+    rng = np.random.default_rng(0)
+    assert not np.array_equal(_draw(name, (40, 30), random_state=rng),
+                              _draw(name, (40, 30), random_state=rng))
+
+
+def test_zeros_and_constant():
+    Z = zeros(3, 5, dtype=np.float32)
+    assert Z.shape == (3, 5)
+    assert Z.dtype == np.float32
+    assert not Z.any()
+    C = constant(4, 2, value=0.25)
+    assert C.shape == (4, 2)
+    assert C.dtype == np.float64
+    assert np.all(C == 0.25)
+    assert not constant(2, 2).any()  # default value 0
+    # through the registry, with the common contract
+    C = INITIALIZERS["constant"](2, 3, random_state=0, dtype=np.float32, value=-1.5)
+    assert C.dtype == np.float32
+    assert np.all(C == -1.5)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5])
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_bad_shape_raises_value_error(name, bad):
+    # every scheme validates its shape before using it in a formula
+    with pytest.raises(ValueError, match="fan_in"):
+        INITIALIZERS[name](bad, 3)
+    with pytest.raises(ValueError, match="fan_out"):
+        INITIALIZERS[name](3, bad)
+
+
+def test_get_initializer():
+    for name, fn in INITIALIZERS.items():
+        assert get_initializer(name) is fn
+    assert get_initializer("glorot_uniform") is inits.xavier_uniform
+    assert get_initializer("kaiming_normal") is inits.he_normal
+
+    def my_init(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+        return np.ones((fan_in, fan_out), dtype=dtype)
+
+    assert get_initializer(my_init) is my_init
+    assert get_initializer(inits.orthogonal) is inits.orthogonal
+    with pytest.raises(ValueError, match="not_a_scheme"):
+        get_initializer("not_a_scheme")
+    with pytest.raises(ValueError, match="Unknown initializer"):
+        get_initializer("Xavier_Normal")
+    with pytest.raises(ValueError, match="Unknown initializer"):
+        get_initializer(3)
+
+
+@pytest.mark.parametrize(
+    ("activation", "param", "expected"),
+    [
+        ("identity", None, 1.0),
+        ("linear", None, 1.0),
+        ("logistic", None, 1.0),
+        ("sigmoid", None, 1.0),
+        ("tanh", None, 5.0 / 3.0),
+        ("relu", None, np.sqrt(2.0)),
+        ("leaky_relu", None, np.sqrt(2.0 / (1 + 0.01**2))),
+        ("leaky_relu", 0.2, np.sqrt(2.0 / (1 + 0.2**2))),
+        ("leaky_relu", 1.0, 1.0),
+        ("leaky_relu", 0.0, np.sqrt(2.0)),
+    ],
+)
+def test_calculate_gain(activation, param, expected):
+    assert calculate_gain(activation, param) == pytest.approx(expected, rel=1e-12)
+
+
+def test_calculate_gain_bad_name():
+    with pytest.raises(ValueError, match="softplus"):
+        calculate_gain("softplus")
+
+
+# ----------------------------------------------------------------------------- LSUV
+def _act(name, Z):
+    return {
+        "identity": lambda z: z,
+        "logistic": expit,
+        "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0),
+        "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    }[name](Z)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation",
+                         ["identity", "logistic", "tanh", "relu", "leaky_relu"])
+def test_lsuv_unit_variance(activation, dtype):
+    rng = np.random.default_rng(0)
+    sizes = [20, 50, 40, 30, 3]
+    # probe data far from unit variance, so every layer needs rescaling
+    X = (3.0 * rng.standard_normal((400, sizes[0])) + 1.0).astype(dtype)
+    coefs = [orthogonal(a, b, random_state=i, dtype=dtype)
+             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    intercepts = [(0.05 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]]
+    out_W, biases = coefs[-1].copy(), [b.copy() for b in intercepts]
+    tol = 0.1
+
+    variances = lsuv(coefs, intercepts, X, activation, tol=tol)
+
+    assert len(variances) == len(sizes) - 2  # hidden layers only
+    for v in variances:
+        assert abs(v - 1) < tol
+    # recompute independently: the affine output of every hidden layer has
+    # (whole-batch) variance within tol of 1
+    A = X.astype(np.float64)
+    for i, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1])):
+        assert W.dtype == dtype
+        Z = A @ W.astype(np.float64) + b
+        assert abs(Z.var() - 1) < tol, (i, Z.var())
+        assert Z.var() == pytest.approx(variances[i], rel=1e-3)
+        A = _act(activation, Z)
+    # the output layer and all biases are untouched
+    assert np.array_equal(coefs[-1], out_W)
+    for b, b0 in zip(intercepts, biases):
+        assert np.array_equal(b, b0)
+
+
+def test_lsuv_only_rescales():
+    # LSUV multiplies each hidden layer's weights by a scalar: the direction is kept
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 10)) * 5
+    coefs = [orthogonal(10, 20, random_state=0), orthogonal(20, 2, random_state=1)]
+    before = coefs[0].copy()
+    lsuv(coefs, [np.zeros(20), np.zeros(2)], X, "tanh")
+    ratio = coefs[0] / before
+    assert np.allclose(ratio, ratio.flat[0])
+    assert ratio.flat[0] < 0.5  # the inputs had variance 25: weights shrink

@@ -1,0 +1,553 @@
+"""Tests of the network maths: activations, forward/backward pass, loss, optimizers."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sk_dbn._activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, canonical
+from sk_dbn._network import (
+    affine,
+    forward,
+    forward_chunked,
+    forward_layer,
+    logits_to_log_proba,
+    logits_to_proba,
+    loss_and_gradients,
+    output_loss_delta,
+)
+from sk_dbn._optimizers import SGD, Adam
+
+ACTIVATION_NAMES = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
+
+
+# --------------------------------------------------------------------- references
+def reference_activation(name, Z):
+    """Textbook activations, written independently of the package."""
+    if name == "identity":
+        return Z.copy()
+    if name == "logistic":
+        return 1.0 / (1.0 + np.exp(-Z))
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.where(Z > 0, Z, 0.0)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+    raise AssertionError(name)
+
+
+def reference_forward(X, coefs, intercepts, activation):
+    """Hidden outputs and logits, with plain numpy."""
+    outputs = []
+    A = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = A @ W + b
+        A = Z if i == len(coefs) - 1 else reference_activation(activation, Z)
+        outputs.append(A)
+    return outputs
+
+
+def reference_loss(X, y, coefs, intercepts, activation, alpha):
+    """Mean cross-entropy (+ MLPClassifier's L2 term), from naive formulas."""
+    logits = reference_forward(X, coefs, intercepts, activation)[-1]
+    n = X.shape[0]
+    if logits.shape[1] == 1:
+        p1 = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        ce = -np.mean(y * np.log(p1) + (1 - y) * np.log(1 - p1))
+    else:
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        ce = -np.mean(np.log(p[np.arange(n), y]))
+    return ce + 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / n
+
+
+def make_network(layer_sizes, rng, scale=1.0, dtype=np.float64):
+    coefs = [
+        (scale * rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
+        for a, b in zip(layer_sizes[:-1], layer_sizes[1:])
+    ]
+    intercepts = [(0.3 * rng.standard_normal(b)).astype(dtype) for b in layer_sizes[1:]]
+    return coefs, intercepts
+
+
+def buffers(n, coefs, dtype=np.float64):
+    return [np.empty((n, W.shape[1]), dtype=dtype) for W in coefs]
+
+
+def min_abs_hidden_preactivation(X, coefs, intercepts, activation):
+    """Smallest |pre-activation| of any hidden unit on X (distance to a kink)."""
+    smallest = np.inf
+    A = X
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        Z = A @ W + b
+        smallest = min(smallest, np.abs(Z).min())
+        A = reference_activation(activation, Z)
+    return smallest
+
+
+# -------------------------------------------------------------------- activations
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activations_match_textbook_formulas_in_place(name):
+    rng = np.random.default_rng(0)
+    Z = rng.normal(scale=3.0, size=(20, 7))
+    expected = reference_activation(name, Z)
+    buf = Z.copy()
+    out = ACTIVATIONS[name](buf)
+    # in place: the pre-activation buffer is overwritten and returned
+    assert out is buf
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_derivatives_match_numerical_derivative(name):
+    rng = np.random.default_rng(1)
+    Z = rng.normal(scale=2.0, size=(30, 6))
+    Z[np.abs(Z) < 1e-2] = 0.5  # keep away from the (leaky) relu kink
+    h = 1e-6
+    numerical = (
+        reference_activation(name, Z + h) - reference_activation(name, Z - h)
+    ) / (2 * h)
+    A = ACTIVATIONS[name](Z.copy())
+    delta = rng.normal(size=Z.shape)
+    expected = delta * numerical
+    out = DERIVATIVES[name](A, delta)
+    # written in terms of the output A, in place in delta
+    assert out is delta
+    np.testing.assert_allclose(out, expected, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activations_keep_float32(name):
+    Z = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    A = ACTIVATIONS[name](Z.copy())
+    assert A.dtype == np.float32
+    delta = np.ones_like(A)
+    assert DERIVATIVES[name](A, delta).dtype == np.float32
+
+
+def test_relu_derivative_is_zero_for_inactive_units():
+    A = ACTIVATIONS["relu"](np.array([[-2.0, 0.0, 3.0]]))
+    delta = DERIVATIVES["relu"](A, np.array([[5.0, 5.0, 5.0]]))
+    np.testing.assert_array_equal(delta, [[0.0, 0.0, 5.0]])
+
+
+def test_logistic_is_stable_for_extreme_inputs():
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        A = ACTIVATIONS["logistic"](np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_array_equal(A, [0.0, 0.5, 1.0])
+
+
+def test_sigmoid_alias():
+    assert canonical("sigmoid") == "logistic"
+    assert canonical("tanh") == "tanh"
+
+
+# ------------------------------------------------------------------ forward pass
+def test_affine_dense_sparse_and_out():
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(9, 5))
+    A[A < 0.3] = 0
+    W, b = rng.normal(size=(5, 4)), rng.normal(size=4)
+    expected = A @ W + b
+    np.testing.assert_allclose(affine(A, W, b), expected, rtol=1e-12)
+    out = np.empty((9, 4))
+    res = affine(A, W, b, out=out)
+    assert res is out
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    res_sparse = affine(sp.csr_matrix(A), W, b)
+    assert isinstance(res_sparse, np.ndarray)
+    np.testing.assert_allclose(res_sparse, expected, rtol=1e-12)
+    out2 = np.empty((9, 4))
+    affine(sp.csr_matrix(A), W, b, out=out2)
+    np.testing.assert_allclose(out2, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_forward_layer_and_forward_match_reference(name):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(11, 6))
+    coefs, intercepts = make_network([6, 5, 4, 3], rng)
+    np.testing.assert_allclose(
+        forward_layer(X, coefs[0], intercepts[0], name),
+        reference_activation(name, X @ coefs[0] + intercepts[0]),
+        rtol=1e-12, atol=1e-15,
+    )
+    acts = [X, *buffers(11, coefs)]
+    logits = forward(acts, coefs, intercepts, name)
+    expected = reference_forward(X, coefs, intercepts, name)
+    assert logits is acts[-1]
+    for got, want in zip(acts[1:], expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 50, 2048])
+def test_forward_chunked_matches_unchunked(chunk_size):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 6))
+    coefs, intercepts = make_network([6, 5, 4, 3], rng)
+    expected = reference_forward(X, coefs, intercepts, "tanh")[-1]
+    got = forward_chunked(X, coefs, intercepts, ["tanh", "tanh", "identity"],
+                          chunk_size=chunk_size)
+    assert got.shape == (50, 3)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    # per-layer activations are honoured (a different one for each layer)
+    mixed = forward_chunked(X, coefs, intercepts, ["relu", "logistic", "identity"],
+                            chunk_size=chunk_size)
+    H = reference_activation("relu", X @ coefs[0] + intercepts[0])
+    H = reference_activation("logistic", H @ coefs[1] + intercepts[1])
+    np.testing.assert_allclose(mixed, H @ coefs[2] + intercepts[2], rtol=1e-12)
+
+
+def test_forward_chunked_sparse_and_float32():
+    rng = np.random.default_rng(5)
+    X = rng.random((40, 8))
+    X[X < 0.6] = 0
+    coefs, intercepts = make_network([8, 5, 2], rng)
+    acts = ["logistic", "identity"]
+    dense = forward_chunked(X, coefs, intercepts, acts, chunk_size=16)
+    sparse = forward_chunked(sp.csr_matrix(X), coefs, intercepts, acts, chunk_size=16)
+    np.testing.assert_allclose(sparse, dense, rtol=1e-12)
+    c32 = [W.astype(np.float32) for W in coefs]
+    i32 = [b.astype(np.float32) for b in intercepts]
+    out32 = forward_chunked(X.astype(np.float32), c32, i32, acts, chunk_size=16)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, dense, rtol=1e-4, atol=1e-5)
+    # the input is never modified
+    X_before = X.copy()
+    forward_chunked(X, coefs, intercepts, acts)
+    np.testing.assert_array_equal(X, X_before)
+
+
+# ------------------------------------------------------------- output and loss
+def test_logits_to_proba_and_log_proba_multiclass():
+    rng = np.random.default_rng(6)
+    logits = rng.normal(scale=4, size=(10, 4))
+    proba = logits_to_proba(logits)
+    e = np.exp(logits)
+    np.testing.assert_allclose(proba, e / e.sum(1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(logits_to_log_proba(logits), np.log(proba), rtol=1e-10)
+
+
+def test_logits_to_proba_and_log_proba_binary():
+    z = np.array([[-3.0], [0.0], [2.5]])
+    proba = logits_to_proba(z)
+    assert proba.shape == (3, 2)
+    p1 = 1 / (1 + np.exp(-z[:, 0]))
+    np.testing.assert_allclose(proba[:, 1], p1, rtol=1e-12)
+    np.testing.assert_allclose(proba[:, 0], 1 - p1, rtol=1e-12)
+    np.testing.assert_allclose(logits_to_log_proba(z), np.log(proba), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_log_proba_is_finite_for_extreme_logits(n_out):
+    if n_out == 1:
+        logits = np.array([[800.0], [-800.0]])
+    else:
+        logits = np.array([[-800.0, 800.0, -800.0], [800.0, -800.0, -800.0]])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        log_proba = logits_to_log_proba(logits)
+    assert np.all(np.isfinite(log_proba))
+    assert np.all(log_proba <= 0)
+    # the certain class has log probability 0, the impossible one a huge negative
+    np.testing.assert_allclose(log_proba.max(axis=1), 0.0, atol=1e-12)
+    assert log_proba.min() < -500
+
+
+@pytest.mark.parametrize("n_out", [1, 4])
+def test_output_loss_delta(n_out):
+    rng = np.random.default_rng(7)
+    n = 12
+    logits = rng.normal(scale=2, size=(n, n_out))
+    n_classes = 2 if n_out == 1 else n_out
+    y = np.arange(n) % n_classes
+    delta = np.empty_like(logits)
+    loss = output_loss_delta(logits, y, delta)
+    proba = logits_to_proba(logits)
+    onehot = np.eye(n_classes)[y]
+    np.testing.assert_allclose(loss, -np.mean(np.log(proba[np.arange(n), y])),
+                               rtol=1e-12)
+    expected = (proba - onehot)[:, 1:] if n_out == 1 else proba - onehot
+    np.testing.assert_allclose(delta, expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_output_loss_is_finite_for_confident_wrong_logits(n_out):
+    logits = np.full((2, n_out), -1000.0)
+    logits[:, -1] = 1000.0
+    y = np.zeros(2, dtype=np.intp)  # always the class with logit -1000
+    delta = np.empty_like(logits)
+    with np.errstate(over="raise", invalid="raise"):
+        loss = output_loss_delta(logits, y, delta)
+    np.testing.assert_allclose(loss, 2000.0 if n_out > 1 else 1000.0, rtol=1e-12)
+    assert np.all(np.isfinite(delta))
+
+
+# ----------------------------------------------------------- gradient checking
+def _all_params(coefs, intercepts):
+    return coefs + intercepts
+
+
+def _gradient_check_setup(activation, n_out, seed):
+    """A 2-hidden-layer float64 network with no hidden unit near a kink."""
+    n, sizes = 9, [5, 6, 4, n_out]
+    n_classes = 2 if n_out == 1 else n_out
+    for s in range(seed, seed + 200):
+        rng = np.random.default_rng(s)
+        X = rng.normal(size=(n, sizes[0]))
+        y = rng.permutation(np.arange(n) % n_classes)
+        coefs, intercepts = make_network(sizes, rng, scale=1.2)
+        if min_abs_hidden_preactivation(X, coefs, intercepts, activation) > 1e-3:
+            return X, y, coefs, intercepts
+    raise AssertionError("no kink-free network found")  # pragma: no cover
+
+
+def _loss(X, y, coefs, intercepts, activation, alpha):
+    n = X.shape[0]
+    return loss_and_gradients(
+        [X, *buffers(n, coefs)], y, coefs, intercepts, activation, alpha,
+        buffers(n, coefs), [np.empty_like(W) for W in coefs],
+        [np.empty_like(b) for b in intercepts],
+    )
+
+
+@pytest.mark.parametrize("n_out", [1, 3], ids=["binary", "multiclass"])
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_loss_and_gradients_finite_differences(activation, n_out):
+    alpha = 0.3
+    X, y, coefs, intercepts = _gradient_check_setup(activation, n_out, seed=10)
+    n = X.shape[0]
+    coef_grads = [np.empty_like(W) for W in coefs]
+    intercept_grads = [np.empty_like(b) for b in intercepts]
+    acts = [X, *buffers(n, coefs)]
+    loss = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
+                              buffers(n, coefs), coef_grads, intercept_grads)
+
+    # the loss itself is the textbook one (cross-entropy + MLPClassifier's L2 term)
+    np.testing.assert_allclose(
+        loss, reference_loss(X, y, coefs, intercepts, activation, alpha), rtol=1e-12
+    )
+    # the forward pass left the activations in the buffers
+    np.testing.assert_allclose(
+        acts[-1], reference_forward(X, coefs, intercepts, activation)[-1], rtol=1e-12
+    )
+
+    params = _all_params(coefs, intercepts)
+    analytic = np.concatenate([g.ravel() for g in coef_grads + intercept_grads])
+    numeric = []
+    h = 1e-6
+    for p in params:
+        flat = p.reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + h
+            plus = _loss(X, y, coefs, intercepts, activation, alpha)
+            flat[k] = orig - h
+            minus = _loss(X, y, coefs, intercepts, activation, alpha)
+            flat[k] = orig
+            numeric.append((plus - minus) / (2 * h))
+    numeric = np.array(numeric)
+    rel = np.linalg.norm(numeric - analytic) / (
+        np.linalg.norm(numeric) + np.linalg.norm(analytic)
+    )
+    assert np.linalg.norm(analytic) > 1e-3  # a non-trivial gradient
+    assert rel < 1e-6, rel
+
+
+def test_l2_term_gradient_scales_with_alpha():
+    """The gradients with and without alpha differ by exactly alpha * W / n."""
+    X, y, coefs, intercepts = _gradient_check_setup("tanh", 3, seed=0)
+    n = X.shape[0]
+
+    def grads(alpha):
+        cg = [np.empty_like(W) for W in coefs]
+        ig = [np.empty_like(b) for b in intercepts]
+        loss = loss_and_gradients([X, *buffers(n, coefs)], y, coefs, intercepts,
+                                  "tanh", alpha, buffers(n, coefs), cg, ig)
+        return loss, cg, ig
+
+    loss0, cg0, ig0 = grads(0.0)
+    loss1, cg1, ig1 = grads(2.0)
+    penalty = sum(np.sum(W**2) for W in coefs) / n
+    np.testing.assert_allclose(loss1 - loss0, penalty, rtol=1e-10)
+    for W, g0, g1 in zip(coefs, cg0, cg1):
+        np.testing.assert_allclose(g1 - g0, 2.0 * W / n, rtol=1e-9, atol=1e-14)
+    for g0, g1 in zip(ig0, ig1):  # biases are not penalised
+        np.testing.assert_array_equal(g0, g1)
+
+
+def test_loss_and_gradients_sparse_input_matches_dense():
+    X, y, coefs, intercepts = _gradient_check_setup("logistic", 3, seed=0)
+    X = np.where(X > 0.2, X, 0.0)
+    n = X.shape[0]
+    results = []
+    for A0 in (X, sp.csr_matrix(X)):
+        cg = [np.empty_like(W) for W in coefs]
+        ig = [np.empty_like(b) for b in intercepts]
+        loss = loss_and_gradients([A0, *buffers(n, coefs)], y, coefs, intercepts,
+                                  "logistic", 0.1, buffers(n, coefs), cg, ig)
+        results.append((loss, cg, ig))
+    (l_d, cg_d, ig_d), (l_s, cg_s, ig_s) = results
+    np.testing.assert_allclose(l_s, l_d, rtol=1e-12)
+    for a, b in zip(cg_d + ig_d, cg_s + ig_s):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_loss_and_gradients_float32_close_to_float64():
+    X, y, coefs, intercepts = _gradient_check_setup("tanh", 3, seed=0)
+    n = X.shape[0]
+    out = {}
+    for dtype in (np.float64, np.float32):
+        c = [W.astype(dtype) for W in coefs]
+        b = [v.astype(dtype) for v in intercepts]
+        cg = [np.empty_like(W) for W in c]
+        ig = [np.empty_like(v) for v in b]
+        loss = loss_and_gradients([X.astype(dtype), *buffers(n, c, dtype)], y, c, b,
+                                  "tanh", 0.1, buffers(n, c, dtype), cg, ig)
+        out[dtype] = (loss, cg + ig)
+    assert all(g.dtype == np.float32 for g in out[np.float32][1])
+    np.testing.assert_allclose(out[np.float32][0], out[np.float64][0], rtol=1e-5)
+    for g32, g64 in zip(out[np.float32][1], out[np.float64][1]):
+        np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
+
+
+# ------------------------------------------------------------------- optimizers
+def reference_sgd(params, grads_seq, lr, momentum, nesterov):
+    """scikit-learn's SGDOptimizer update rule, written out plainly."""
+    params = [p.copy() for p in params]
+    velocities = [np.zeros_like(p) for p in params]
+    for grads in grads_seq:
+        updates = [momentum * v - lr * g for v, g in zip(velocities, grads)]
+        velocities = updates
+        if nesterov:
+            updates = [momentum * v - lr * g for v, g in zip(velocities, grads)]
+        params = [p + u for p, u in zip(params, updates)]
+    return params
+
+
+def reference_adam(params, grads_seq, lr, beta_1, beta_2, epsilon):
+    """Kingma & Ba (2015), Algorithm 1 (efficient form), written out plainly."""
+    params = [p.copy() for p in params]
+    ms = [np.zeros_like(p) for p in params]
+    vs = [np.zeros_like(p) for p in params]
+    for t, grads in enumerate(grads_seq, start=1):
+        ms = [beta_1 * m + (1 - beta_1) * g for m, g in zip(ms, grads)]
+        vs = [beta_2 * v + (1 - beta_2) * g**2 for v, g in zip(vs, grads)]
+        lr_t = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        params = [p - lr_t * m / (np.sqrt(v) + epsilon)
+                  for p, m, v in zip(params, ms, vs)]
+    return params, ms, vs
+
+
+def _params_and_grads(rng, n_steps, dtype=np.float64, large=False):
+    shapes = [(4, 3), (3,)] + ([(257, 769)] if large else [])
+    params = [rng.normal(size=shape).astype(dtype) for shape in shapes]
+    grads_seq = [
+        [rng.normal(size=p.shape).astype(dtype) for p in params] for _ in range(n_steps)
+    ]
+    return params, grads_seq
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_matches_reference(momentum, nesterov):
+    rng = np.random.default_rng(20)
+    # a large array too, in case updates are done in pieces
+    params, grads_seq = _params_and_grads(rng, n_steps=5, large=True)
+    expected = reference_sgd(params, grads_seq, 0.1, momentum, nesterov)
+    opt = SGD(params, None, learning_rate=0.1, momentum=momentum, nesterov=nesterov)
+    ids = [id(p) for p in params]
+    for grads in grads_seq:
+        opt.update(params, grads)
+    assert [id(p) for p in params] == ids  # updated in place
+    for got, want in zip(params, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_nesterov_differs_from_classical():
+    rng = np.random.default_rng(21)
+    params, grads_seq = _params_and_grads(rng, n_steps=3)
+    a = reference_sgd(params, grads_seq, 0.1, 0.9, nesterov=True)
+    b = reference_sgd(params, grads_seq, 0.1, 0.9, nesterov=False)
+    assert not np.allclose(a[0], b[0])  # the test above really tells them apart
+
+
+def test_adam_matches_reference():
+    rng = np.random.default_rng(22)
+    params, grads_seq = _params_and_grads(rng, n_steps=6, large=True)
+    kwargs = dict(beta_1=0.8, beta_2=0.95, epsilon=1e-6)
+    expected, ms, vs = reference_adam(params, grads_seq, 0.01, **kwargs)
+    opt = Adam(params, None, 0.01, **kwargs)
+    for grads in grads_seq:
+        opt.update(params, grads)
+    assert opt.state["t"] == 6
+    for got, want in zip(params, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    for got, want in zip(opt.state["m"] + opt.state["v"], ms + vs):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_adam_first_step_moves_every_parameter_by_learning_rate():
+    # with bias correction, the first Adam step is lr * sign(g) (up to epsilon)
+    params = [np.zeros((2, 2)), np.zeros(3)]
+    grads = [np.array([[3.0, -0.2], [1e-3, -50.0]]), np.array([1.0, -1.0, 2.0])]
+    Adam(params, None, 0.05, epsilon=1e-12).update(params, grads)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p, -0.05 * np.sign(g), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_optimizer_state_resumes_exactly(kind):
+    """A new optimizer built on the saved state continues the same trajectory."""
+    rng = np.random.default_rng(23)
+    params, grads_seq = _params_and_grads(rng, n_steps=6)
+
+    def make(p, state):
+        if kind == "sgd":
+            return SGD(p, state, 0.05, momentum=0.9, nesterov=True)
+        return Adam(p, state, 0.05)
+
+    straight = [p.copy() for p in params]
+    opt = make(straight, None)
+    for grads in grads_seq:
+        opt.update(straight, grads)
+
+    resumed = [p.copy() for p in params]
+    opt = make(resumed, None)
+    for grads in grads_seq[:3]:
+        opt.update(resumed, grads)
+    state = opt.state
+    # as after loading with joblib mmap_mode="r": read-only state arrays
+    originals = [a for v in state.values() if isinstance(v, list) for a in v]
+    for a in originals:
+        a.flags.writeable = False
+    frozen = [a.copy() for a in originals]
+    opt = make(resumed, state)
+    for grads in grads_seq[3:]:
+        opt.update(resumed, grads)
+    for got, want in zip(resumed, straight):
+        np.testing.assert_array_equal(got, want)
+    # the read-only originals were copied, not written to
+    for a, b in zip(originals, frozen):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_optimizers_keep_float32(kind):
+    rng = np.random.default_rng(24)
+    params, grads_seq = _params_and_grads(rng, n_steps=3, dtype=np.float32)
+    ref = [p.astype(np.float64) for p in params]
+    g64 = [[g.astype(np.float64) for g in gs] for gs in grads_seq]
+    if kind == "sgd":
+        opt = SGD(params, None, 0.1, momentum=0.9, nesterov=False)
+        expected = reference_sgd(ref, g64, 0.1, 0.9, nesterov=False)
+    else:
+        opt = Adam(params, None, 0.1)
+        expected = reference_adam(ref, g64, 0.1, 0.9, 0.999, 1e-8)[0]
+    for grads in grads_seq:
+        opt.update(params, grads)
+    for p, e in zip(params, expected):
+        assert p.dtype == np.float32
+        np.testing.assert_allclose(p, e, rtol=1e-5, atol=1e-6)
+    state_arrays = opt.state["velocity"] if kind == "sgd" else opt.state["m"]
+    assert all(a.dtype == np.float32 for a in state_arrays)

@@ -1,0 +1,429 @@
+"""Tests of StackedRBMTransformer (the sklearn estimator checks are in test_common)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from sk_dbn import StackedRBMTransformer
+from sk_dbn.initializers import normal
+
+# Settings that learn visibly within a few epochs on 500 digits (batch 10, lr 0.1).
+FAST = dict(n_iter=5, learning_rate=0.1, batch_size=10, random_state=0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_blas_thread():
+    # small matrices: threads only add contention on a shared machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """First 500 digits scaled to [0, 1] (float64, read-only)."""
+    X = load_digits().data[:500] / 16.0
+    X.flags.writeable = False
+    return X
+
+
+def _fitted_arrays(est):
+    return [*est.coefs_, *est.intercepts_, *est.intercepts_visible_]
+
+
+def _mse(A, B):
+    return float(np.mean((np.asarray(A, dtype=np.float64) - B) ** 2))
+
+
+def _up_chain(X, est, act):
+    A = np.asarray(X, dtype=np.float64)
+    for W, b in zip(est.coefs_, est.intercepts_):
+        A = act(A @ W.astype(np.float64) + b)
+    return A
+
+
+# ------------------------------------------------------------------- fitted state
+def test_fitted_attributes(digits):
+    est = StackedRBMTransformer((32, 16), **FAST).fit(digits)
+    assert est.n_features_in_ == 64
+    assert not hasattr(est, "feature_names_in_")  # no names given
+    assert [W.shape for W in est.coefs_] == [(64, 32), (32, 16)]
+    assert [b.shape for b in est.intercepts_] == [(32,), (16,)]
+    assert [b.shape for b in est.intercepts_visible_] == [(64,), (32,)]
+    assert est.visible_units_ == "bernoulli"
+    assert est.n_iter_ == 5
+    assert len(est.reconstruction_error_) == 2
+    assert all(len(errors) == 5 for errors in est.reconstruction_error_)
+    assert all(isinstance(e, float) for errors in est.reconstruction_error_
+               for e in errors)
+    assert all(isinstance(a, np.ndarray) for a in _fitted_arrays(est))
+    assert all(np.isfinite(a).all() for a in _fitted_arrays(est))
+
+
+def test_int_hidden_layer_sizes(digits):
+    est = StackedRBMTransformer(8, n_iter=1, random_state=0).fit(digits)
+    assert [W.shape for W in est.coefs_] == [(64, 8)]
+    assert est.transform(digits).shape == (500, 8)
+
+
+def test_init_names_and_callables(digits):
+    calls = []
+
+    def recording_init(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+        calls.append((fan_in, fan_out, np.dtype(dtype)))
+        return normal(fan_in, fan_out, random_state=random_state, dtype=dtype)
+
+    X32 = digits.astype(np.float32)
+    StackedRBMTransformer((16, 8), init=recording_init, n_iter=1,
+                          random_state=0).fit(X32)
+    # called once per layer, in (fan_in, fan_out) orientation, in the data dtype
+    assert calls == [(64, 16, np.dtype(np.float32)), (16, 8, np.dtype(np.float32))]
+
+    for init in ("xavier_uniform", "orthogonal", "he_normal"):
+        est = StackedRBMTransformer((16,), init=init, n_iter=1, random_state=0)
+        assert np.isfinite(est.fit_transform(digits)).all()
+    # the initial scale matters: a 'constant' init never breaks symmetry, so every
+    # hidden unit learns the same weights
+    est = StackedRBMTransformer((4,), init="constant", n_iter=2,
+                                random_state=0).fit(digits)
+    W = est.coefs_[0]
+    assert np.allclose(W, W[:, :1])
+
+    def wrong_shape(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+        return np.zeros((fan_out, fan_in), dtype=dtype)
+
+    with pytest.raises(ValueError, match="shape"):
+        StackedRBMTransformer((16,), init=wrong_shape, n_iter=1).fit(digits)
+
+
+# ------------------------------------------------------------------------ dtypes
+def test_float32_preserved_and_close_to_float64(digits):
+    X32 = digits.astype(np.float32)
+    est64 = StackedRBMTransformer((32, 16), **FAST).fit(digits)
+    est32 = StackedRBMTransformer((32, 16), **FAST).fit(X32)
+
+    assert all(a.dtype == np.float32 for a in _fitted_arrays(est32))
+    assert all(a.dtype == np.float64 for a in _fitted_arrays(est64))
+    H32 = est32.transform(X32)
+    assert H32.dtype == np.float32
+    assert est32.inverse_transform(H32).dtype == np.float32
+    assert clone(est32).fit_transform(X32).dtype == np.float32
+
+    # float32 computation is accurate: the same model evaluated in float64
+    H32_in_64 = _up_chain(digits, est32, expit)
+    np.testing.assert_allclose(H32, H32_in_64, atol=1e-5)
+
+    # Training in float32 learns like training in float64. Random draws are made in
+    # the working dtype, so the two runs are different samples of the same process:
+    # compare what they learn, epoch by epoch, not individual weights.
+    for e32, e64 in zip(est32.reconstruction_error_[0],
+                        est64.reconstruction_error_[0]):
+        assert e32 == pytest.approx(e64, rel=0.1)
+    rec32 = _mse(est32.inverse_transform(H32), digits)
+    rec64 = _mse(est64.inverse_transform(est64.transform(digits)), digits)
+    assert rec32 == pytest.approx(rec64, rel=0.15)
+
+
+def test_float64_model_transforms_float32_input(digits):
+    est = StackedRBMTransformer((16,), **FAST).fit(digits)
+    H = est.transform(digits.astype(np.float32))
+    assert H.dtype == np.float64
+    np.testing.assert_allclose(H, est.transform(digits), atol=1e-6)
+
+
+# ----------------------------------------------------------------- reproducibility
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"persistent": True, "cd_k": 2}, {"hidden_units": "relu"}],
+    ids=["cd1", "pcd2", "relu"],
+)
+def test_same_seed_bit_identical(digits, params):
+    kwargs = {**FAST, "n_iter": 2, **params}
+    a = StackedRBMTransformer((16, 8), **kwargs).fit(digits)
+    b = StackedRBMTransformer((16, 8), **kwargs).fit(digits)
+    for x, y in zip(_fitted_arrays(a), _fitted_arrays(b)):
+        assert np.array_equal(x, y)
+    assert a.reconstruction_error_ == b.reconstruction_error_
+    # refitting the same instance starts afresh and gives the same result again
+    first = [x.copy() for x in _fitted_arrays(a)]
+    a.fit(digits)
+    for x, y in zip(_fitted_arrays(a), first):
+        assert np.array_equal(x, y)
+    # another seed gives another model
+    c = StackedRBMTransformer((16, 8), **{**kwargs, "random_state": 1}).fit(digits)
+    for x, y in zip(c.coefs_, a.coefs_):
+        assert not np.allclose(x, y)
+
+
+def test_transform_is_deterministic(digits):
+    est = StackedRBMTransformer((16, 8), **FAST).fit(digits)
+    H1, H2 = est.transform(digits), est.transform(digits)
+    assert np.array_equal(H1, H2)
+    # mean-field hidden probabilities of the top layer, layer by layer
+    np.testing.assert_allclose(H1, _up_chain(digits, est, expit), rtol=1e-10)
+    assert np.all((H1 > 0) & (H1 < 1))
+    # fit_transform gives the transform of the fitted model
+    est2 = clone(est)
+    np.testing.assert_allclose(est2.fit_transform(digits), est2.transform(digits))
+    np.testing.assert_allclose(est2.transform(digits), H1)
+
+
+# ------------------------------------------------------------------- partial_fit
+def test_partial_fit(digits):
+    est = StackedRBMTransformer((16, 8), **FAST)
+    assert est.partial_fit(digits[:200]) is est
+    assert est.n_iter_ == 1
+    assert [len(e) for e in est.reconstruction_error_] == [1, 1]
+    before = [x.copy() for x in _fitted_arrays(est)]
+    assert est.partial_fit(digits[200:400]) is est
+    assert est.n_iter_ == 2
+    assert [len(e) for e in est.reconstruction_error_] == [2, 2]
+    for x, y in zip(est.coefs_, before[:2]):
+        assert x.shape == y.shape
+        assert not np.allclose(x, y)
+    # partial_fit after fit continues training (no re-initialisation)
+    fitted = StackedRBMTransformer((16, 8), **FAST).fit(digits)
+    W = fitted.coefs_[0].copy()
+    fitted.partial_fit(digits)
+    assert fitted.n_iter_ == FAST["n_iter"] + 1
+    assert len(fitted.reconstruction_error_[0]) == FAST["n_iter"] + 1
+    assert not np.array_equal(fitted.coefs_[0], W)
+
+
+def test_partial_fit_reproducible_and_checked(digits):
+    a = StackedRBMTransformer((8,), **FAST)
+    b = StackedRBMTransformer((8,), **FAST)
+    for est in (a, b):
+        est.partial_fit(digits[:250]).partial_fit(digits[250:])
+    assert np.array_equal(a.coefs_[0], b.coefs_[0])
+    with pytest.raises(ValueError, match="features"):
+        a.partial_fit(digits[:, :10])
+    a.set_params(hidden_layer_sizes=(9,))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        a.partial_fit(digits)
+
+
+# -------------------------------------------------------------- input handling
+@pytest.mark.parametrize("kind", ["dense64", "dense32", "csr", "gaussian",
+                                  "gaussian_csr"])
+def test_input_never_modified(digits, kind):
+    X = np.array(digits)  # writeable copy
+    if kind == "dense32":
+        X = X.astype(np.float32)
+    if kind.startswith("gaussian"):
+        X = X * 16 + 3.0  # not in [0, 1]: standardised internally
+    if kind.endswith("csr"):
+        X = sp.csr_matrix(X)
+    snapshot = X.copy()
+
+    def unchanged():
+        if sp.issparse(X):
+            return (np.array_equal(X.data, snapshot.data)
+                    and np.array_equal(X.indices, snapshot.indices)
+                    and np.array_equal(X.indptr, snapshot.indptr))
+        return np.array_equal(X, snapshot)
+
+    est = StackedRBMTransformer((8, 4), **{**FAST, "n_iter": 2})
+    est.fit(X)
+    assert unchanged()
+    est.partial_fit(X)
+    assert unchanged()
+    est.transform(X)
+    assert unchanged()
+    clone(est).fit_transform(X)
+    assert unchanged()
+    StackedRBMTransformer((8,), persistent=True, **{**FAST, "n_iter": 1}).fit(X)
+    assert unchanged()
+
+
+def test_read_only_input(digits):
+    # the module fixture is read-only: fitting must not need to write into it
+    est = StackedRBMTransformer((8,), **{**FAST, "n_iter": 1}).fit(digits)
+    assert est.transform(digits).shape == (500, 8)
+
+
+@pytest.mark.parametrize("scale", [1.0, 16.0], ids=["bernoulli", "gaussian"])
+def test_sparse_same_as_dense(digits, scale):
+    X = digits * scale
+    dense = StackedRBMTransformer((16, 8), **FAST).fit(X)
+    sparse = StackedRBMTransformer((16, 8), **FAST).fit(sp.csr_matrix(X))
+    assert sparse.visible_units_ == dense.visible_units_
+    for x, y in zip(_fitted_arrays(sparse), _fitted_arrays(dense)):
+        np.testing.assert_allclose(x, y, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(sparse.transform(sp.csr_matrix(X)),
+                               dense.transform(X), rtol=1e-7, atol=1e-9)
+    # a model fitted on dense data transforms sparse input identically
+    np.testing.assert_allclose(dense.transform(sp.csr_matrix(X)), dense.transform(X),
+                               rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ visible units
+def test_visible_units_auto(digits):
+    fit = dict(n_iter=1, random_state=0)
+    assert StackedRBMTransformer((4,), **fit).fit(digits).visible_units_ == "bernoulli"
+    raw = digits * 16
+    assert StackedRBMTransformer((4,), **fit).fit(raw).visible_units_ == "gaussian"
+    shifted = digits - 0.01
+    assert StackedRBMTransformer((4,), **fit).fit(shifted).visible_units_ == "gaussian"
+    # explicit choices are kept
+    est = StackedRBMTransformer((4,), visible_units="gaussian", **fit).fit(digits)
+    assert est.visible_units_ == "gaussian"
+    # Bernoulli units for data out of [0, 1] is an error that says what to do
+    for bad in (raw, shifted):
+        with pytest.raises(ValueError, match="visible_units"):
+            StackedRBMTransformer((4,), visible_units="bernoulli", **fit).fit(bad)
+
+
+@pytest.mark.parametrize("hidden_units", ["bernoulli", "relu"])
+def test_gaussian_on_unscaled_data(digits, hidden_units):
+    X_raw = digits * 16
+    X_big = X_raw * 1000 + 5e3  # far from unit scale, with a large offset
+    params = dict(hidden_units=hidden_units, **{**FAST, "learning_rate": 0.05})
+    big = StackedRBMTransformer((16, 8), **params).fit(X_big)
+    assert big.visible_units_ == "gaussian"
+    assert all(np.isfinite(a).all() for a in _fitted_arrays(big))
+    assert np.isfinite(big.reconstruction_error_).all()
+    H = big.transform(X_big)
+    assert np.isfinite(H).all()
+    # standardisation happens inside: the affine change of units is invisible
+    small = StackedRBMTransformer((16, 8), **params).fit(X_raw)
+    np.testing.assert_allclose(H, small.transform(X_raw), rtol=1e-6, atol=1e-8)
+    # the reconstruction is in raw units, roughly centred on the data
+    R = big.inverse_transform(H)
+    assert R.shape == X_big.shape
+    assert np.isfinite(R).all()
+    assert abs(R.mean() - X_big.mean()) < 0.2 * X_big.std()
+
+
+def test_gaussian_training_improves_reconstruction(digits):
+    X = digits * 16000 + 5e3
+    est = StackedRBMTransformer((32,), **{**FAST, "n_iter": 10}).fit(X)
+    errors = est.reconstruction_error_[0]
+    assert errors[-1] < 0.6 * errors[0]
+    # and the raw-space reconstruction beats predicting the mean image
+    R = est.inverse_transform(est.transform(X))
+    assert _mse(R, X) < 0.7 * _mse(X.mean(axis=0), X)
+
+
+# ------------------------------------------------------------------ hidden units
+def test_relu_hidden_units(digits):
+    est = StackedRBMTransformer((32, 16), hidden_units="relu", **FAST).fit(digits)
+    H = est.transform(digits)
+    assert H.shape == (500, 16)
+    assert np.isfinite(H).all()
+    assert H.min() == 0  # rectified
+    assert (H > 0).mean() > 0.1  # not dead
+    relu = lambda Z: np.maximum(Z, 0)  # noqa: E731
+    np.testing.assert_allclose(H, _up_chain(digits, est, relu), rtol=1e-10,
+                               atol=1e-12)
+    for errors in est.reconstruction_error_:
+        assert np.isfinite(errors).all()
+        assert errors[-1] < errors[0]
+    R = est.inverse_transform(H)
+    assert R.shape == digits.shape
+    assert np.all((R >= 0) & (R <= 1))  # Bernoulli visible units at the bottom
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"persistent": True, "momentum": 0.5}, {"cd_k": 3},
+     {"persistent": True, "cd_k": 2, "momentum": 0.5}],
+    ids=["pcd1", "cd3", "pcd2"],
+)
+def test_persistent_and_cd_k(digits, params):
+    # (persistent chains need moderate momentum: with 0.9 the model moves faster
+    # than the chains mix, for this implementation and any other)
+    est = StackedRBMTransformer((32,), **{**FAST, "n_iter": 8, **params}).fit(digits)
+    errors = est.reconstruction_error_[0]
+    assert np.isfinite(errors).all()
+    assert errors[-1] < 0.8 * errors[0]
+    # the option changes the training
+    cd1 = StackedRBMTransformer((32,), **{**FAST, "n_iter": 8}).fit(digits)
+    assert not np.allclose(est.coefs_[0], cd1.coefs_[0])
+    # and still learns a useful model
+    R = est.inverse_transform(est.transform(digits))
+    assert _mse(R, digits) < 0.8 * _mse(digits.mean(axis=0), digits)
+
+
+# ----------------------------------------------------------- reconstructions
+def test_reconstruction_error_decreases(digits):
+    est = StackedRBMTransformer((32,), **{**FAST, "n_iter": 8}).fit(digits)
+    errors = est.reconstruction_error_[0]
+    assert len(errors) == 8
+    assert est.n_iter_ == 8
+    # decreasing-ish: clearly lower at the end, and most steps go down
+    assert errors[-1] < 0.8 * errors[0]
+    assert min(errors) == pytest.approx(errors[-1], rel=0.05)
+    assert np.sum(np.diff(errors) < 0) >= 5
+    # reconstruction_error_ is the error of the mean-field reconstruction
+    R = est.inverse_transform(est.transform(digits))
+    assert _mse(R, digits) == pytest.approx(errors[-1], rel=1e-6)
+
+
+def test_inverse_transform(digits):
+    est = StackedRBMTransformer((32, 16), **{**FAST, "n_iter": 8}).fit(digits)
+    H = est.transform(digits)
+    R = est.inverse_transform(H)
+    assert R.shape == digits.shape
+    assert np.all((R >= 0) & (R <= 1))
+    # mean-field top-down pass: sigmoid(H W.T + c), layer by layer
+    A = H
+    for W, c in zip(est.coefs_[::-1], est.intercepts_visible_[::-1]):
+        A = expit(A @ W.T + c)
+    np.testing.assert_allclose(R, A, rtol=1e-10)
+    # the reconstruction of the training data beats the mean image
+    assert _mse(R, digits) < 0.9 * _mse(digits.mean(axis=0), digits)
+    with pytest.raises(ValueError, match="features"):
+        est.inverse_transform(np.zeros((2, 32)))
+
+
+# -------------------------------------------------------- names and set_output
+def test_get_feature_names_out_and_pandas_output(digits):
+    est = StackedRBMTransformer((16, 5), **{**FAST, "n_iter": 1}).fit(digits)
+    names = est.get_feature_names_out()
+    assert list(names) == [f"stackedrbmtransformer{i}" for i in range(5)]
+
+    columns = [f"pixel_{i}" for i in range(64)]
+    df = pd.DataFrame(digits, columns=columns, index=np.arange(500) + 1000)
+    est = StackedRBMTransformer((16, 5), **{**FAST, "n_iter": 1}).fit(df)
+    assert list(est.feature_names_in_) == columns
+    est.set_output(transform="pandas")
+    out = est.transform(df)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(est.get_feature_names_out())
+    assert list(out.index) == list(df.index)
+    default = est.set_output(transform="default").transform(df)
+    assert isinstance(default, np.ndarray)
+    np.testing.assert_allclose(out.to_numpy(), default)
+
+
+# ------------------------------------------------------------------ verbose
+def test_verbose_prints_one_line_per_epoch_and_layer(digits, capsys):
+    StackedRBMTransformer((8, 4), verbose=1, **{**FAST, "n_iter": 3}).fit(digits)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert len(lines) == 2 * 3
+    assert "layer 0" in lines[0]
+    assert "layer 1" in lines[-1]
+    assert "reconstruction error" in lines[0]
+
+
+# ----------------------------------------------------------------- pipeline
+def test_pipeline_with_logistic_regression():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    pipe = Pipeline([
+        ("rbm", StackedRBMTransformer((64,), n_iter=10, learning_rate=0.1,
+                                      batch_size=10, random_state=0)),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(X_train, y_train)
+    assert pipe.score(X_test, y_test) > 0.85
