@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ._version import __version__
-from .utils._sklearn import Interval
+from .utils._sklearn import Interval, InvalidParameterError
 
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 """Parameter constraint: an int >= 1."""
@@ -22,6 +22,22 @@ class TrainingInterruptedWarning(UserWarning):
     """Training was interrupted (Ctrl-C); the model keeps its last consistent state."""
 
 
+class DivergenceError(ValueError):
+    """Training diverged; the message names the learning-rate parameter to lower.
+
+    Raised with the phase's own detail; ``parameter`` and ``value`` name the
+    learning rate, so an estimator wrapping another (DBNClassifier around its
+    pre-training) can re-raise naming its own parameter.
+    """
+
+    def __init__(self, detail, *, parameter, value):
+        self.detail, self.parameter, self.value = detail, parameter, value
+        super().__init__(
+            f"{detail} Lower {parameter} (now {value}) or scale X (e.g. "
+            "StandardScaler or MinMaxScaler)."
+        )
+
+
 class VersionedStateMixin:
     """Stamp the sk_dbn version into pickled state; warn when it differs on load.
 
@@ -30,9 +46,9 @@ class VersionedStateMixin:
     """
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state["_sk_dbn_version"] = __version__
-        return state
+        # a new dict: ``object.__getstate__`` may return the instance's own
+        # ``__dict__``, which must not gain the stamp as a side effect of saving
+        return {**super().__getstate__(), "_sk_dbn_version": __version__}
 
     def __setstate__(self, state):
         version = state.pop("_sk_dbn_version", "unknown")
@@ -93,7 +109,8 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
         for s in sizes
     ):
-        raise ValueError(
+        # InvalidParameterError (a ValueError) as for the constraints sklearn checks
+        raise InvalidParameterError(
             "hidden_layer_sizes must be a positive int or a non-empty sequence of "
             f"positive ints; got {hidden_layer_sizes!r}"
         )

@@ -5,7 +5,6 @@ import warnings
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -16,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._activations import ACTIVATIONS, canonical
 from ._base import (
     POSITIVE_INT,
+    DivergenceError,
     InterruptGuard,
     TrainingInterruptedWarning,
     VersionedStateMixin,
@@ -25,6 +25,7 @@ from ._base import (
     restore_arrays,
 )
 from ._network import (
+    BackpropWorkspace,
     forward_chunked,
     logits_to_log_proba,
     logits_to_proba,
@@ -215,8 +216,9 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_digits
     >>> from sk_dbn import DBNClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = DBNClassifier((64,), init="xavier_uniform", max_iter=5, random_state=0)
-    >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.8
+    >>> clf = DBNClassifier((64,), init="xavier_uniform", learning_rate_init=0.01,
+    ...                     max_iter=20, random_state=0)
+    >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.85
     True
     """
 
@@ -392,6 +394,13 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"DBNClassifier supports binary and multiclass targets; got {target}."
             )
+        if not first and classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differ from the classes of "
+                f"the first partial_fit call, {self.classes_.tolist()}."
+            )
         if first:
             labels = np.unique(y if classes is None else np.asarray(classes))
             if labels.shape[0] < 2:
@@ -411,8 +420,14 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         return X, np.searchsorted(self.classes_, y)
 
     def _fit(self, X, y, incremental, classes=None):
-        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
+        if not first and sizes != [W.shape[1] for W in self.coefs_[:-1]]:
+            raise ValueError(
+                f"hidden_layer_sizes={sizes} differs from the fitted network's "
+                f"{[W.shape[1] for W in self.coefs_[:-1]]}; partial_fit and "
+                "warm_start continue the same network (refit without warm_start)."
+            )
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y_idx = self._validate_fit_data(X, y, first, classes)
@@ -449,7 +464,13 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 random_state=int(rng.integers(2**31 - 1)),
                 verbose=self.verbose,
             )
-            interrupted = self.pretrainer_._fit(X, incremental=False)
+            try:
+                interrupted = self.pretrainer_._fit(X, incremental=False)
+            except DivergenceError as exc:
+                raise DivergenceError(
+                    exc.detail, parameter="pretrain_learning_rate",
+                    value=self.pretrain_learning_rate,
+                ) from exc
             coefs, intercepts = rbm_to_network(
                 self.pretrainer_.coefs_, self.pretrainer_.intercepts_, activation
             )
@@ -505,30 +526,26 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         activation = canonical(self.activation)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
+            n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+            n_classes = self.classes_.shape[0]
+            if min(n_val, X.shape[0] - n_val) < n_classes:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} of "
+                    f"{X.shape[0]} samples gives {n_val} validation and "
+                    f"{X.shape[0] - n_val} training samples; early_stopping needs at "
+                    f"least one per class ({n_classes}) in each. Change "
+                    "validation_fraction or use more samples."
+                )
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, stratify=y,
                 random_state=int(rng.integers(2**31 - 1)),
             )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small for early_stopping; increase "
-                    "validation_fraction or the number of samples."
-                )
-        n_samples, n_features = X.shape
-        batch_size = self._batch_size(n_samples)
+        n_samples = X.shape[0]
         self.coefs_ = [W if W.flags.writeable else W.copy() for W in self.coefs_]
         self.intercepts_ = [b if b.flags.writeable else b.copy()
                             for b in self.intercepts_]
-        coefs, intercepts = self.coefs_, self.intercepts_
-        params = coefs + intercepts
-        dtype = coefs[0].dtype
-        widths = [W.shape[1] for W in coefs]
-        buffers = [np.empty((batch_size, w), dtype=dtype) for w in widths]
-        deltas = [np.empty((batch_size, w), dtype=dtype) for w in widths]
-        scratch = [np.empty((batch_size, w), dtype=dtype) for w in widths]
-        x_buffer = None if sp.issparse(X) else np.empty((batch_size, n_features), dtype)
-        grads = [np.empty_like(p) for p in params]
-        coef_grads, intercept_grads = grads[: len(coefs)], grads[len(coefs) :]
+        params = self.coefs_ + self.intercepts_
+        ws = BackpropWorkspace(self._batch_size(n_samples), X, self.coefs_)
         if self.solver == "adam":
             optimizer = Adam(params, self._optimizer_state, self.learning_rate_init,
                              self.beta_1, self.beta_2, self.epsilon)
@@ -536,84 +553,50 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             optimizer = SGD(params, self._optimizer_state, self.learning_rate_init,
                             self.momentum, self.nesterovs_momentum)
         self._optimizer_state = optimizer.state
-        n_epochs = 1 if incremental else self.max_iter
         best = None
-        interrupted = converged = False
-        for _ in range(n_epochs):
-            start = time.time()
-            snapshot = copy_arrays(params)
-            order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-            total_loss = 0.0
-            norms = np.zeros(len(coefs))
-            try:
-                for batch in gen_batches(n_samples, batch_size):
-                    idx = order[batch]
-                    n = idx.shape[0]
-                    if x_buffer is None:
-                        A0 = X[idx]
-                    else:
-                        A0 = np.take(X, idx, axis=0, out=x_buffer[:n])
-                    total_loss += n * loss_and_gradients(
-                        [A0] + [b[:n] for b in buffers], y[idx], coefs, intercepts,
-                        activation, self.alpha, [d[:n] for d in deltas], coef_grads,
-                        intercept_grads, [s[:n] for s in scratch],
+        converged = False
+        # overflow inside a diverging epoch is detected after it and reported as a
+        # ValueError naming the learning rate, not as a RuntimeWarning
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(1 if incremental else self.max_iter):
+                start = time.time()
+                try:
+                    loss, norms = self._epoch(X, y, ws, params, optimizer, activation,
+                                              rng, guard)
+                except KeyboardInterrupt:
+                    warnings.warn(
+                        "DBNClassifier: fine-tuning interrupted; kept the weights of "
+                        "the last completed mini-batch after "
+                        f"{self.n_iter_} complete epochs.",
+                        TrainingInterruptedWarning, stacklevel=4,
                     )
-                    optimizer.update(params, grads)
-                    norms += [np.sqrt(np.vdot(g, g)) for g in coef_grads]
-                    self.t_ += n
-                    guard.check()
-            except KeyboardInterrupt:
-                interrupted = True
-                break
-            loss = total_loss / n_samples
-            if not (np.isfinite(loss) and all_finite(params)):
-                restore_arrays(params, snapshot)
-                raise ValueError(
-                    f"Fine-tuning diverged at epoch {self.n_iter_ + 1}: the loss "
-                    f"became non-finite. Lower learning_rate_init (now "
-                    f"{self.learning_rate_init}) or scale X (e.g. StandardScaler or "
-                    "MinMaxScaler)."
-                )
-            self.n_iter_ += 1
-            self.loss_ = loss
-            self.loss_curve_.append(loss)
-            n_batches = -(-n_samples // batch_size)
-            self.gradient_norms_ = np.vstack([self.gradient_norms_, norms / n_batches])
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}, "
-                      f"{time.time() - start:.2f} s")
-            if incremental:
-                continue
-            if early_stopping:
-                score = float(np.mean(self._predict_index(X_val) == y_val))
-                self.validation_scores_.append(score)
-                if score < self.best_validation_score_ + self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best = copy_arrays(params)
-            else:
-                if loss > self.best_loss_ - self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                self.best_loss_ = min(self.best_loss_, loss)
-            if self._no_improvement_count > self.n_iter_no_change:
-                converged = True
+                    return
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.loss_curve_.append(loss)
+                self.gradient_norms_ = np.vstack([self.gradient_norms_, norms])
                 if self.verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(f"{what} did not improve more than tol={self.tol} for "
-                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                break
-        if interrupted:
-            warnings.warn(
-                "DBNClassifier: fine-tuning interrupted; kept the weights of the last "
-                f"completed mini-batch after {self.n_iter_} complete epochs.",
-                TrainingInterruptedWarning, stacklevel=4,
-            )
-            return
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}, "
+                          f"{time.time() - start:.2f} s")
+                if incremental:
+                    continue
+                if early_stopping:
+                    score = float(np.mean(self._predict_index(X_val) == y_val))
+                    if self._improved(score, self.best_validation_score_, -1):
+                        best = copy_arrays(params)
+                    self.validation_scores_.append(score)
+                    self.best_validation_score_ = max(self.best_validation_score_,
+                                                      score)
+                else:
+                    self._improved(loss, self.best_loss_, 1)
+                    self.best_loss_ = min(self.best_loss_, loss)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    converged = True
+                    if self.verbose:
+                        what = "Validation score" if early_stopping else "Training loss"
+                        print(f"{what} did not improve more than tol={self.tol} for "
+                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                    break
         if early_stopping and best is not None:
             restore_arrays(params, best)
         if not (incremental or converged):
@@ -623,13 +606,65 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=4,
             )
 
+    def _improved(self, value, best, sign):
+        """Count epochs without a ``tol`` improvement; True if ``value`` is a new best.
+
+        ``sign`` is +1 for a loss (lower is better), -1 for a score.
+        """
+        if sign * value > sign * best - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        return sign * value < sign * best
+
+    def _epoch(self, X, y, ws, params, optimizer, activation, rng, guard):
+        """One pass of backprop; returns (mean loss, mean gradient norm per layer).
+
+        A diverged epoch (non-finite loss or weights) is undone, weights and
+        optimiser state alike, and raises a ValueError naming the learning rate.
+        """
+        n_samples = X.shape[0]
+        n_layers = len(self.coefs_)
+        tracked = params + optimizer.arrays()
+        snapshot, t_before = copy_arrays(tracked), (self.t_, optimizer.steps())
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        total_loss = 0.0
+        norms = np.zeros(n_layers)
+        batches = list(gen_batches(n_samples, ws.batch_size))
+        for batch in batches:
+            idx = order[batch]
+            activations, deltas, scratch = ws.batch(X, idx)
+            total_loss += idx.shape[0] * loss_and_gradients(
+                activations, y[idx], self.coefs_, self.intercepts_, activation,
+                self.alpha, deltas, ws.grads[:n_layers], ws.grads[n_layers:], scratch,
+            )
+            optimizer.update(params, ws.grads)
+            norms += [np.sqrt(np.vdot(g, g)) for g in ws.grads[:n_layers]]
+            self.t_ += idx.shape[0]
+            guard.check()
+        loss = total_loss / n_samples
+        if not (np.isfinite(loss) and all_finite(params)):
+            restore_arrays(tracked, snapshot)
+            self.t_ = t_before[0]
+            optimizer.set_steps(t_before[1])
+            raise DivergenceError(
+                f"Fine-tuning diverged at epoch {self.n_iter_ + 1}: the loss became "
+                f"{loss:.3g}.",
+                parameter="learning_rate_init", value=self.learning_rate_init,
+            )
+        return loss, norms / len(batches)
+
     # --------------------------------------------------------------- predicting
     def _logits(self, X):
         activation = canonical(self.activation)
-        return forward_chunked(
+        logits = forward_chunked(
             X, self.coefs_, self.intercepts_,
             [activation] * (len(self.coefs_) - 1) + ["identity"],
         )
+        # an overflowing logit (huge inputs or weights) still ranks the classes:
+        # clip it to the largest float so probabilities stay finite, not NaN
+        big = np.finfo(logits.dtype).max
+        return np.clip(logits, -big, big, out=logits)
 
     def _predict_index(self, X):
         logits = self._logits(X)

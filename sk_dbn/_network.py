@@ -120,6 +120,37 @@ def loss_and_gradients(
     return loss
 
 
+class BackpropWorkspace:
+    """Preallocated per-fit buffers for mini-batch backprop.
+
+    Holds the input batch (dense ``X``), each layer's activations, deltas and a
+    scratch buffer, at ``batch_size`` rows; :meth:`batch` returns views for the
+    rows of one batch, so a fit allocates them once.
+    """
+
+    def __init__(self, batch_size, X, coefs):
+        dtype = coefs[0].dtype
+        self.batch_size = batch_size
+        widths = [W.shape[1] for W in coefs]
+        self.x = None if sp.issparse(X) else np.empty((batch_size, X.shape[1]), dtype)
+        self.activations = [np.empty((batch_size, w), dtype) for w in widths]
+        self.deltas = [np.empty((batch_size, w), dtype) for w in widths]
+        self.scratch = [np.empty((batch_size, w), dtype) for w in widths]
+        self.grads = [np.empty_like(W) for W in coefs] + [
+            np.empty(w, dtype) for w in widths
+        ]
+
+    def batch(self, X, idx):
+        """``(activations, deltas, scratch)`` for rows ``idx`` of ``X``."""
+        n = idx.shape[0]
+        A0 = X[idx] if self.x is None else np.take(X, idx, axis=0, out=self.x[:n])
+        return (
+            [A0] + [a[:n] for a in self.activations],
+            [d[:n] for d in self.deltas],
+            [s[:n] for s in self.scratch],
+        )
+
+
 def forward_chunked(X, coefs, intercepts, activations, chunk_size=2048):
     """Forward ``X`` through all layers, ``activations[i]`` after layer ``i``.
 

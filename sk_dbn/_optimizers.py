@@ -31,12 +31,32 @@ def _writeable(arrays):
     return [a if a.flags.writeable else a.copy() for a in arrays]
 
 
-class SGD:
+class _Optimizer:
+    """State access shared by the optimizers (for undoing a diverged epoch)."""
+
+    _arrays = ()
+
+    def arrays(self):
+        """Every state array, in a fixed order."""
+        return [a for key in self._arrays for a in self.state[key]]
+
+    def steps(self):
+        """Number of updates made (Adam's ``t``; 0 for SGD)."""
+        return self.state.get("t", 0)
+
+    def set_steps(self, t):
+        if "t" in self.state:
+            self.state["t"] = t
+
+
+class SGD(_Optimizer):
     """SGD with (Nesterov) momentum, as in scikit-learn's ``SGDOptimizer``.
 
     ``v <- momentum * v - lr * g``; then ``p <- p + v`` (classical) or
     ``p <- p + momentum * v - lr * g`` (Nesterov).
     """
+
+    _arrays = ("velocity",)
 
     def __init__(self, params, state, learning_rate, momentum=0.9, nesterov=True):
         self.learning_rate = learning_rate
@@ -66,13 +86,15 @@ class SGD:
                     p += v
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma & Ba 2015), as in scikit-learn's ``AdamOptimizer``.
 
     ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
     ``p <- p - lr_t m / (sqrt(v) + eps)`` with
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``.
     """
+
+    _arrays = ("m", "v")
 
     def __init__(self, params, state, learning_rate, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8):

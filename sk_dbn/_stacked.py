@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _rbm
 from ._base import (
     POSITIVE_INT,
+    DivergenceError,
     InterruptGuard,
     TrainingInterruptedWarning,
     VersionedStateMixin,
@@ -261,8 +262,9 @@ class StackedRBMTransformer(
         n_epochs = 1 if incremental else self.n_iter
         epochs_done = 0 if first else self.n_iter_
         rng = check_generator(self.random_state, step=epochs_done)
+        visible_units = self._resolve_visible_units(X)
         if first:
-            self.visible_units_ = self._resolve_visible_units(X)
+            self.visible_units_ = visible_units
             for name in ("coefs_", "intercepts_", "intercepts_visible_",
                          "reconstruction_error_", "_standardization", "_velocities",
                          "_chains"):
@@ -280,6 +282,9 @@ class StackedRBMTransformer(
                                           guard)
                     except KeyboardInterrupt:
                         interrupted = True
+                    except DivergenceError:
+                        self.n_iter_ = min(len(e) for e in self.reconstruction_error_)
+                        raise
                 completed.append(len(self.reconstruction_error_[i]))
                 if i + 1 < len(sizes):
                     layer_input = self._up(i, layer_input)
@@ -324,6 +329,8 @@ class StackedRBMTransformer(
             raise ValueError(
                 f"init returned shape {W.shape}; expected {(n_visible, n_hidden)}"
             )
+        if not np.isfinite(W).all():
+            raise ValueError(f"init={self.init!r} returned non-finite weights.")
         b_h = np.zeros(n_hidden, dtype=dtype)
         mean = np.asarray(A.mean(axis=0), dtype=np.float64).ravel()
         if self._layer_visible_units(i) == "bernoulli":
@@ -365,8 +372,7 @@ class StackedRBMTransformer(
         params = self._layer_params(i)
         velocities = [v if v.flags.writeable else v.copy()
                       for v in self._velocities[i]]
-        W, b_h, b_v = params
-        visible, hidden = self._layer_visible_units(i), self.hidden_units
+        W = params[0]
         standardization = self._standardization[i]
         batch_size = min(self.batch_size, n_samples)
         ws = _rbm.CDWorkspace(batch_size, W.shape[0], W.shape[1], W.dtype)
@@ -382,54 +388,67 @@ class StackedRBMTransformer(
         if standardization is not None:
             probe -= standardization[0]
             probe /= standardization[1]
-        errors = self.reconstruction_error_[i]
         # Hinton's guide: Gaussian visible units need a learning rate one or two
         # orders of magnitude smaller (the reconstruction sums over all hidden units).
         learning_rate = self.learning_rate * (
             _GAUSSIAN_LR_FACTOR if standardization is not None else 1.0
         )
+        # everything an epoch changes, so a diverged epoch can be undone
+        tracked = params + velocities + ([] if chain is None else [chain])
         try:
-            for epoch in range(epochs_done, epochs_done + n_epochs):
-                start = time.time()
-                momentum = min(0.5, self.momentum) if epoch < 5 else self.momentum
-                snapshot = copy_arrays(params)
-                order = rng.permutation(n_samples)
-                for batch in gen_batches(n_samples, batch_size):
-                    idx = order[batch]
-                    n = idx.shape[0]
-                    V0 = _take_rows(A, idx, ws.V[:n])
-                    if standardization is not None:
-                        V0 -= standardization[0]
-                        V0 /= standardization[1]
-                    _rbm.cd_update(
-                        ws, n, params, velocities, learning_rate=learning_rate,
-                        momentum=momentum, weight_decay=self.weight_decay,
-                        k=self.cd_k, chain=chain, rng=rng, visible_units=visible,
-                        hidden_units=hidden,
-                    )
-                    guard.check()
-                error = _rbm.reconstruction_error(probe, W, b_h, b_v, visible, hidden)
-                # standardised data reconstructed by its mean has error <= 1, so
-                # anything beyond _DIVERGED is runaway weights, not slow learning
-                if not (error < _DIVERGED and all_finite(params)):
-                    restore_arrays(params, snapshot)
-                    raise ValueError(
-                        f"Pre-training diverged in RBM layer {i} at epoch {epoch + 1}: "
-                        f"the reconstruction error became {error:.3g}. Lower "
-                        f"learning_rate (now {self.learning_rate}) or scale X (e.g. "
-                        "StandardScaler or MinMaxScaler)."
-                    )
-                errors.append(error)
-                if self.verbose:
-                    print(
-                        f"[{type(self).__name__}] layer {i}, epoch {epoch + 1}, "
-                        f"reconstruction error = {error:.6f}, "
-                        f"{time.time() - start:.2f} s"
+            # overflow inside a diverging epoch is detected below and reported as
+            # a ValueError naming the learning rate, not as a RuntimeWarning
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(epochs_done, epochs_done + n_epochs):
+                    self._cd_epoch(
+                        i, A, epoch, ws, params, velocities, chain, tracked, probe,
+                        learning_rate, rng, guard,
                     )
         finally:
             self._set_layer_params(i, params)
             self._velocities[i] = velocities
             self._chains[i] = chain
+
+    def _cd_epoch(self, i, A, epoch, ws, params, velocities, chain, tracked, probe,
+                  learning_rate, rng, guard):
+        """One pass of CD over ``A`` for layer ``i``; undone if it diverges."""
+        start = time.time()
+        n_samples = A.shape[0]
+        W, b_h, b_v = params
+        visible, hidden = self._layer_visible_units(i), self.hidden_units
+        standardization = self._standardization[i]
+        momentum = min(0.5, self.momentum) if epoch < 5 else self.momentum
+        snapshot = copy_arrays(tracked)
+        order = rng.permutation(n_samples)
+        for batch in gen_batches(n_samples, ws.H_sample.shape[0]):
+            idx = order[batch]
+            n = idx.shape[0]
+            V0 = _take_rows(A, idx, ws.V[:n])
+            if standardization is not None:
+                V0 -= standardization[0]
+                V0 /= standardization[1]
+            _rbm.cd_update(
+                ws, n, params, velocities, learning_rate=learning_rate,
+                momentum=momentum, weight_decay=self.weight_decay, k=self.cd_k,
+                chain=chain, rng=rng, visible_units=visible, hidden_units=hidden,
+            )
+            guard.check()
+        error = _rbm.reconstruction_error(probe, W, b_h, b_v, visible, hidden)
+        # standardised data reconstructed by its mean has error <= 1, so anything
+        # beyond _DIVERGED is runaway weights, not slow learning
+        if not (error < _DIVERGED and all_finite(params)):
+            restore_arrays(tracked, snapshot)
+            raise DivergenceError(
+                f"Pre-training diverged in RBM layer {i} at epoch {epoch + 1}: the "
+                f"reconstruction error became {error:.3g}.",
+                parameter="learning_rate", value=self.learning_rate,
+            )
+        self.reconstruction_error_[i].append(error)
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] layer {i}, epoch {epoch + 1}, "
+                f"reconstruction error = {error:.6f}, {time.time() - start:.2f} s"
+            )
 
     def _up(self, i, A):
         """Mean-field output of layer ``i`` for input ``A``."""
@@ -488,7 +507,7 @@ class StackedRBMTransformer(
         return H
 
     def _check_top(self, X):
-        H = check_array(X, dtype=self.coefs_[-1].dtype)
+        H = check_array(X, accept_sparse="csr", dtype=self.coefs_[-1].dtype)
         if H.shape[1] != self.coefs_[-1].shape[1]:
             raise ValueError(
                 f"X has {H.shape[1]} features, but inverse_transform expects "
