@@ -6,13 +6,11 @@ it starts in a fraction of a second and still sends every fit through the
 scheduler. Worker *processes* behave the same (see the README on BLAS threads).
 """
 
-import warnings
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sk_dbn import DBNClassifier
@@ -22,11 +20,9 @@ distributed = pytest.importorskip("dask.distributed")
 INITS = ["xavier_uniform", "he_normal", "orthogonal", "lsuv", "rbm", "zeros"]
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 
 @pytest.fixture(scope="module")

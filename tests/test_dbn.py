@@ -81,12 +81,9 @@ def small(**params):
     return DBNClassifier(**defaults)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    # short fits are intended; the one test about the warning re-enables it
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 
 # ------------------------------------------------------------------------ LSUV

@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn.initializers import normal, xavier_uniform
@@ -30,11 +29,9 @@ DTYPES = [np.float32, np.float64]
 ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 
 def _digits(n=200, dtype=np.float64):

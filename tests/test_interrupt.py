@@ -15,12 +15,10 @@ holds the state after N batches.
 import os
 import signal
 import threading
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 import sk_dbn._dbn
 import sk_dbn._rbm
@@ -31,11 +29,9 @@ N_SAMPLES = 60
 BATCH = 20  # 3 mini-batches per epoch
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,9 @@ from sk_dbn._base import SkDbnVersionWarning
 sio = pytest.importorskip("skops.io")
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 
 def _digits():
