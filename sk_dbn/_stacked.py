@@ -94,7 +94,11 @@ class StackedRBMTransformer(
     cd_k : int, default=1
         Gibbs steps of contrastive divergence. CD-1 is the practical standard.
     persistent : bool, default=False
-        Use persistent chains (PCD, Tieleman 2008) for the negative phase.
+        Use persistent chains (PCD, Tieleman 2008) for the negative phase, as
+        scikit-learn's ``BernoulliRBM`` does. PCD wants small steps: the chains
+        must keep up with the changing model, and with high momentum they lag
+        (on a tiny RBM whose likelihood can be enumerated, PCD with momentum 0.9
+        lowers it where CD-1 raises it); consider ``momentum=0.5``.
     momentum : float, default=0.9
         Momentum of the updates after the first 5 epochs of each layer; during
         those 5 it is ``min(0.5, momentum)`` (Hinton's schedule).
