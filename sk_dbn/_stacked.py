@@ -343,8 +343,15 @@ class StackedRBMTransformer(
         else:
             sq = A.multiply(A).mean(axis=0) if sp.issparse(A) else np.square(A).mean(0)
             var = np.asarray(sq, dtype=np.float64).ravel() - mean**2
-            scale = np.sqrt(np.maximum(var, 0))
-            scale[scale < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
+            var = np.maximum(var, 0)
+            if i == 0:
+                # the user's features: each in its own units
+                scale = np.sqrt(var)
+                scale[scale < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
+            else:
+                # NReLU outputs of the layer below share one scale; dividing a
+                # rarely-active unit by its own tiny std would blow it up
+                scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
             standardization = (mean.astype(dtype), scale.astype(dtype))
             b_v = np.zeros(n_visible, dtype=dtype)
         self._standardization.append(standardization)

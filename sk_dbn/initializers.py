@@ -295,7 +295,8 @@ def xavier_uniform(
 
     :math:`W_{ij} \\sim U[-l, l)`, whose variance :math:`l^2/3 = 2/(n_{in}+n_{out})`
     matches :func:`xavier_normal`. This is scikit-learn's ``MLPClassifier`` scheme
-    for tanh/relu (it uses ``sqrt(2) * l`` for logistic). Alias: ``glorot_uniform``.
+    for tanh and relu (for logistic it uses ``sqrt(2 / (fan_in + fan_out))``, a
+    limit smaller by sqrt(3)). Alias: ``glorot_uniform``.
 
     Parameters
     ----------

@@ -1,0 +1,151 @@
+"""The documentation: it builds without warnings, and the docstrings are complete.
+
+The Sphinx build renders the example gallery without running the examples
+(``plot_gallery=0``): ``test_examples.py`` runs each of them already.
+"""
+
+import inspect
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+import sk_dbn
+from sk_dbn import DBNClassifier, StackedRBMTransformer, diagnostics, initializers
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _public_objects():
+    """Every public class and function of sk_dbn, as (qualified name, object)."""
+    for module in (sk_dbn, initializers, diagnostics):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                yield f"{module.__name__}.{name}", obj
+
+
+def _section(doc, title):
+    """The lines of a numpydoc section (without its header), or None."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    for i in range(len(lines) - 1):
+        if lines[i].strip() == title and re.fullmatch(r"-{3,}", lines[i + 1].strip()):
+            body = []
+            for j in range(i + 2, len(lines)):
+                if j + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[j + 1].strip()):
+                    break
+                body.append(lines[j])
+            return body
+    return None
+
+
+def _documented_attributes(cls):
+    names = set()
+    for line in _section(cls.__doc__, "Attributes") or []:
+        if line and not line.startswith(" ") and " : " in line:
+            names.update(n.strip() for n in line.split(" : ")[0].split(","))
+    return names
+
+
+def _fitted_attributes(estimator):
+    return {n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")}
+
+
+# ------------------------------------------------------------------- the build
+def test_docs_build_without_warnings(tmp_path):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme"):
+        pytest.importorskip(module)
+    # build a copy, so the source tree gets no generated files
+    generated = ("_build", "auto_examples", "gen_modules", "sg_execution_times.rst")
+    shutil.copytree(DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns(*generated))
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-D", "plot_gallery=0", str(tmp_path / "docs"), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = tmp_path / "html"
+    for page in ("index.html", "api.html", "auto_examples/index.html",
+                 "user_guide/initializers.html", "user_guide/rbm.html"):
+        assert (html / page).is_file(), page
+    api = (html / "api.html").read_text(encoding="utf-8")
+    for qualname, obj in _public_objects():
+        # aliases (glorot_normal is xavier_normal) are documented by their target
+        target = f"{qualname.rsplit('.', 1)[0]}.{obj.__name__}"
+        assert f'id="{target}"' in api, f"{qualname} missing from the API page"
+
+
+def test_every_example_is_in_the_gallery_source():
+    examples = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
+    assert examples
+    for stem in examples:
+        text = (ROOT / "examples" / f"{stem}.py").read_text(encoding="utf-8")
+        title = re.match(r'"""\n(=+)\n(.+)\n(=+)\n', text)
+        assert title, f"{stem}: the docstring must open with an over/underlined title"
+        assert len(title.group(1)) >= len(title.group(2)) <= len(title.group(3))
+
+
+# ------------------------------------------------------------- the docstrings
+@pytest.mark.parametrize("qualname, obj", list(_public_objects()),
+                         ids=[q for q, _ in _public_objects()])
+def test_public_objects_have_examples(qualname, obj):
+    examples = _section(obj.__doc__, "Examples")
+    assert examples and any(">>>" in line for line in examples), (
+        f"{qualname} needs a numpydoc Examples section with a doctest"
+    )
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16, y[:300]
+
+
+def _dbn_variants(digits):
+    X, y = digits
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    small = dict(max_iter=2, pretrain_n_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield DBNClassifier((8,), init="rbm", **small).fit(frame, y)
+        yield DBNClassifier((8, 4), init="lsuv", early_stopping=True,
+                            **small).fit(X, y)
+        yield DBNClassifier((8,), init="he_normal", **small).partial_fit(
+            X, y, classes=np.unique(y))
+        yield DBNClassifier((8,), init="rbm", **small).initialize(X, y)
+
+
+def test_dbn_fitted_attributes_are_documented(digits):
+    documented = _documented_attributes(DBNClassifier)
+    seen = set()
+    for clf in _dbn_variants(digits):
+        seen |= _fitted_attributes(clf)
+    assert {"coefs_", "pretrainer_", "feature_names_in_",
+            "gradient_norms_"} <= seen
+    assert not seen - documented, f"undocumented: {sorted(seen - documented)}"
+
+
+def test_stacked_fitted_attributes_are_documented(digits):
+    X, _ = digits
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    documented = _documented_attributes(StackedRBMTransformer)
+    seen = set()
+    for est in (
+        StackedRBMTransformer((8, 4), n_iter=1, random_state=0).fit(frame),
+        StackedRBMTransformer((8,), n_iter=1, persistent=True, hidden_units="relu",
+                              random_state=0).partial_fit(X * 3),
+    ):
+        seen |= _fitted_attributes(est)
+    assert {"coefs_", "feature_names_in_"} <= seen
+    assert not seen - documented, f"undocumented: {sorted(seen - documented)}"
