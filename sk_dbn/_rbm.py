@@ -178,19 +178,20 @@ def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
     np.negative(Hk, out=Hk)
 
 
-def _statistics(ws, n, out, alpha, beta):
+def _statistics(ws, n, out, alpha, beta, beta_weights=None):
     """``out <- alpha * (<v h>_0 - <v h>_k sums) + beta * out`` for (W, b_h, b_v).
 
     The weight term is one GEMM of the stacked batches, ``[V0; Vk].T @ [H0; -Hk]``,
-    accumulated straight into ``out[0]`` (BLAS ``beta``), so a momentum update
-    costs no extra pass over the weights.
+    accumulated straight into ``out[0]`` with BLAS's ``beta`` (``beta_weights`` if
+    given), so a momentum or plain update costs no extra pass over the weights.
     """
     V0, Vk = ws.V[:n], ws.V[n : 2 * n]
     V, H = ws.V[: 2 * n], ws.H[: 2 * n]
-    gemm(alpha, V.T, H, beta, out[0])
+    gemm(alpha, V.T, H, beta if beta_weights is None else beta_weights, out[0])
     f = out[0].dtype.type
     for o, term in ((out[1], H.sum(axis=0)), (out[2], V0.sum(axis=0) - Vk.sum(0))):
-        o *= f(beta)
+        if beta != 1:
+            o *= f(beta)
         term *= f(alpha)
         o += term
     return out
@@ -212,10 +213,15 @@ def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_deca
     """One CD step: ``v <- m v + lr (grad - wd W)``, ``p <- p + v`` for each param.
 
     Weight decay (L2) applies to the weights only. ``grad`` is the estimate of
-    :func:`cd_gradient`, fused into the velocity update.
+    :func:`cd_gradient`, fused into the velocity update; without momentum there is
+    no velocity: ``W <- (1 - lr wd) W + lr grad`` is a single GEMM into ``W``.
     """
     W, b_hidden, b_visible = params
     gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
+    if momentum == 0:
+        _statistics(ws, n, params, learning_rate / n, 1.0,
+                    beta_weights=1.0 - learning_rate * weight_decay)
+        return
     _statistics(ws, n, velocities, learning_rate / n, momentum)
     if weight_decay:
         axpy(-learning_rate * weight_decay, W, velocities[0])

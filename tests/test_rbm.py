@@ -16,6 +16,7 @@ from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
 from sk_dbn import StackedRBMTransformer, _rbm
+from sk_dbn._base import copy_arrays
 
 N_VISIBLE, N_HIDDEN = 6, 3
 ALL_V = np.array(list(itertools.product([0.0, 1.0], repeat=N_VISIBLE)))
@@ -326,14 +327,15 @@ def test_cd_gradient_relu_and_gaussian_are_finite():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_cd_update_is_momentum_step_on_cd_gradient(weight_decay, dtype):
+@pytest.mark.parametrize("mom", [0.9, 0.0])
+def test_cd_update_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
     rng = np.random.default_rng(8)
     data = _noisy_prototypes(30, seed=3).astype(dtype)
     params = [rng.normal(size=(N_VISIBLE, N_HIDDEN)), rng.normal(size=N_HIDDEN),
               rng.normal(size=N_VISIBLE)]
     params = [p.astype(dtype) for p in params]
     velocities = [rng.normal(size=p.shape).astype(dtype) for p in params]
-    lr, mom = 0.1, 0.9
+    lr = 0.1
     gibbs = dict(k=2, chain=None, visible_units="bernoulli", hidden_units="bernoulli")
 
     grads = _cd(data, *params, seed=5, **gibbs)  # same seed: same Gibbs chain
@@ -341,6 +343,8 @@ def test_cd_update_is_momentum_step_on_cd_gradient(weight_decay, dtype):
     # L2 weight decay on the weights only
     expected_v[0] -= lr * weight_decay * params[0]
     expected_p = [p + v for p, v in zip(params, expected_v)]
+    if mom == 0:  # no velocity: the step goes straight into the parameters
+        expected_v = copy_arrays(velocities)
 
     ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, dtype)
     ws.V[: len(data)] = data
