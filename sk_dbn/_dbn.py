@@ -637,6 +637,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             total_loss += idx.shape[0] * loss_and_gradients(
                 activations, y[idx], self.coefs_, self.intercepts_, activation,
                 self.alpha, deltas, ws.grads[:n_layers], ws.grads[n_layers:], scratch,
+                ws.l2_scratch,
             )
             optimizer.update(params, ws.grads)
             norms += [np.sqrt(np.vdot(g, g)) for g in ws.grads[:n_layers]]

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._blas import axpy
+from ._inplace import axpy, scratch_for
 
 
 def affine(A, W, b, out=None):
@@ -93,14 +93,14 @@ def output_loss_delta(logits, y, delta):
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None,
+    intercept_grads, scratch=None, l2_scratch=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
     The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
     convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
     ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
-    ``activations[i + 1]``.
+    ``activations[i + 1]``; ``l2_scratch`` is a chunk buffer for the L2 term.
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
@@ -116,7 +116,7 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            axpy(alpha / n, coefs[i], coef_grads[i])
+            axpy(alpha / n, coefs[i], coef_grads[i], l2_scratch)
         np.sum(delta, axis=0, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])
@@ -143,6 +143,7 @@ class BackpropWorkspace:
         self.grads = [np.empty_like(W) for W in coefs] + [
             np.empty(w, dtype) for w in widths
         ]
+        self.l2_scratch = scratch_for(coefs)
 
     def batch(self, X, idx):
         """``(activations, deltas, scratch)`` for rows ``idx`` of ``X``."""

@@ -6,24 +6,12 @@ skops round-trip; ``update(params, grads)`` changes ``params`` and the state in
 place, allocating nothing.
 
 The element-wise updates are memory-bound (a dozen passes over every weight), so
-they run over cache-sized chunks: all passes over one chunk happen while it is in
-L2, and main memory is read and written about once per array.
+they run over cache-sized chunks (:mod:`sk_dbn._inplace`).
 """
 
 import numpy as np
 
-CHUNK = 1 << 16
-"""Elements per chunk of the element-wise updates (256 KiB of float32)."""
-
-
-def _chunks(*arrays):
-    """Aligned chunks of flat views of same-shaped contiguous arrays."""
-    if not all(a.flags.c_contiguous for a in arrays):
-        raise ValueError("optimizer arrays must be C-contiguous")
-    flat = [a.reshape(-1) for a in arrays]
-    size = flat[0].shape[0]
-    for start in range(0, size, CHUNK):
-        yield [f[start : start + CHUNK] for f in flat]
+from ._inplace import chunks, scratch_for
 
 
 def _writeable(arrays):
@@ -66,14 +54,13 @@ class SGD(_Optimizer):
             state = {"velocity": [np.zeros_like(p) for p in params]}
         state["velocity"] = _writeable(state["velocity"])
         self.state = state
-        self._scratch = np.empty(min(CHUNK, max(p.size for p in params)),
-                                 dtype=params[0].dtype)
+        self._scratch = scratch_for(params)
 
     def update(self, params, grads):
         f = params[0].dtype.type
         lr, mom = f(self.learning_rate), f(self.momentum)
         for arrays in zip(params, grads, self.state["velocity"]):
-            for p, g, v in _chunks(*arrays):
+            for p, g, v in chunks(*arrays):
                 s = self._scratch[: p.shape[0]]
                 v *= mom
                 np.multiply(g, lr, out=s)
@@ -110,8 +97,7 @@ class Adam(_Optimizer):
             }
         state["m"], state["v"] = _writeable(state["m"]), _writeable(state["v"])
         self.state = state
-        self._scratch = np.empty(min(CHUNK, max(p.size for p in params)),
-                                 dtype=params[0].dtype)
+        self._scratch = scratch_for(params)
 
     def update(self, params, grads):
         self.state["t"] += 1
@@ -120,7 +106,7 @@ class Adam(_Optimizer):
         lr_t = f(self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t))
         one_b1, one_b2, b2, eps = f(1 - b1), f(1 - b2), f(b2), f(self.epsilon)
         for arrays in zip(params, grads, self.state["m"], self.state["v"]):
-            for p, g, m, v in _chunks(*arrays):
+            for p, g, m, v in chunks(*arrays):
                 s = self._scratch[: p.shape[0]]
                 # m <- b1 m + (1 - b1) g, written as m += (1 - b1) (g - m)
                 np.subtract(g, m, out=s)

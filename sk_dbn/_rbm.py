@@ -8,14 +8,14 @@ standardises the data, see :func:`fold_standardization`); hidden units are
 
 Contrastive divergence runs on preallocated buffers (:class:`CDWorkspace`): the
 positive and negative statistics of a batch are one GEMM of stacked matrices,
-``[V0; Vk].T @ [H0; -Hk]``, and all sampling writes into float buffers of the
-working dtype.
+``[V0; Vk].T @ [H0; -Hk]``, all sampling writes into float buffers of the working
+dtype, and parameter updates run over cache-sized chunks.
 """
 
 import numpy as np
 from scipy.special import expit
 
-from ._blas import axpy, gemm
+from ._inplace import chunks, scratch_for
 from ._network import affine, forward_layer
 
 HIDDEN_ACTIVATION = {"bernoulli": "logistic", "relu": "relu"}
@@ -95,6 +95,7 @@ class CDWorkspace:
             np.empty(n_hidden, dtype=dtype),
             np.empty(n_visible, dtype=dtype),
         ]
+        self.chunk = scratch_for(self.grads)
 
     def batch(self, n):
         """Views ``(V0, Vk, H0, Hk)`` for a batch of ``n`` rows."""
@@ -178,23 +179,20 @@ def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
     np.negative(Hk, out=Hk)
 
 
-def _statistics(ws, n, out, alpha, beta, beta_weights=None):
-    """``out <- alpha * (<v h>_0 - <v h>_k sums) + beta * out`` for (W, b_h, b_v).
+def _statistics(ws, n):
+    """Raw CD statistics of the batch in ``ws.grads``: sums, not yet scaled.
 
-    The weight term is one GEMM of the stacked batches, ``[V0; Vk].T @ [H0; -Hk]``,
-    accumulated straight into ``out[0]`` with BLAS's ``beta`` (``beta_weights`` if
-    given), so a momentum or plain update costs no extra pass over the weights.
+    The weight term is one GEMM of the stacked batches, ``[V0; Vk].T @ [H0; -Hk]``
+    (positive and negative phase in a single product).
     """
     V0, Vk = ws.V[:n], ws.V[n : 2 * n]
     V, H = ws.V[: 2 * n], ws.H[: 2 * n]
-    gemm(alpha, V.T, H, beta if beta_weights is None else beta_weights, out[0])
-    f = out[0].dtype.type
-    for o, term in ((out[1], H.sum(axis=0)), (out[2], V0.sum(axis=0) - Vk.sum(0))):
-        if beta != 1:
-            o *= f(beta)
-        term *= f(alpha)
-        o += term
-    return out
+    gW, gbh, gbv = ws.grads
+    np.dot(V.T, H, out=gW)
+    np.sum(H, axis=0, out=gbh)
+    np.sum(V0, axis=0, out=gbv)
+    gbv -= Vk.sum(axis=0)
+    return ws.grads
 
 
 def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
@@ -205,7 +203,10 @@ def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
     and the bias terms.
     """
     gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
-    return _statistics(ws, n, ws.grads, 1.0 / n, 0.0)
+    grads = _statistics(ws, n)
+    for g in grads:
+        g *= g.dtype.type(1.0 / n)
+    return grads
 
 
 def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_decay,
@@ -213,20 +214,28 @@ def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_deca
     """One CD step: ``v <- m v + lr (grad - wd W)``, ``p <- p + v`` for each param.
 
     Weight decay (L2) applies to the weights only. ``grad`` is the estimate of
-    :func:`cd_gradient`, fused into the velocity update; without momentum there is
-    no velocity: ``W <- (1 - lr wd) W + lr grad`` is a single GEMM into ``W``.
+    :func:`cd_gradient`; the whole update of each parameter runs chunk by chunk
+    (:mod:`sk_dbn._inplace`) so it reads and writes each array from memory once.
+    Without momentum there is no velocity: ``p <- p + lr (grad - wd W)``.
     """
-    W, b_hidden, b_visible = params
-    gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
-    if momentum == 0:
-        _statistics(ws, n, params, learning_rate / n, 1.0,
-                    beta_weights=1.0 - learning_rate * weight_decay)
-        return
-    _statistics(ws, n, velocities, learning_rate / n, momentum)
-    if weight_decay:
-        axpy(-learning_rate * weight_decay, W, velocities[0])
-    for p, v in zip(params, velocities):
-        p += v
+    gibbs_phases(ws, n, *params, **gibbs)
+    grads = _statistics(ws, n)
+    f = params[0].dtype.type
+    step, mom = f(learning_rate / n), f(momentum)
+    decays = (f(learning_rate * weight_decay), f(0), f(0))
+    for p, g, v, decay in zip(params, grads, velocities, decays):
+        for pc, gc, vc in chunks(p, g, v):
+            gc *= step
+            if decay:  # gc <- lr grad - lr wd W, weight decay
+                s = ws.chunk[: pc.shape[0]]
+                np.multiply(pc, decay, out=s)
+                gc -= s
+            if mom:
+                vc *= mom
+                vc += gc
+                pc += vc
+            else:
+                pc += gc
 
 
 def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units):
