@@ -1,0 +1,38 @@
+"""Benchmarks of sk_dbn against scikit-learn, printing markdown tables.
+
+Run them all with ``python -m benchmarks [--quick] [--threads N]`` from the
+repository root, or one at a time, e.g. ``python -m benchmarks.bench_pretrain
+--quick``. Every comparison is measured in the same run, interleaved, so ratios are
+meaningful on a noisy machine even when absolute times are not.
+
+Modules
+-------
+bench_gemm
+    BLAS throughput for exactly the matrix shapes each algorithm multiplies: the
+    *GEMM floor* of an epoch (its GEMM time, nothing else).
+bench_pretrain
+    Seconds per epoch of one 784 -> 500 RBM layer, ``StackedRBMTransformer`` vs
+    ``BernoulliRBM``, and each one's fraction of its GEMM floor.
+bench_finetune
+    Seconds per epoch of ``DBNClassifier`` fine-tuning vs ``MLPClassifier``
+    (784-500-500-10, adam) and ``predict_proba`` throughput.
+bench_memory
+    Peak resident memory of each fit, measured in a child process, next to the
+    input size.
+bench_accuracy
+    Time-to-accuracy and final accuracy on real handwritten digits.
+bench_rbm_pipeline
+    RBM features + logistic regression on digits, vs ``BernoulliRBM``.
+bench_init_accuracy
+    ``DBNClassifier`` test accuracy for each ``init`` vs ``MLPClassifier``.
+"""
+
+MODULES = (
+    "bench_gemm",
+    "bench_pretrain",
+    "bench_finetune",
+    "bench_memory",
+    "bench_accuracy",
+    "bench_rbm_pipeline",
+    "bench_init_accuracy",
+)
