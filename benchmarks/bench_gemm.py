@@ -152,20 +152,10 @@ class GemmTimer:
         ``min_time`` seconds; store both and return the faster s/call."""
         A, B, C = self._arrays(gemm, dtype)
         key = (gemm.key, np.dtype(dtype).str)
-        fn = scipy_blas.sgemm if np.dtype(dtype) == np.float32 else scipy_blas.dgemm
-        # scipy's wrappers are Fortran-ordered: C-ordered C (m, n) is the Fortran
-        # matrix C.T = B.T @ A.T; an operand whose transpose is Fortran-ordered is
-        # passed as that transpose, otherwise as itself with the transpose flag.
-        first, trans_first = (B.T, 0) if B.flags.c_contiguous else (B, 1)
-        second, trans_second = (A.T, 0) if A.flags.c_contiguous else (A, 1)
-
-        def scipy_call():
-            fn(1.0, first, second, beta=0.0, c=C.T, trans_a=trans_first,
-               trans_b=trans_second, overwrite_c=1)
-
+        # scipy's wrappers are Fortran-ordered: see _scipy_gemm_call
         results = {
-            "numpy": self._time_loop(lambda: np.dot(A, B, out=C), min_time),
-            "scipy": self._time_loop(scipy_call, min_time),
+            "numpy": self._time_loop(_numpy_gemm_call(A, B, C), min_time),
+            "scipy": self._time_loop(_scipy_gemm_call(A, B, C), min_time),
         }
         for lib, seconds in results.items():
             self.samples.setdefault(key + (lib,), []).append(seconds)
@@ -214,8 +204,29 @@ def algorithms(batches=(100, 256)):
     return algos
 
 
+def _numpy_gemm_call(A, B, C):
+    """A zero-argument call computing ``C = A @ B`` through numpy's BLAS."""
+    return lambda: np.dot(A, B, out=C)
+
+
+def _scipy_gemm_call(A, B, C):
+    """A zero-argument call computing ``C = A @ B`` through scipy's BLAS.
+
+    scipy's wrappers are Fortran-ordered: C-ordered ``C`` (m, n) is the Fortran
+    matrix ``C.T = B.T @ A.T``; an operand whose transpose is Fortran-ordered is
+    passed as that transpose, otherwise as itself with the transpose flag. No
+    copies are made.
+    """
+    fn = scipy_blas.sgemm if C.dtype == np.float32 else scipy_blas.dgemm
+    first, trans_first = (B.T, 0) if B.flags.c_contiguous else (B, 1)
+    second, trans_second = (A.T, 0) if A.flags.c_contiguous else (A, 1)
+    return lambda: fn(1.0, first, second, beta=0.0, c=C.T, trans_a=trans_first,
+                      trans_b=trans_second, overwrite_c=1)
+
+
 def _threading_table(rounds, min_time):
-    """GFLOP/s of a few batch-100 products with 1 BLAS thread vs all cores."""
+    """GFLOP/s of a few batch-100 products with 1 BLAS thread vs all cores, and of
+    back-to-back products that alternate between numpy's and scipy's OpenBLAS."""
     import os
 
     from threadpoolctl import threadpool_limits
@@ -223,22 +234,37 @@ def _threading_table(rounds, min_time):
     n_cpu = os.cpu_count() or 1
     gemms = [Gemm("up", 100, 784, 500), Gemm("stats", 784, 200, 500, a_t=True),
              Gemm("up", 256, 784, 500), Gemm("large", 2000, 2000, 2000)]
+    modes = ["numpy"] * len(gemms) + ["numpy", "scipy", "alternate"]
+    gemms = gemms + [gemms[0]] * 3
     timer = GemmTimer()
-    jobs = [(g, t) for g in gemms for t in (1, n_cpu)]
+    jobs = [(i, t) for i in range(len(gemms)) for t in (1, n_cpu)]
     samples = {}
     for r in range(rounds):
         for j in interleaved_order(len(jobs), r):
-            g, t = jobs[j]
+            i, t = jobs[j]
+            g, mode = gemms[i], modes[i]
             with threadpool_limits(limits=t):
                 A, B, C = timer._arrays(g, np.float32)
-                sec = timer._time_loop(lambda A=A, B=B, C=C: np.dot(A, B, out=C),
-                                       min_time)
-            samples.setdefault((g.key, t), []).append(sec)
-    rows = [[f"{g.m}x{g.k}x{g.n}", g.layout] + [
-        f"{g.flops / median(samples[(g.key, t)]) / 1e9:.1f}" for t in (1, n_cpu)]
-        for g in gemms]
-    return table(["m x k x n (float32, numpy)", "product", "1 thread GFLOP/s",
-                  f"{n_cpu} threads GFLOP/s"], rows)
+                np_call = _numpy_gemm_call(A, B, C)
+                sp_call = _scipy_gemm_call(A, B, C)
+                if mode == "numpy":
+                    call = np_call
+                elif mode == "scipy":
+                    call = sp_call
+                else:
+                    def call(np_call=np_call, sp_call=sp_call):
+                        np_call()
+                        sp_call()
+                calls = 2 if mode == "alternate" else 1
+                sec = timer._time_loop(call, min_time) / calls
+            samples.setdefault((i, t), []).append(sec)
+    labels = {"numpy": "", "scipy": " (scipy only)",
+              "alternate": " (alternating numpy / scipy)"}
+    rows = [[f"{g.m}x{g.k}x{g.n}", g.layout + labels[modes[i]]] + [
+        f"{g.flops / median(samples[(i, t)]) / 1e9:.1f}" for t in (1, n_cpu)]
+        for i, g in enumerate(gemms) if i < 4 or modes[i] != "numpy"]
+    return table(["m x k x n (float32)", "product (numpy unless said)",
+                  "1 thread GFLOP/s", f"{n_cpu} threads GFLOP/s"], rows)
 
 
 def run(quick=False, repeats=None, threads=None):
@@ -292,7 +318,9 @@ def run(quick=False, repeats=None, threads=None):
     threading_intro = (
         "BLAS threads: the same products with 1 thread and with every core "
         "(whatever --threads says), interleaved. On a loaded machine OpenBLAS's "
-        "threads wait for each other and small products collapse."
+        "threads wait for each other and small products collapse. numpy and "
+        "scipy each bundle an OpenBLAS with its own thread pool: products that "
+        "alternate between the two make the pools fight over the cores."
     )
     return (section("GEMM throughput and floors", intro, shape_table, floor_table)
             + "\n" + section("GEMM and BLAS threads", threading_intro,
