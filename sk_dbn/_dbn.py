@@ -27,6 +27,7 @@ from ._base import (
 from ._network import (
     BackpropWorkspace,
     forward_chunked,
+    l2_penalty,
     logits_to_log_proba,
     logits_to_proba,
     loss_and_gradients,
@@ -631,17 +632,24 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         total_loss = 0.0
         norms = np.zeros(n_layers)
         batches = list(gen_batches(n_samples, ws.batch_size))
+        # the L2 gradient term and the sums of squares (for the penalty and
+        # gradient_norms_) are taken inside the optimiser's cache-sized chunks
+        sums = np.zeros((len(params), 2))
         for batch in batches:
             idx = order[batch]
+            n = idx.shape[0]
             activations, deltas, scratch = ws.batch(X, idx)
-            total_loss += idx.shape[0] * loss_and_gradients(
-                activations, y[idx], self.coefs_, self.intercepts_, activation,
-                self.alpha, deltas, ws.grads[:n_layers], ws.grads[n_layers:], scratch,
-                ws.l2_scratch,
+            data_loss = loss_and_gradients(
+                activations, y[idx], self.coefs_, self.intercepts_, activation, 0.0,
+                deltas, ws.grads[:n_layers], ws.grads[n_layers:], scratch,
             )
-            optimizer.update(params, ws.grads)
-            norms += [np.sqrt(np.vdot(g, g)) for g in ws.grads[:n_layers]]
-            self.t_ += idx.shape[0]
+            sums[...] = 0
+            optimizer.update(params, ws.grads,
+                             [self.alpha / n] * n_layers + [0.0] * n_layers, sums)
+            weight_sq = sums[:n_layers, 1].sum()
+            total_loss += n * (data_loss + l2_penalty(weight_sq, self.alpha, n))
+            norms += np.sqrt(sums[:n_layers, 0])
+            self.t_ += n
             guard.check()
         loss = total_loss / n_samples
         if not (np.isfinite(loss) and all_finite(params)):

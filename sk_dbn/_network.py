@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._inplace import axpy, scratch_for
+from ._inplace import axpy
 
 
 def affine(A, W, b, out=None):
@@ -91,22 +91,28 @@ def output_loss_delta(logits, y, delta):
     return float(loss) / n
 
 
+def l2_penalty(sum_of_squares, alpha, n):
+    """The L2 term of the loss, ``0.5 * alpha * sum(||W||^2) / n``."""
+    return 0.5 * alpha * sum_of_squares / n
+
+
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None, l2_scratch=None,
+    intercept_grads, scratch=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
     The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
     convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
     ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
-    ``activations[i + 1]``; ``l2_scratch`` is a chunk buffer for the L2 term.
+    ``activations[i + 1]``. (Fine-tuning passes ``alpha=0`` and lets the
+    optimiser add the L2 term chunk by chunk, see ``DBNClassifier._epoch``.)
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
     loss = output_loss_delta(activations[-1], y, deltas[-1])
     if alpha:
-        loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / n
+        loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
     deltas[-1] *= deltas[-1].dtype.type(1.0 / n)
     derivative = DERIVATIVES[activation]
     for i in range(len(coefs) - 1, -1, -1):
@@ -116,7 +122,7 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            axpy(alpha / n, coefs[i], coef_grads[i], l2_scratch)
+            axpy(alpha / n, coefs[i], coef_grads[i])
         np.sum(delta, axis=0, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])
@@ -143,7 +149,6 @@ class BackpropWorkspace:
         self.grads = [np.empty_like(W) for W in coefs] + [
             np.empty(w, dtype) for w in widths
         ]
-        self.l2_scratch = scratch_for(coefs)
 
     def batch(self, X, idx):
         """``(activations, deltas, scratch)`` for rows ``idx`` of ``X``."""

@@ -36,6 +36,25 @@ class _Optimizer:
         if "t" in self.state:
             self.state["t"] = t
 
+    def _chunks(self, arrays, k, decay, sums):
+        """Chunks of ``arrays = (p, g, ...)``, each made ready before the step.
+
+        While a chunk is in cache: ``g += decay[k] * p`` (an L2 term folded in
+        here rather than in a separate pass), and the sums of squares of ``g``
+        (after that) and of ``p`` (before the step) added to ``sums[k]``.
+        """
+        c = 0 if decay is None else arrays[0].dtype.type(decay[k])
+        for chunk in chunks(*arrays):
+            p, g = chunk[0], chunk[1]
+            if c:
+                s = self._scratch[: p.shape[0]]
+                np.multiply(p, c, out=s)
+                g += s
+            if sums is not None:
+                sums[k, 0] += np.dot(g, g)
+                sums[k, 1] += np.dot(p, p)
+            yield chunk
+
 
 class SGD(_Optimizer):
     """SGD with (Nesterov) momentum, as in scikit-learn's ``SGDOptimizer``.
@@ -56,11 +75,12 @@ class SGD(_Optimizer):
         self.state = state
         self._scratch = scratch_for(params)
 
-    def update(self, params, grads):
+    def update(self, params, grads, decay=None, sums=None):
+        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``."""
         f = params[0].dtype.type
         lr, mom = f(self.learning_rate), f(self.momentum)
-        for arrays in zip(params, grads, self.state["velocity"]):
-            for p, g, v in chunks(*arrays):
+        for k, arrays in enumerate(zip(params, grads, self.state["velocity"])):
+            for p, g, v in self._chunks(arrays, k, decay, sums):
                 s = self._scratch[: p.shape[0]]
                 v *= mom
                 np.multiply(g, lr, out=s)
@@ -99,14 +119,17 @@ class Adam(_Optimizer):
         self.state = state
         self._scratch = scratch_for(params)
 
-    def update(self, params, grads):
+    def update(self, params, grads, decay=None, sums=None):
+        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``."""
         self.state["t"] += 1
         t, b1, b2 = self.state["t"], self.beta_1, self.beta_2
         f = params[0].dtype.type
         lr_t = f(self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t))
         one_b1, one_b2, b2, eps = f(1 - b1), f(1 - b2), f(b2), f(self.epsilon)
-        for arrays in zip(params, grads, self.state["m"], self.state["v"]):
-            for p, g, m, v in chunks(*arrays):
+        for k, arrays in enumerate(
+            zip(params, grads, self.state["m"], self.state["v"])
+        ):
+            for p, g, m, v in self._chunks(arrays, k, decay, sums):
                 s = self._scratch[: p.shape[0]]
                 # m <- b1 m + (1 - b1) g, written as m += (1 - b1) (g - m)
                 np.subtract(g, m, out=s)
