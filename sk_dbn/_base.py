@@ -122,6 +122,11 @@ def all_finite(arrays):
     return all(np.isfinite(a).all() for a in arrays)
 
 
+def writeable(arrays):
+    """The arrays, copied only where read-only (e.g. loaded with mmap_mode='r')."""
+    return [a if a.flags.writeable else a.copy() for a in arrays]
+
+
 def copy_arrays(arrays):
     """Independent copies of a list of arrays."""
     return [np.array(a, copy=True) for a in arrays]

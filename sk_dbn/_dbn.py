@@ -23,6 +23,7 @@ from ._base import (
     check_hidden_layer_sizes,
     copy_arrays,
     restore_arrays,
+    writeable,
 )
 from ._network import (
     BackpropWorkspace,
@@ -542,9 +543,8 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 random_state=int(rng.integers(2**31 - 1)),
             )
         n_samples = X.shape[0]
-        self.coefs_ = [W if W.flags.writeable else W.copy() for W in self.coefs_]
-        self.intercepts_ = [b if b.flags.writeable else b.copy()
-                            for b in self.intercepts_]
+        self.coefs_ = writeable(self.coefs_)
+        self.intercepts_ = writeable(self.intercepts_)
         params = self.coefs_ + self.intercepts_
         ws = BackpropWorkspace(self._batch_size(n_samples), X, self.coefs_)
         if self.solver == "adam":

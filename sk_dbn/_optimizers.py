@@ -11,12 +11,8 @@ they run over cache-sized chunks (:mod:`sk_dbn._inplace`).
 
 import numpy as np
 
+from ._base import writeable
 from ._inplace import chunks, scratch_for
-
-
-def _writeable(arrays):
-    """The arrays, copied only where read-only (e.g. loaded with mmap_mode='r')."""
-    return [a if a.flags.writeable else a.copy() for a in arrays]
 
 
 class _Optimizer:
@@ -71,7 +67,7 @@ class SGD(_Optimizer):
         self.nesterov = nesterov and momentum > 0
         if state is None or "velocity" not in state:
             state = {"velocity": [np.zeros_like(p) for p in params]}
-        state["velocity"] = _writeable(state["velocity"])
+        state["velocity"] = writeable(state["velocity"])
         self.state = state
         self._scratch = scratch_for(params)
 
@@ -115,7 +111,7 @@ class Adam(_Optimizer):
                 "m": [np.zeros_like(p) for p in params],
                 "v": [np.zeros_like(p) for p in params],
             }
-        state["m"], state["v"] = _writeable(state["m"]), _writeable(state["v"])
+        state["m"], state["v"] = writeable(state["m"]), writeable(state["v"])
         self.state = state
         self._scratch = scratch_for(params)
 

@@ -25,6 +25,7 @@ from ._base import (
     check_hidden_layer_sizes,
     copy_arrays,
     restore_arrays,
+    writeable,
 )
 from ._network import forward_chunked
 from ._rng import check_generator
@@ -36,12 +37,16 @@ _GAUSSIAN_LR_FACTOR = 0.1
 _DIVERGED = 1e6
 
 
-def _take_rows(X, idx, out):
-    """Copy rows ``idx`` of dense or sparse ``X`` into the dense buffer ``out``."""
+def _load_rows(X, idx, out, standardization):
+    """Rows ``idx`` of dense or sparse ``X`` into the dense buffer ``out``,
+    standardised in place when the layer has Gaussian visible units."""
     if sp.issparse(X):
         out[...] = X[idx].toarray()
     else:
         np.take(X, idx, axis=0, out=out)
+    if standardization is not None:
+        out -= standardization[0]
+        out /= standardization[1]
     return out
 
 
@@ -366,7 +371,7 @@ class StackedRBMTransformer(
         params = [self.coefs_[i], self.intercepts_[i], self.intercepts_visible_[i]]
         if self._standardization[i] is not None:
             return list(_rbm.unfold_standardization(*params, *self._standardization[i]))
-        return [p if p.flags.writeable else p.copy() for p in params]
+        return writeable(params)
 
     def _set_layer_params(self, i, params, append=False):
         if self._standardization[i] is not None:
@@ -381,8 +386,7 @@ class StackedRBMTransformer(
         """Run ``n_epochs`` epochs of CD on layer ``i``; its input is ``A``."""
         n_samples = A.shape[0]
         params = self._layer_params(i)
-        velocities = [v if v.flags.writeable else v.copy()
-                      for v in self._velocities[i]]
+        velocities = writeable(self._velocities[i])
         W = params[0]
         standardization = self._standardization[i]
         batch_size = min(self.batch_size, n_samples)
@@ -394,11 +398,9 @@ class StackedRBMTransformer(
                 chain = np.zeros((batch_size, W.shape[1]), dtype=W.dtype)
             elif not chain.flags.writeable:
                 chain = chain.copy()
-        probe = _take_rows(A, np.arange(min(n_samples, _PROBE_ROWS)),
-                           np.empty((min(n_samples, _PROBE_ROWS), W.shape[0]), W.dtype))
-        if standardization is not None:
-            probe -= standardization[0]
-            probe /= standardization[1]
+        n_probe = min(n_samples, _PROBE_ROWS)
+        probe = _load_rows(A, np.arange(n_probe),
+                           np.empty((n_probe, W.shape[0]), W.dtype), standardization)
         # Hinton's guide: Gaussian visible units need a learning rate one or two
         # orders of magnitude smaller (the reconstruction sums over all hidden units).
         learning_rate = self.learning_rate * (
@@ -434,10 +436,7 @@ class StackedRBMTransformer(
         for batch in gen_batches(n_samples, ws.H_sample.shape[0]):
             idx = order[batch]
             n = idx.shape[0]
-            V0 = _take_rows(A, idx, ws.V[:n])
-            if standardization is not None:
-                V0 -= standardization[0]
-                V0 /= standardization[1]
+            _load_rows(A, idx, ws.V[:n], standardization)
             _rbm.cd_update(
                 ws, n, params, velocities, learning_rate=learning_rate,
                 momentum=momentum, weight_decay=self.weight_decay, k=self.cd_k,
