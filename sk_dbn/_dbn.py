@@ -25,6 +25,7 @@ from ._base import (
     restore_arrays,
     writeable,
 )
+from ._fpenv import flush_denormals
 from ._network import (
     BackpropWorkspace,
     forward_chunked,
@@ -381,7 +382,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         """
         X, y_idx = self._validate_fit_data(X, y, first=True, classes=None)
         rng = check_generator(self.random_state)
-        with InterruptGuard():
+        with InterruptGuard(), flush_denormals():
             self._initialize(X, y_idx, rng)
         return self
 
@@ -434,7 +435,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y_idx = self._validate_fit_data(X, y, first, classes)
         rng = check_generator(self.random_state, step=0 if first else self.t_ + 1)
-        with InterruptGuard() as guard:
+        with InterruptGuard() as guard, flush_denormals():
             if first and self._initialize(X, y_idx, rng):
                 return self  # interrupted while pre-training: no fine-tuning
             if not incremental:

@@ -27,6 +27,7 @@ from ._base import (
     restore_arrays,
     writeable,
 )
+from ._fpenv import flush_denormals
 from ._network import forward_chunked
 from ._rng import check_generator
 from .initializers import INITIALIZERS, get_initializer
@@ -281,7 +282,7 @@ class StackedRBMTransformer(
         interrupted = False
         completed = []
         layer_input = X
-        with InterruptGuard() as guard:
+        with InterruptGuard() as guard, flush_denormals():
             for i, n_hidden in enumerate(sizes):
                 if first:
                     self._init_layer(i, layer_input, n_hidden, rng)
