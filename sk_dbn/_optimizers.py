@@ -95,6 +95,14 @@ class Adam(_Optimizer):
     ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
     ``p <- p - lr_t m / (sqrt(v) + eps)`` with
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``.
+
+    The moments are stored divided by ``1 - b1`` and ``1 - b2``
+    (``state["m"] = m / (1 - b1)``, ``state["v"] = v / (1 - b2)``; the divisors are
+    kept as ``state["m_scale"]``, ``state["v_scale"]``): then
+    ``m' <- b1 m' + g`` and ``v' <- b2 v' + g^2`` take two passes less over the
+    weights per step, and ``p <- p - lr' m' / (sqrt(v') + eps')`` with
+    ``lr' = lr_t (1 - b1) / sqrt(1 - b2)``, ``eps' = eps / sqrt(1 - b2)`` is the
+    same step up to rounding.
     """
 
     _arrays = ("m", "v")
@@ -112,6 +120,14 @@ class Adam(_Optimizer):
                 "v": [np.zeros_like(p) for p in params],
             }
         state["m"], state["v"] = writeable(state["m"]), writeable(state["v"])
+        # moments saved under other betas (set_params between partial_fit calls)
+        # are brought to this optimizer's scale
+        for key, scale in (("m", 1 - beta_1), ("v", 1 - beta_2)):
+            old = state.get(f"{key}_scale", scale)
+            if old != scale:
+                for a in state[key]:
+                    a *= a.dtype.type(old / scale)
+            state[f"{key}_scale"] = scale
         self.state = state
         self._scratch = scratch_for(params)
 
@@ -120,25 +136,22 @@ class Adam(_Optimizer):
         self.state["t"] += 1
         t, b1, b2 = self.state["t"], self.beta_1, self.beta_2
         f = params[0].dtype.type
-        lr_t = f(self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t))
-        one_b1, one_b2, b2, eps = f(1 - b1), f(1 - b2), f(b2), f(self.epsilon)
+        lr = f(self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t)
+               * (1 - b1) / np.sqrt(1 - b2))
+        eps = f(self.epsilon / np.sqrt(1 - b2))
+        b1, b2 = f(b1), f(b2)
         for k, arrays in enumerate(
             zip(params, grads, self.state["m"], self.state["v"])
         ):
             for p, g, m, v in self._chunks(arrays, k, decay, sums):
                 s = self._scratch[: p.shape[0]]
-                # m <- b1 m + (1 - b1) g, written as m += (1 - b1) (g - m)
-                np.subtract(g, m, out=s)
-                s *= one_b1
-                m += s
-                # v <- b2 v + (1 - b2) g^2
-                np.multiply(g, g, out=s)
-                s *= one_b2
+                m *= b1  # m' <- b1 m' + g
+                m += g
+                np.multiply(g, g, out=s)  # v' <- b2 v' + g^2
                 v *= b2
                 v += s
-                # p <- p - lr_t m / (sqrt(v) + eps)
-                np.sqrt(v, out=s)
+                np.sqrt(v, out=s)  # p <- p - lr' m' / (sqrt(v') + eps')
                 s += eps
                 np.divide(m, s, out=s)
-                s *= lr_t
+                s *= lr
                 p -= s
