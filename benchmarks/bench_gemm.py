@@ -6,9 +6,11 @@ the same memory layouts (an operand that the algorithm passes transposed is stor
 transposed here too), gives the *GEMM floor* of the epoch: the time it would take if
 nothing but those products ran. ``fraction of floor = floor / measured epoch time``.
 
-numpy and scipy each bundle their own OpenBLAS; a product can go through either
-(``np.dot`` or ``scipy.linalg.blas.?gemm``). Both are timed, and the floor takes the
-faster of the two for every product: the best this machine's BLAS can do.
+The floor uses numpy's BLAS (``np.dot``), the one sk_dbn, ``BernoulliRBM`` and
+``MLPClassifier`` all call. scipy bundles a second OpenBLAS; its speed for the same
+products (``scipy.linalg.blas.?gemm``) is shown for reference, measured after all
+of numpy's timings so that the two thread pools never run interleaved (they fight
+over the cores when they do, see the last table).
 
 Run: ``python -m benchmarks.bench_gemm [--quick] [--threads N]``.
 """
@@ -147,30 +149,26 @@ class GemmTimer:
             if elapsed >= min_time:
                 return elapsed / calls
 
-    def measure(self, gemm, dtype, min_time=0.2):
-        """Time ``gemm`` with numpy's and with scipy's BLAS, each for at least
-        ``min_time`` seconds; store both and return the faster s/call."""
+    def measure(self, gemm, dtype, min_time=0.2, lib="numpy"):
+        """Time ``gemm`` through one library's BLAS (``"numpy"``/``"scipy"``) for
+        at least ``min_time`` seconds; store and return the seconds per call."""
         A, B, C = self._arrays(gemm, dtype)
-        key = (gemm.key, np.dtype(dtype).str)
         # scipy's wrappers are Fortran-ordered: see _scipy_gemm_call
-        results = {
-            "numpy": self._time_loop(_numpy_gemm_call(A, B, C), min_time),
-            "scipy": self._time_loop(_scipy_gemm_call(A, B, C), min_time),
-        }
-        for lib, seconds in results.items():
-            self.samples.setdefault(key + (lib,), []).append(seconds)
-        return min(results.values())
+        make = _numpy_gemm_call if lib == "numpy" else _scipy_gemm_call
+        seconds = self._time_loop(make(A, B, C), min_time)
+        key = (gemm.key, np.dtype(dtype).str, lib)
+        self.samples.setdefault(key, []).append(seconds)
+        return seconds
 
     def library_seconds(self, gemm, dtype, lib):
         """Median seconds per call through one library (``"numpy"``/``"scipy"``)."""
         return median(self.samples.get((gemm.key, np.dtype(dtype).str, lib), []))
 
     def seconds(self, gemm, dtype, min_time=0.2):
-        """Median seconds per call, faster library (measured now if never)."""
+        """Median seconds per call through numpy (measured now if never)."""
         if (gemm.key, np.dtype(dtype).str, "numpy") not in self.samples:
             self.measure(gemm, dtype, min_time)
-        return min(self.library_seconds(gemm, dtype, lib)
-                   for lib in ("numpy", "scipy"))
+        return self.library_seconds(gemm, dtype, "numpy")
 
     def measure_all(self, gemms, dtype, min_time=0.2):
         seen = set()
@@ -277,10 +275,12 @@ def run(quick=False, repeats=None, threads=None):
         for g in gemms:
             shapes.setdefault(g.key, g)
     jobs = [(g, dt) for g in shapes.values() for dt in DTYPES]
-    for r in range(rounds):
-        for j in interleaved_order(len(jobs), r):
-            g, dt = jobs[j]
-            TIMER.measure(g, dt, min_time)
+    for lib in ("numpy", "scipy"):  # never interleaved: see the module docstring
+        time.sleep(0.5)  # let the other library's BLAS threads go idle
+        for r in range(rounds):
+            for j in interleaved_order(len(jobs), r):
+                g, dt = jobs[j]
+                TIMER.measure(g, dt, min_time, lib)
 
     rows = []
     for g in shapes.values():
@@ -308,12 +308,13 @@ def run(quick=False, repeats=None, threads=None):
         rows,
     )
     intro = (
-        "C = A @ B through numpy (`np.dot(A, B, out=C)`) and through scipy "
-        "(`scipy.linalg.blas.?gemm`, no copies), operands stored as the "
+        "C = A @ B through numpy (`np.dot(A, B, out=C)`), operands stored as the "
         f"algorithm stores them; median of {rounds} interleaved rounds of >= "
-        f"{min_time} s each. Floor = the epoch's products alone, each at the "
-        "faster library's speed (60000 samples; predict: one pass over 10000 "
-        "rows)."
+        f"{min_time} s each. Floor = the epoch's products alone at numpy's speed "
+        "(60000 samples; predict: one pass over 10000 rows); numpy's BLAS is the "
+        "one sk_dbn, BernoulliRBM and MLPClassifier call. scipy's bundled OpenBLAS "
+        "(`scipy.linalg.blas.?gemm`, no copies), timed after all of numpy's "
+        "products, for reference."
     )
     threading_intro = (
         "BLAS threads: the same products with 1 thread and with every core "
