@@ -147,51 +147,59 @@ def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
     are then advanced in place). Each step samples ``v ~ p(v | h)`` and takes
     ``p(h | v)``; the statistics use hidden means (Rao-Blackwellised), so with
     large ``k`` the estimate is unbiased for the exact gradient. Leaves
-    ``[V0; Vk]`` in ``ws.V[:2n]`` and ``[H0; -Hk]`` in ``ws.H[:2n]``.
+    ``[V0; Vk]`` in ``ws.V[:2n]`` and ``[H0; Hk]`` in ``ws.H[:2n]``.
     """
     V0, Vk, H0, Hk = ws.batch(n)
-    H_sample, noise_h, noise_v = ws.H_sample[:n], ws.noise_h[:n], ws.noise_v[:n]
+    noise_h, noise_v = ws.noise_h[:n], ws.noise_v[:n]
     relu = hidden_units == "relu"
-    # positive phase (for NReLU the pre-activation goes to the free Hk buffer,
-    # since the noise of the sample depends on it)
-    if relu:
-        affine(V0, W, b_hidden, out=Hk)
-        np.maximum(Hk, 0, out=H0)
-    else:
-        up(V0, W, b_hidden, hidden_units, out=H0)
-    if chain is not None:
+    persistent = chain is not None
+
+    def up_rows(V, H, sample_into):
+        # hidden means of the rows V, into H; with sample_into, also draw hidden
+        # states for the last n rows (NReLU noise needs the pre-activation)
+        if relu:
+            affine(V, W, b_hidden, out=H)
+            if sample_into is not None:
+                sample_hidden(None, H[-n:], hidden_units, rng, noise_h, out=sample_into)
+            np.maximum(H, 0, out=H)
+        else:
+            up(V, W, b_hidden, hidden_units, out=H)
+            if sample_into is not None:
+                sample_hidden(H[-n:], None, hidden_units, rng, noise_h, out=sample_into)
+
+    if persistent:
         H_sample = chain[:n]
-    else:
-        sample_hidden(H0, Hk, hidden_units, rng, noise_h, out=H_sample)
+    else:  # positive phase first: the chain starts from its sample
+        H_sample = ws.H_sample[:n]
+        up_rows(V0, H0, H_sample)
     for step in range(k):
         down(H_sample, W, b_visible, visible_units, out=Vk)
         sample_visible(Vk, visible_units, rng, noise_v)
-        resample = step < k - 1 or chain is not None
-        if relu:
-            affine(Vk, W, b_hidden, out=Hk)
-            if resample:
-                sample_hidden(None, Hk, hidden_units, rng, noise_h, out=H_sample)
-            np.maximum(Hk, 0, out=Hk)
+        if step == k - 1 and persistent:
+            # PCD: the data's up-pass waited till now to share this product,
+            # [V0; Vk] @ W in one GEMM (same random draws, in the same order)
+            up_rows(ws.V[: 2 * n], ws.H[: 2 * n], H_sample)
         else:
-            up(Vk, W, b_hidden, hidden_units, out=Hk)
-            if resample:
-                sample_hidden(Hk, None, hidden_units, rng, noise_h, out=H_sample)
-    np.negative(Hk, out=Hk)
+            up_rows(Vk, Hk, H_sample if step < k - 1 else None)
 
 
-def _statistics(ws, n):
-    """Raw CD statistics of the batch in ``ws.grads``: sums, not yet scaled.
+def _statistics(ws, n, scale):
+    """CD statistics of the batch, times ``scale``, in ``ws.grads``.
 
-    The weight term is one GEMM of the stacked batches, ``[V0; Vk].T @ [H0; -Hk]``
-    (positive and negative phase in a single product).
+    The weight term is one GEMM of the stacked batches,
+    ``[V0; Vk].T @ [scale H0; -scale Hk]`` (positive and negative phase in a
+    single product); scaling the (2n, n_hidden) hidden block before the product is
+    cheaper than scaling the (n_visible, n_hidden) result. The bias terms are
+    GEMVs with a vector of ``+-scale``. Overwrites ``ws.H[:2n]``.
     """
-    V0, Vk = ws.V[:n], ws.V[n : 2 * n]
     V, H = ws.V[: 2 * n], ws.H[: 2 * n]
+    signs = np.empty(2 * n, dtype=H.dtype)
+    signs[:n], signs[n:] = scale, -scale
+    H *= signs[:, None]
     gW, gbh, gbv = ws.grads
     np.dot(V.T, H, out=gW)
-    np.sum(H, axis=0, out=gbh)
-    np.sum(V0, axis=0, out=gbv)
-    gbv -= Vk.sum(axis=0)
+    np.dot(np.ones(2 * n, dtype=H.dtype), H, out=gbh)
+    np.dot(signs, V, out=gbv)
     return ws.grads
 
 
@@ -203,10 +211,7 @@ def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
     and the bias terms.
     """
     gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
-    grads = _statistics(ws, n)
-    for g in grads:
-        g *= g.dtype.type(1.0 / n)
-    return grads
+    return _statistics(ws, n, 1.0 / n)
 
 
 def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_decay,
@@ -219,13 +224,12 @@ def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_deca
     Without momentum there is no velocity: ``p <- p + lr (grad - wd W)``.
     """
     gibbs_phases(ws, n, *params, **gibbs)
-    grads = _statistics(ws, n)
+    grads = _statistics(ws, n, learning_rate / n)  # lr * grad
     f = params[0].dtype.type
-    step, mom = f(learning_rate / n), f(momentum)
+    mom = f(momentum)
     decays = (f(learning_rate * weight_decay), f(0), f(0))
     for p, g, v, decay in zip(params, grads, velocities, decays):
         for pc, gc, vc in chunks(p, g, v):
-            gc *= step
             if decay:  # gc <- lr grad - lr wd W, weight decay
                 s = ws.chunk[: pc.shape[0]]
                 np.multiply(pc, decay, out=s)
