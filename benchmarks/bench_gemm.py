@@ -57,13 +57,15 @@ class Gemm(NamedTuple):
 def rbm_gemms(impl, batch, n_visible=MNIST_FEATURES, n_hidden=RBM_HIDDEN):
     """The products of one CD-1 / PCD-1 mini-batch.
 
-    ``impl="sk_dbn"``: weights ``W`` (n_visible, n_hidden) C-ordered; the positive
-    and negative statistics are one product of stacked batches,
-    ``[V0; V1].T @ [H0; -H1]``. ``impl="sklearn"``: ``BernoulliRBM`` keeps
-    ``components_`` (n_hidden, n_visible) Fortran-ordered, so ``v @ components_.T``
-    is a plain product and ``h @ components_`` a transposed one; its statistics are
-    two products, ``v_pos.T @ h_pos`` and ``h_neg.T @ v_neg``. Both are 10 * batch *
-    n_visible * n_hidden FLOPs.
+    ``impl="sk_dbn"`` (CD): weights ``W`` (n_visible, n_hidden) C-ordered; the
+    positive and negative statistics are one product of stacked batches,
+    ``[V0; V1].T @ [H0; -H1]``. ``impl="sk_dbn_pcd"``: the same, but the data's
+    up-pass waits for the chain's and both are one product ``[V0; V1] @ W``.
+    ``impl="sklearn"``: ``BernoulliRBM`` keeps ``components_`` (n_hidden,
+    n_visible) Fortran-ordered, so ``v @ components_.T`` is a plain product and
+    ``h @ components_`` a transposed one; its statistics are two products,
+    ``v_pos.T @ h_pos`` and ``h_neg.T @ v_neg``. All are 10 * batch * n_visible *
+    n_hidden FLOPs.
     """
     b, v, h = batch, n_visible, n_hidden
     if impl == "sk_dbn":
@@ -71,6 +73,12 @@ def rbm_gemms(impl, batch, n_visible=MNIST_FEATURES, n_hidden=RBM_HIDDEN):
             Gemm("up (data) V0 @ W", b, v, h),
             Gemm("down H @ W.T", b, h, v, b_t=True),
             Gemm("up (recon) V1 @ W", b, v, h),
+            Gemm("stats [V0;V1].T @ [H0;-H1]", v, 2 * b, h, a_t=True),
+        ]
+    if impl == "sk_dbn_pcd":
+        return [
+            Gemm("down H @ W.T", b, h, v, b_t=True),
+            Gemm("up [V0;V1] @ W", 2 * b, v, h),
             Gemm("stats [V0;V1].T @ [H0;-H1]", v, 2 * b, h, a_t=True),
         ]
     if impl == "sklearn":
@@ -195,7 +203,8 @@ def algorithms(batches=(100, 256)):
     """``{(algorithm, batch): gemm list}`` for everything the benchmarks time."""
     algos = {}
     for b in batches:
-        algos[("RBM CD/PCD step, sk_dbn", b)] = rbm_gemms("sk_dbn", b)
+        algos[("RBM CD step, sk_dbn", b)] = rbm_gemms("sk_dbn", b)
+        algos[("RBM PCD step, sk_dbn", b)] = rbm_gemms("sk_dbn_pcd", b)
         algos[("RBM PCD step, BernoulliRBM", b)] = rbm_gemms("sklearn", b)
         algos[("MLP backprop 784-500-500-10", b)] = mlp_gemms(b)
     algos[("forward 784-500-500-10, 10000 rows", 10000)] = forward_gemms(10000)

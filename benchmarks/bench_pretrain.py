@@ -49,7 +49,7 @@ def _estimator(kind, batch, epochs, dtype_default=False):
             learning_rate=LEARNING_RATE, momentum=0.0, weight_decay=0.0,
             random_state=0,
         )
-        return est, "sk_dbn", batch
+        return est, "sk_dbn_pcd", batch
     if kind == "sk_dbn CD-1":
         est = StackedRBMTransformer(
             (N_HIDDEN,), persistent=False, cd_k=1, batch_size=batch, n_iter=epochs,
@@ -169,7 +169,81 @@ def run(quick=False, repeats=None, threads=None):
     return (
         section("RBM pre-training: identical settings", intro, same)
         + "\n"
+        + _breakdown(data, batches, rounds, timer, by_label, n_samples)
+        + "\n"
         + section("RBM pre-training: each at its defaults", intro_defaults, dflt)
+    )
+
+
+# ----------------------------------------------------------- where an epoch goes
+def _breakdown(data, batches, rounds, timer, by_label, n_samples):
+    """The parts of an sk_dbn PCD-1 epoch that are not matrix products, timed
+    alone over one epoch of mini-batches with the fit's own buffers and calls."""
+    from sk_dbn._fpenv import flush_denormals
+    from sk_dbn._inplace import chunks
+    from sk_dbn._rbm import CDWorkspace
+
+    rows = []
+    for dt in data:
+        X = data[dt]
+        for b in batches:
+            rng = np.random.default_rng(0)
+            ws = CDWorkspace(b, X.shape[1], N_HIDDEN, dt)
+            params = [np.zeros_like(g) for g in ws.grads]
+            for g in ws.grads:
+                g.fill(1e-6)  # a step's size; the values do not matter
+            order = rng.permutation(n_samples)
+            batch_idx = [order[i:i + b] for i in range(0, n_samples, b)]
+            steps = len(batch_idx)
+
+            def random_numbers(ws=ws, rng=rng, n_steps=steps):
+                for _ in range(n_steps):  # one visible and one hidden draw per row
+                    rng.random(out=ws.noise_v, dtype=ws.noise_v.dtype)
+                    rng.random(out=ws.noise_h, dtype=ws.noise_h.dtype)
+
+            def gather(ws=ws, X=X, batch_idx=batch_idx):
+                for idx in batch_idx:
+                    np.take(X, idx, axis=0, out=ws.V[: idx.shape[0]])
+
+            def update(ws=ws, params=params, n_steps=steps):
+                for _ in range(n_steps):  # p += lr grad, momentum 0 (as timed)
+                    for p, g in zip(params, ws.grads):
+                        for pc, gc in chunks(p, g):
+                            pc += gc
+
+            parts = {"rng": random_numbers, "gather": gather, "update": update}
+            times = {k: [] for k in parts}
+            for _ in range(rounds):
+                for name, fn in parts.items():
+                    with flush_denormals():
+                        times[name].append(timed(fn)[0])
+            t = {k: median(v) for k, v in times.items()}
+            floor = timer.floor(bench_gemm.rbm_gemms("sk_dbn_pcd", b), dt, n_samples,
+                                b)
+            fit = median(by_label[("sk_dbn PCD-1", b, dt)])
+            rest = fit - floor - sum(t.values())
+            rows.append([
+                DTYPE_NAMES[dt], b, f"{fit:.2f}", f"{floor:.2f}", f"{t['rng']:.2f}",
+                f"{t['gather']:.2f}", f"{t['update']:.2f}", f"{rest:.2f}",
+                pct(floor / (floor + t["rng"])),
+            ])
+    intro = (
+        "sk_dbn PCD-1 (identical settings above) taken apart: the parts that are "
+        "not matrix products, each timed alone over one epoch of mini-batches "
+        f"(median of {rounds}) with the fit's own buffers: *random numbers* = the "
+        "uniform draws for sampling every visible and every hidden unit of every "
+        "row (`Generator.random(out=..., dtype=float32)`); *gather* = copying "
+        "the shuffled batch rows; *update* = `p += lr * grad` chunk by chunk; "
+        "*rest* = fit - GEMM floor - those (activations, sampling comparisons, "
+        "bias sums, the per-epoch reconstruction error, Python, and the products' "
+        "own overhead inside the fit). Last column: the best % of floor possible "
+        "if nothing but the products and the random numbers took time."
+    )
+    return section(
+        "Where an RBM epoch goes", intro,
+        table(["dtype", "batch", "fit s/epoch", "GEMM floor (s)",
+               "random numbers (s)", "gather (s)", "update (s)", "rest (s)",
+               "max % of floor"], rows),
     )
 
 
