@@ -10,7 +10,10 @@ and prints where the time goes:
 - *inclusive* time of each Python function of sk_dbn / sklearn, and per line of
   the innermost sk_dbn / sklearn Python frame (which statement spends it).
 
-``--no-profile`` just runs the epoch (for timing, or for another profiler).
+``--no-profile`` just runs the epoch (for timing, or for another profiler);
+with it, ``--epochs N`` fits N epochs and prints each one's time, and
+``--no-flush`` turns off sk_dbn's flushing of subnormal floats to zero, e.g.
+``python -m benchmarks.profile_epoch finetune --no-profile --epochs 4 --no-flush``.
 """
 
 import argparse
@@ -53,9 +56,25 @@ def _estimator(target, batch):
     return MLPClassifier(**common)
 
 
-def run_epoch(target, dtype, batch, n_samples, threads):
+def run_epoch(target, dtype, batch, n_samples, threads, epochs=1, flush=True):
+    """Fit ``epochs`` epochs (per-epoch times printed when more than one).
+
+    ``flush=False`` fits without sk_dbn's flushing of subnormals to zero (see
+    ``sk_dbn._fpenv``), to measure what it buys.
+    """
     X, y = mnist_like(n_samples, np.dtype(dtype).type)
     est = _estimator(target, batch)
+    if epochs > 1:
+        key = "max_iter" if "max_iter" in est.get_params() else "n_iter"
+        est.set_params(**{key: epochs, "verbose": True})
+    if not flush:
+        import contextlib
+
+        import sk_dbn._dbn
+        import sk_dbn._stacked
+
+        sk_dbn._dbn.flush_denormals = contextlib.nullcontext
+        sk_dbn._stacked.flush_denormals = contextlib.nullcontext
     with blas_threads(threads), no_warnings():
         start = time.perf_counter()
         est.fit(X, y)
@@ -178,10 +197,15 @@ def main(argv=None):
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples/s")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="with --no-profile: epochs to fit, each one timed")
+    parser.add_argument("--no-flush", action="store_true",
+                        help="with --no-profile: do not flush subnormals to zero")
     parser.add_argument("--raw", default=None, help="keep py-spy's raw output here")
     args = parser.parse_args(argv)
     if args.no_profile:
-        run_epoch(args.target, args.dtype, args.batch, args.samples, args.threads)
+        run_epoch(args.target, args.dtype, args.batch, args.samples, args.threads,
+                  args.epochs, flush=not args.no_flush)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         raw = args.raw or os.path.join(tmp, "profile.txt")
