@@ -6,8 +6,9 @@ then shrinks them geometrically towards 0, and on the way their squares, moments
 and steps pass through the *subnormal* range (below about 1.2e-38 in float32,
 2.2e-308 in float64). x86 CPUs handle subnormal operands and results in microcode,
 up to ~100x slower than normal arithmetic: measured here (784-500-500-10, Adam,
-batch 100, MNIST-like data), fine-tuning epochs went from 2.6 s to 3.5 s from the
-third epoch on, and took 2.4 s each with the bits below set. Setting the SSE control
+batch 100, MNIST-like data; ``python -m benchmarks.profile_epoch finetune
+--no-profile --epochs 4 --no-flush``), four epochs took 2.3, 2.5, 3.2 and 3.7 s,
+and 2.2-2.4 s each with the bits below set. Setting the SSE control
 bits FTZ (results flushed to zero) and DAZ (subnormal inputs read as zero) makes
 every epoch as fast as the first; it changes only values below the smallest
 normal number, far below the rounding error of any sum in a network.
