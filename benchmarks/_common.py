@@ -222,6 +222,25 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def shuffled_batches(n_samples, batch, rng):
+    """Row indices of one shuffled epoch, a batch at a time (as the fits draw)."""
+    order = rng.permutation(n_samples)
+    return [order[i:i + batch] for i in range(0, n_samples, batch)]
+
+
+def time_parts(parts, rounds):
+    """``{name: median seconds}`` of the zero-argument callables in ``parts``, run
+    in turn ``rounds`` times, each with subnormals flushed to zero as in a fit."""
+    from sk_dbn._fpenv import flush_denormals
+
+    times = {name: [] for name in parts}
+    for _ in range(rounds):
+        for name, fn in parts.items():
+            with flush_denormals():
+                times[name].append(timed(fn)[0])
+    return {name: median(v) for name, v in times.items()}
+
+
 def mean_std(values):
     """``"0.9712 ± 0.0041"`` over ``values`` (population std)."""
     values = np.asarray(values, dtype=float)

@@ -25,7 +25,9 @@ from ._common import (
     pct,
     run_interleaved,
     section,
+    shuffled_batches,
     table,
+    time_parts,
     timed,
 )
 
@@ -197,7 +199,6 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
     parameter, chunk by chunk as the optimizer goes, so the optimizer's time can
     be read as a number of such memory passes.
     """
-    from sk_dbn._fpenv import flush_denormals
     from sk_dbn._inplace import chunks
     from sk_dbn._network import BackpropWorkspace, loss_and_gradients
     from sk_dbn._optimizers import Adam
@@ -215,8 +216,7 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
             params = coefs + intercepts
             ws = BackpropWorkspace(b, X, coefs)
             opt = Adam(params, None, 1e-3)
-            order = rng.permutation(n_samples)
-            batch_idx = [order[i:i + b] for i in range(0, n_samples, b)]
+            batch_idx = shuffled_batches(n_samples, b, rng)
             decay = [1e-4 / b] * len(coefs) + [0.0] * len(coefs)
             sums = np.zeros((len(params), 2))
             n_steps = len(batch_idx)
@@ -243,12 +243,7 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
                             np.add(pc, gc, out=scratch[: pc.shape[0]])
 
             parts = {"backprop": backprop, "optimizer": optimizer, "pass": one_pass}
-            times = {k: [] for k in parts}
-            for _ in range(rounds):
-                for name, fn in parts.items():
-                    with flush_denormals():  # as in the fit
-                        times[name].append(timed(fn)[0])
-            t = {k: median(v) for k, v in times.items()}
+            t = time_parts(parts, rounds)
             floor = timer.floor(bench_gemm.mlp_gemms(b), dt, n_samples, b)
             fit = median(results[("DBNClassifier", "logistic", b, dt)])
             rest = fit - t["backprop"] - t["optimizer"]

@@ -32,7 +32,9 @@ from ._common import (
     pct,
     run_interleaved,
     section,
+    shuffled_batches,
     table,
+    time_parts,
     timed,
 )
 
@@ -179,7 +181,6 @@ def run(quick=False, repeats=None, threads=None):
 def _breakdown(data, batches, rounds, timer, by_label, n_samples):
     """The parts of an sk_dbn PCD-1 epoch that are not matrix products, timed
     alone over one epoch of mini-batches with the fit's own buffers and calls."""
-    from sk_dbn._fpenv import flush_denormals
     from sk_dbn._inplace import chunks
     from sk_dbn._rbm import CDWorkspace
 
@@ -192,8 +193,7 @@ def _breakdown(data, batches, rounds, timer, by_label, n_samples):
             params = [np.zeros_like(g) for g in ws.grads]
             for g in ws.grads:
                 g.fill(1e-6)  # a step's size; the values do not matter
-            order = rng.permutation(n_samples)
-            batch_idx = [order[i:i + b] for i in range(0, n_samples, b)]
+            batch_idx = shuffled_batches(n_samples, b, rng)
             steps = len(batch_idx)
 
             def random_numbers(ws=ws, rng=rng, n_steps=steps):
@@ -212,12 +212,7 @@ def _breakdown(data, batches, rounds, timer, by_label, n_samples):
                             pc += gc
 
             parts = {"rng": random_numbers, "gather": gather, "update": update}
-            times = {k: [] for k in parts}
-            for _ in range(rounds):
-                for name, fn in parts.items():
-                    with flush_denormals():
-                        times[name].append(timed(fn)[0])
-            t = {k: median(v) for k, v in times.items()}
+            t = time_parts(parts, rounds)
             floor = timer.floor(bench_gemm.rbm_gemms("sk_dbn_pcd", b), dt, n_samples,
                                 b)
             fit = median(by_label[("sk_dbn PCD-1", b, dt)])

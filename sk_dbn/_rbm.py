@@ -96,6 +96,8 @@ class CDWorkspace:
             np.empty(n_visible, dtype=dtype),
         ]
         self.chunk = scratch_for(self.grads)
+        self.ones = np.ones(2 * batch_size, dtype=dtype)
+        self.signs = np.empty(2 * batch_size, dtype=dtype)
 
     def batch(self, n):
         """Views ``(V0, Vk, H0, Hk)`` for a batch of ``n`` rows."""
@@ -193,12 +195,12 @@ def _statistics(ws, n, scale):
     GEMVs with a vector of ``+-scale``. Overwrites ``ws.H[:2n]``.
     """
     V, H = ws.V[: 2 * n], ws.H[: 2 * n]
-    signs = np.empty(2 * n, dtype=H.dtype)
+    signs = ws.signs[: 2 * n]
     signs[:n], signs[n:] = scale, -scale
     H *= signs[:, None]
     gW, gbh, gbv = ws.grads
     np.dot(V.T, H, out=gW)
-    np.dot(np.ones(2 * n, dtype=H.dtype), H, out=gbh)
+    np.dot(ws.ones[: 2 * n], H, out=gbh)
     np.dot(signs, V, out=gbv)
     return ws.grads
 
