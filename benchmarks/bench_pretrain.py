@@ -45,20 +45,14 @@ DTYPE_NAMES = {np.float32: "float32", np.float64: "float64"}
 
 def _estimator(kind, batch, epochs, dtype_default=False):
     """``(estimator, gemm implementation, batch size)`` for one configuration."""
-    if kind == "sk_dbn PCD-1":
+    if kind in ("sk_dbn PCD-1", "sk_dbn CD-1"):
+        persistent = kind == "sk_dbn PCD-1"
         est = StackedRBMTransformer(
-            (N_HIDDEN,), persistent=True, cd_k=1, batch_size=batch, n_iter=epochs,
-            learning_rate=LEARNING_RATE, momentum=0.0, weight_decay=0.0,
-            random_state=0,
+            (N_HIDDEN,), persistent=persistent, cd_k=1, batch_size=batch,
+            n_iter=epochs, learning_rate=LEARNING_RATE, momentum=0.0,
+            weight_decay=0.0, random_state=0,
         )
-        return est, "sk_dbn_pcd", batch
-    if kind == "sk_dbn CD-1":
-        est = StackedRBMTransformer(
-            (N_HIDDEN,), persistent=False, cd_k=1, batch_size=batch, n_iter=epochs,
-            learning_rate=LEARNING_RATE, momentum=0.0, weight_decay=0.0,
-            random_state=0,
-        )
-        return est, "sk_dbn", batch
+        return est, "sk_dbn_pcd" if persistent else "sk_dbn", batch
     if kind == "BernoulliRBM":
         est = BernoulliRBM(N_HIDDEN, batch_size=batch, n_iter=epochs,
                            learning_rate=LEARNING_RATE, random_state=0)
