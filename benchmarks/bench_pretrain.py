@@ -175,7 +175,6 @@ def run(quick=False, repeats=None, threads=None):
 def _breakdown(data, batches, rounds, timer, by_label, n_samples):
     """The parts of an sk_dbn PCD-1 epoch that are not matrix products, timed
     alone over one epoch of mini-batches with the fit's own buffers and calls."""
-    from sk_dbn._inplace import chunks
     from sk_dbn._rbm import CDWorkspace
 
     rows = []
@@ -202,8 +201,7 @@ def _breakdown(data, batches, rounds, timer, by_label, n_samples):
             def update(ws=ws, params=params, n_steps=steps):
                 for _ in range(n_steps):  # p += lr grad, momentum 0 (as timed)
                     for p, g in zip(params, ws.grads):
-                        for pc, gc in chunks(p, g):
-                            pc += gc
+                        p += g
 
             parts = {"rng": random_numbers, "gather": gather, "update": update}
             t = time_parts(parts, rounds)
@@ -222,7 +220,7 @@ def _breakdown(data, batches, rounds, timer, by_label, n_samples):
         f"(median of {rounds}) with the fit's own buffers: *random numbers* = the "
         "uniform draws for sampling every visible and every hidden unit of every "
         "row (`Generator.random(out=..., dtype=float32)`); *gather* = copying "
-        "the shuffled batch rows; *update* = `p += lr * grad` chunk by chunk; "
+        "the shuffled batch rows; *update* = `p += lr * grad`; "
         "*rest* = fit - GEMM floor - those (activations, sampling comparisons, "
         "bias sums, the per-epoch reconstruction error, Python, and the products' "
         "own overhead inside the fit). Last column: the best % of floor possible "

@@ -1,11 +1,10 @@
-"""Helpers shared by the estimators: version stamp, interruption, parameter checks."""
+"""Helpers shared by the estimators: version stamp, errors, parameter checks."""
 
 import numbers
-import signal
-import threading
 import warnings
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._version import __version__
 from .utils._sklearn import Interval, InvalidParameterError
@@ -23,19 +22,34 @@ class TrainingInterruptedWarning(UserWarning):
 
 
 class DivergenceError(ValueError):
-    """Training diverged; the message names the learning-rate parameter to lower.
+    """Training diverged; the message names the parameters that can have caused it.
 
-    Raised with the phase's own detail; ``parameter`` and ``value`` name the
-    learning rate, so an estimator wrapping another (DBNClassifier around its
-    pre-training) can re-raise naming its own parameter.
+    ``causes`` is a list of ``(parameter, value, advice)``: one entry when the cause
+    is clear, every candidate otherwise. An estimator wrapping another
+    (DBNClassifier around its pre-training) re-raises it with its own parameter
+    names through :meth:`renamed`.
     """
 
-    def __init__(self, detail, *, parameter, value):
-        self.detail, self.parameter, self.value = detail, parameter, value
-        super().__init__(
-            f"{detail} Lower {parameter} (now {value}) or scale X (e.g. "
-            "StandardScaler or MinMaxScaler)."
-        )
+    def __init__(self, detail, causes):
+        self.detail, self.causes = detail, list(causes)
+        if len(self.causes) == 1:
+            text = "Cause: " + _cause_text(self.causes[0])
+        else:
+            text = "Possible causes: " + "; ".join(map(_cause_text, self.causes))
+        super().__init__(f"{detail} {text}.")
+
+    def renamed(self, names):
+        """The same error with parameters renamed by ``names: {old: (new, value)}``."""
+        causes = [
+            (*names[p], advice) if p in names else (p, v, advice)
+            for p, v, advice in self.causes
+        ]
+        return DivergenceError(self.detail, causes)
+
+
+def _cause_text(cause):
+    parameter, value, advice = cause
+    return f"{parameter}={value!r} ({advice})" if parameter else advice
 
 
 class VersionedStateMixin:
@@ -63,58 +77,41 @@ class VersionedStateMixin:
         super().__setstate__(state)
 
 
-class InterruptGuard:
-    """Defer Ctrl-C to mini-batch boundaries while training.
-
-    In the main thread, SIGINT only sets :attr:`requested`; the training loop checks
-    it after each completed mini-batch and stops there, so no layer is ever left
-    half-updated. A ``KeyboardInterrupt`` raised some other way is still caught by
-    the estimator. Outside the main thread (joblib workers) nothing is installed.
-    """
-
-    def __init__(self):
-        self.requested = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        self.requested = True
-
-    def check(self):
-        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed since the last check."""
-        if self.requested:
-            raise KeyboardInterrupt
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, TypeError):  # pragma: no cover - exotic hosts
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
 def check_hidden_layer_sizes(hidden_layer_sizes):
-    """Validate ``hidden_layer_sizes`` and return it as a list of ints."""
-    sizes = (
-        [hidden_layer_sizes]
-        if isinstance(hidden_layer_sizes, numbers.Integral)
-        else list(hidden_layer_sizes)
-    )
+    """Validate ``hidden_layer_sizes`` and return it as a list of ints.
+
+    An int, or an ordered sequence (list, tuple, 1-d array) of ints, each >= 1. A
+    set or dict has no defined layer order and a 0-d array is not a sequence, so
+    they are refused rather than read in some arbitrary order.
+    """
+    sizes = hidden_layer_sizes
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = [sizes]
+    elif isinstance(sizes, np.ndarray) and sizes.ndim == 1:
+        sizes = sizes.tolist()
+    elif isinstance(sizes, (list, tuple)):
+        sizes = list(sizes)
+    else:
+        sizes = None
     if not sizes or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
         for s in sizes
     ):
         # InvalidParameterError (a ValueError) as for the constraints sklearn checks
         raise InvalidParameterError(
-            "hidden_layer_sizes must be a positive int or a non-empty sequence of "
-            f"positive ints; got {hidden_layer_sizes!r}"
+            "hidden_layer_sizes must be a positive int or an ordered sequence (list, "
+            "tuple or 1-d array) of positive ints, one per hidden layer; got "
+            f"{hidden_layer_sizes!r} ({type(hidden_layer_sizes).__name__})."
         )
     return [int(s) for s in sizes]
+
+
+def check_predict_input(estimator, X):
+    """Validate ``X`` for a fitted estimator and cast it to the weights' dtype."""
+    check_is_fitted(estimator)
+    X = validate_data(estimator, X, accept_sparse="csr",
+                      dtype=[np.float64, np.float32], reset=False)
+    return X.astype(estimator.coefs_[0].dtype, copy=False)
 
 
 def all_finite(arrays):

@@ -1,80 +1,252 @@
-"""DBNClassifier: a feed-forward network whose initial weights are chosen by name."""
+"""DBNClassifier: a feed-forward network whose initial weights are chosen by name.
 
-import time
-import warnings
+The estimator reads as a recipe -- validate, initial weights, epochs, commit --
+over the maths beneath it: :mod:`sk_dbn._init` (initial weights),
+:mod:`sk_dbn._finetune` (epochs), :mod:`sk_dbn._training` (the transaction and the
+guarded loop) and :mod:`sk_dbn._network` (forward and backward passes).
+"""
+
 from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._activations import ACTIVATIONS, canonical
 from ._base import (
     POSITIVE_INT,
     DivergenceError,
-    InterruptGuard,
-    TrainingInterruptedWarning,
     VersionedStateMixin,
-    all_finite,
     check_hidden_layer_sizes,
+    check_predict_input,
     copy_arrays,
-    restore_arrays,
-    writeable,
 )
-from ._fpenv import flush_denormals
-from ._network import (
-    BackpropWorkspace,
-    forward_chunked,
-    l2_penalty,
-    logits_to_log_proba,
-    logits_to_proba,
-    loss_and_gradients,
-)
-from ._optimizers import SGD, Adam
+from ._finetune import fine_tune
+from ._init import initial_network
+from ._network import forward_chunked, logits_to_log_proba, logits_to_proba
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
-from .initializers import (
-    INITIALIZERS,
-    get_initializer,
-    lsuv,
-    orthogonal,
-    xavier_uniform,
-)
+from ._training import TrainingSession, transaction
+from .initializers import INITIALIZERS
 from .utils._sklearn import Interval, StrOptions, _fit_context
 
-LSUV_BATCH = 512
-LSUV_TOL = 0.1
-LSUV_MAX_TRIALS = 10
+_OPTIONAL_STATE = ("pretrainer_",)
+"""Fitted attributes that only some fits have (removed by a fit that has none)."""
 
 
-def rbm_to_network(coefs, intercepts, activation):
-    """Map the weights of logistic RBMs to a network with ``activation``.
+def _partial_fit_available(est):
+    """``partial_fit`` exists only without early stopping, which it cannot do (one
+    epoch has no validation curve). ``MLPClassifier`` raises this message from
+    ``partial_fit``; here ``hasattr(est, "partial_fit")`` is False too, so tools
+    that probe for it (scikit-learn's estimator checks) do not call it."""
+    if est.early_stopping:
+        raise AttributeError("partial_fit does not support early_stopping=True")
+    return True
 
-    For ``"tanh"`` the exact identity ``tanh(x / 2) = 2 sigmoid(x) - 1`` is used, so
-    that every tanh layer outputs ``2 h - 1`` where ``h`` is the RBM's hidden
-    probability: the first layer takes ``(W / 2, b / 2)``; a higher layer, whose
-    input is ``2 h - 1`` instead of ``h``, takes ``(W / 4, b / 2 + W.sum(0) / 4)``.
-    Every other activation takes copies of the weights as they are (ReLU networks
-    get them from NReLU RBMs).
+
+class _BaseDBN(VersionedStateMixin, BaseEstimator):
+    """What every sk_dbn network estimator shares: the fit recipe and prediction.
+
+    Subclasses define the targets (``_validate_targets``) and the output layer.
     """
-    if activation != "tanh":
-        return copy_arrays(coefs), copy_arrays(intercepts)
-    new_coefs, new_intercepts = [], []
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        if i == 0:
-            new_coefs.append(W / 2)
-            new_intercepts.append(b / 2)
-        else:
-            new_coefs.append(W / 4)
-            new_intercepts.append(b / 2 + W.sum(axis=0) / 4)
-    return new_coefs, new_intercepts
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", POSITIVE_INT],
+        "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable],
+        "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), POSITIVE_INT],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [POSITIVE_INT],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [POSITIVE_INT],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_n_iter": [POSITIVE_INT],
+        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_batch_size": [POSITIVE_INT],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Initialise the weights by ``init``, then fine-tune with backprop.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (float32 is kept float32 throughout).
+        y : array-like of shape (n_samples,)
+            Targets (class labels for a classifier).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def initialize(self, X, y):
+        """Set up the network as ``init`` makes it, without any fine-tuning.
+
+        Afterwards the estimator predicts with the initial weights, and
+        :func:`sk_dbn.diagnostics.activation_statistics` shows the initial
+        activation distributions. ``n_iter_`` is 0 and ``loss_curve_`` empty.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (used by ``"lsuv"`` and ``"rbm"``).
+        y : array-like of shape (n_samples,)
+            Targets (class labels for a classifier).
+
+        Returns
+        -------
+        self : object
+            The initialised estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_dbn import DBNClassifier
+        >>> X = np.random.default_rng(0).random((50, 4)); y = np.arange(50) % 2
+        >>> clf = DBNClassifier((3,), init="zeros").initialize(X, y)
+        >>> clf.coefs_[0]
+        array([[0., 0., 0.],
+               [0., 0., 0.],
+               [0., 0., 0.],
+               [0., 0., 0.]])
+        """
+        return self._fit(X, y, incremental=False, train=False)
+
+    def _fit(self, X, y, *, incremental, classes=None, train=True):
+        """Validate, initial weights, epochs, commit; on error ``self`` is unchanged."""
+        with transaction(self):
+            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+            first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
+            if not first and sizes != [W.shape[1] for W in self.coefs_[:-1]]:
+                raise ValueError(
+                    f"hidden_layer_sizes={sizes} differs from the fitted network's "
+                    f"{[W.shape[1] for W in self.coefs_[:-1]]}; partial_fit and "
+                    "warm_start continue the same network (refit without warm_start)."
+                )
+            X, y = validate_data(self, X, y, accept_sparse="csr",
+                                 dtype=[np.float64, np.float32], reset=first)
+            state = {} if first else self._continued_state(incremental)
+            y = self._validate_targets(X, y, state, first, incremental, classes)
+            rng = check_generator(self.random_state,
+                                  step=0 if first else state["t_"] + 1)
+            with TrainingSession() as session:
+                if first:
+                    state.update(self._initial_state(X, sizes, state, rng, session))
+                if train and not session.interrupted:
+                    fine_tune(self, state, X, y, incremental=incremental, rng=rng,
+                              session=session, score=self._validation_score)
+            self._commit(state)
+        return self
+
+    def _initial_state(self, X, sizes, state, rng, session):
+        """Fresh fitted state: initial weights by ``init``, empty curves."""
+        layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
+        new = {}
+
+        def pretrain(X, rng):
+            stack = self._pretrainer(sizes, rng)
+            try:
+                session.interrupted |= stack._fit(X, incremental=False)
+            except DivergenceError as exc:
+                raise exc.renamed({"learning_rate": ("pretrain_learning_rate",
+                                                     self.pretrain_learning_rate)}
+                                  ) from exc
+            new["pretrainer_"] = stack
+            return stack.coefs_, stack.intercepts_
+
+        coefs, intercepts = initial_network(self.init, layer_sizes, X,
+                                            canonical(self.activation), rng=rng,
+                                            pretrain=pretrain)
+        return {**new, "coefs_": coefs, "intercepts_": intercepts,
+                "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0, "loss_": None,
+                "loss_curve_": [],
+                "gradient_norms_": np.empty((0, len(coefs)), dtype=np.float64),
+                "_optimizer_state": None, "validation_scores_": None,
+                "best_validation_score_": None, "best_loss_": None,
+                "_no_improvement_count": 0, "_initial_loss": None}
+
+    def _pretrainer(self, sizes, rng):
+        """The unfitted pre-training stack of ``init="rbm"``."""
+        relu = canonical(self.activation) in ("relu", "leaky_relu")
+        return StackedRBMTransformer(
+            sizes, hidden_units="relu" if relu else "bernoulli",
+            learning_rate=self.pretrain_learning_rate,
+            batch_size=self.pretrain_batch_size, n_iter=self.pretrain_n_iter,
+            random_state=int(rng.integers(2**31 - 1)), verbose=self.verbose,
+        )
+
+    def _continued_state(self, incremental):
+        """Copies of the fitted state to train on (warm_start or partial_fit)."""
+        state = {k: v for k, v in vars(self).items() if k.endswith("_")
+                 and not k.startswith("__") and k not in ("n_features_in_",
+                                                          "feature_names_in_")}
+        state["coefs_"] = copy_arrays(self.coefs_)
+        state["intercepts_"] = copy_arrays(self.intercepts_)
+        state["loss_curve_"] = list(self.loss_curve_)
+        if self.validation_scores_ is not None:
+            state["validation_scores_"] = list(self.validation_scores_)
+        state["_no_improvement_count"] = self._no_improvement_count
+        state["_initial_loss"] = getattr(self, "_initial_loss", None)
+        opt = self._optimizer_state if incremental else None
+        state["_optimizer_state"] = None if opt is None else {
+            k: copy_arrays(v) if isinstance(v, list) else v for k, v in opt.items()}
+        return state
+
+    def _commit(self, state):
+        """Assign the new fitted state (the only place a fit writes to self)."""
+        for name in _OPTIONAL_STATE:
+            if name not in state and hasattr(self, name):
+                delattr(self, name)
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def _logits(self, X, coefs=None, intercepts=None):
+        coefs = self.coefs_ if coefs is None else coefs
+        intercepts = self.intercepts_ if intercepts is None else intercepts
+        activation = canonical(self.activation)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward_chunked(X, coefs, intercepts,
+                                     [activation] * (len(coefs) - 1) + ["identity"])
+        bad = np.isnan(logits).any(axis=1)
+        if bad.any():
+            data = X.data if hasattr(X, "tocsr") else X
+            raise ValueError(
+                f"The network's outputs overflow for {int(bad.sum())} rows of X "
+                f"(max |x| = {float(np.abs(data).max()):.3g}): their "
+                "pre-activations exceed the largest float. X is far outside the "
+                "scale the network was trained on; scale it as the training data."
+            )
+        # an overflowing (infinite) logit still ranks the classes: clip it to the
+        # largest float so probabilities stay finite
+        big = np.finfo(logits.dtype).max
+        return np.clip(logits, -big, big, out=logits)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
-class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
+class DBNClassifier(ClassifierMixin, _BaseDBN):
     """Neural network classifier with a choice of weight initialisation.
 
     The initial weights come from ``init``: any scheme of
@@ -128,8 +300,11 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=10
         Epochs without such improvement before stopping.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop when its
-        accuracy stops improving and restore the best weights.
+        Hold out ``validation_fraction`` of the data, stop when its accuracy stops
+        improving and restore the best weights. The split is stratified as in
+        ``MLPClassifier``, except where a class cannot be represented on both
+        sides (tiny data sets): there it is a plain random split.
+        :meth:`partial_fit` does not support it, as in ``MLPClassifier``.
     validation_fraction : float, default=0.1
         Fraction held out for early stopping.
     shuffle : bool, default=True
@@ -214,6 +389,15 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     To inspect a network as initialised, before any fine-tuning, call
     :meth:`initialize` instead of :meth:`fit`.
 
+    :meth:`fit`, :meth:`partial_fit` and :meth:`initialize` are transactions: one
+    that raises (bad input, a diverging fit, an ``init`` callable that fails)
+    leaves the classifier exactly as it was, unfitted or with its previous
+    model; the caller's arrays are never modified. A diverging fit names its
+    likely cause (``learning_rate_init``, ``alpha``, the scale of ``X``). Ctrl-C
+    stops at the end of the current mini-batch and keeps the weights trained so
+    far (the best ones seen, with early stopping) with a
+    ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -224,34 +408,6 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.85
     True
     """
-
-    _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", POSITIVE_INT],
-        "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable],
-        "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
-        "solver": [StrOptions({"adam", "sgd"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), POSITIVE_INT],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [POSITIVE_INT],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [POSITIVE_INT],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "shuffle": ["boolean"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_n_iter": [POSITIVE_INT],
-        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_batch_size": [POSITIVE_INT],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
     def __init__(
         self,
         hidden_layer_sizes=(256,),
@@ -305,25 +461,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Initialise the weights by ``init``, then fine-tune with backprop.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (float32 is kept float32 throughout).
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        self : DBNClassifier
-            The fitted classifier.
-        """
-        return self._fit(X, y, incremental=False)
-
+    @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One epoch of fine-tuning on the given batch.
@@ -348,62 +486,16 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, incremental=True, classes=classes)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def initialize(self, X, y):
-        """Set up the network as ``init`` makes it, without any fine-tuning.
-
-        Afterwards the estimator predicts with the initial weights, and
-        :func:`sk_dbn.diagnostics.activation_statistics` shows the initial
-        activation distributions. ``n_iter_`` is 0 and ``loss_curve_`` empty.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (used by ``"lsuv"`` and ``"rbm"``).
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        self : DBNClassifier
-            The initialised classifier.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sk_dbn import DBNClassifier
-        >>> X = np.random.default_rng(0).random((50, 4)); y = np.arange(50) % 2
-        >>> clf = DBNClassifier((3,), init="zeros").initialize(X, y)
-        >>> clf.coefs_[0]
-        array([[0., 0., 0.],
-               [0., 0., 0.],
-               [0., 0., 0.],
-               [0., 0., 0.]])
-        """
-        X, y_idx = self._validate_fit_data(X, y, first=True, classes=None)
-        rng = check_generator(self.random_state)
-        with InterruptGuard(), flush_denormals():
-            self._initialize(X, y_idx, rng)
-        return self
-
-    def _validate_fit_data(self, X, y, first, classes):
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-            reset=first,
-        )
+    def _validate_targets(self, X, y, state, first, incremental, classes):
+        """Class indices of ``y``; on a first fit, the output layer in ``state``."""
         check_classification_targets(y)
         target = type_of_target(y)
         if target not in ("binary", "multiclass"):
             raise ValueError(
                 f"DBNClassifier supports binary and multiclass targets; got {target}."
             )
-        if not first and classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"classes={np.unique(classes).tolist()} differ from the classes of "
-                f"the first partial_fit call, {self.classes_.tolist()}."
-            )
+        if incremental and first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         if first:
             labels = np.unique(y if classes is None else np.asarray(classes))
             if labels.shape[0] < 2:
@@ -411,283 +503,32 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                     "DBNClassifier needs at least 2 classes to fit; y has 1 class: "
                     f"{labels[0]!r}."
                 )
-            self.classes_ = labels
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
+            n_out = 1 if labels.shape[0] == 2 else labels.shape[0]
+            state.update(classes_=labels, n_outputs_=n_out,
+                         out_activation_="logistic" if n_out == 1 else "softmax")
+        elif classes is not None and not np.array_equal(np.unique(classes),
+                                                        state["classes_"]):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differ from the classes of "
+                f"the first partial_fit call, {state['classes_'].tolist()}."
+            )
+        unknown = np.setdiff1d(np.unique(y), state["classes_"])
         if unknown.size:
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not in classes "
-                f"{self.classes_.tolist()}."
+                f"{state['classes_'].tolist()}."
             )
-        if not first:
-            X = X.astype(self.coefs_[0].dtype, copy=False)
-        return X, np.searchsorted(self.classes_, y)
+        return np.searchsorted(state["classes_"], y)
 
-    def _fit(self, X, y, incremental, classes=None):
-        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
-        if not first and sizes != [W.shape[1] for W in self.coefs_[:-1]]:
-            raise ValueError(
-                f"hidden_layer_sizes={sizes} differs from the fitted network's "
-                f"{[W.shape[1] for W in self.coefs_[:-1]]}; partial_fit and "
-                "warm_start continue the same network (refit without warm_start)."
-            )
-        if incremental and first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        X, y_idx = self._validate_fit_data(X, y, first, classes)
-        rng = check_generator(self.random_state, step=0 if first else self.t_ + 1)
-        with InterruptGuard() as guard, flush_denormals():
-            if first and self._initialize(X, y_idx, rng):
-                return self  # interrupted while pre-training: no fine-tuning
-            if not incremental:
-                self._optimizer_state = None
-            self._fine_tune(X, y_idx, incremental, rng, guard)
-        return self
-
-    def _initialize(self, X, y_idx, rng):
-        """Initial weights by ``init``; return True if pre-training was interrupted."""
-        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        activation = canonical(self.activation)
-        dtype = X.dtype
-        n_classes = self.classes_.shape[0]
-        self.n_outputs_ = 1 if n_classes == 2 else n_classes
-        self.out_activation_ = "logistic" if n_classes == 2 else "softmax"
-        layer_sizes = [X.shape[1], *sizes, self.n_outputs_]
-        self.n_layers_ = len(layer_sizes)
-        interrupted = False
-        if hasattr(self, "pretrainer_"):
-            del self.pretrainer_
-        if self.init == "rbm":
-            self.pretrainer_ = StackedRBMTransformer(
-                sizes,
-                hidden_units="relu" if activation in ("relu", "leaky_relu")
-                else "bernoulli",
-                learning_rate=self.pretrain_learning_rate,
-                batch_size=self.pretrain_batch_size,
-                n_iter=self.pretrain_n_iter,
-                random_state=int(rng.integers(2**31 - 1)),
-                verbose=self.verbose,
-            )
-            try:
-                interrupted = self.pretrainer_._fit(X, incremental=False)
-            except DivergenceError as exc:
-                raise DivergenceError(
-                    exc.detail, parameter="pretrain_learning_rate",
-                    value=self.pretrain_learning_rate,
-                ) from exc
-            coefs, intercepts = rbm_to_network(
-                self.pretrainer_.coefs_, self.pretrainer_.intercepts_, activation
-            )
-            coefs.append(xavier_uniform(sizes[-1], self.n_outputs_, random_state=rng,
-                                        dtype=dtype))
-            intercepts.append(np.zeros(self.n_outputs_, dtype=dtype))
-        else:
-            make = orthogonal if self.init == "lsuv" else get_initializer(self.init)
-            coefs, intercepts = [], []
-            for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-                W = np.asarray(make(fan_in, fan_out, random_state=rng, dtype=dtype),
-                               dtype=dtype)
-                if W.shape != (fan_in, fan_out):
-                    raise ValueError(
-                        f"init returned an array of shape {W.shape}; expected "
-                        f"{(fan_in, fan_out)} (fan_in, fan_out)."
-                    )
-                coefs.append(np.ascontiguousarray(W))
-                intercepts.append(np.zeros(fan_out, dtype=dtype))
-            if self.init == "lsuv":
-                n = X.shape[0]
-                probe = X[np.sort(rng.permutation(n)[:LSUV_BATCH])] if n > LSUV_BATCH \
-                    else X
-                lsuv(coefs, intercepts, probe, activation, tol=LSUV_TOL,
-                     max_trials=LSUV_MAX_TRIALS)
-        if not all_finite(coefs + intercepts):
-            raise ValueError(
-                f"init={self.init!r} produced non-finite weights; check the "
-                "initializer (or, for 'rbm', lower pretrain_learning_rate)."
-            )
-        self.coefs_, self.intercepts_ = coefs, intercepts
-        self.n_iter_, self.t_ = 0, 0
-        self.loss_ = None
-        self.loss_curve_ = []
-        self.gradient_norms_ = np.empty((0, len(coefs)), dtype=np.float64)
-        self._no_improvement_count = 0
-        self._optimizer_state = None
-        if self.early_stopping:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_, self.best_validation_score_ = None, None
-            self.best_loss_ = np.inf
-        return interrupted
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
-
-    def _fine_tune(self, X, y, incremental, rng, guard):
-        """Backprop epochs (one for partial_fit); stores curves and stops early."""
-        activation = canonical(self.activation)
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-            n_classes = self.classes_.shape[0]
-            if min(n_val, X.shape[0] - n_val) < n_classes:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} of "
-                    f"{X.shape[0]} samples gives {n_val} validation and "
-                    f"{X.shape[0] - n_val} training samples; early_stopping needs at "
-                    f"least one per class ({n_classes}) in each. Change "
-                    "validation_fraction or use more samples."
-                )
-            X, X_val, y, y_val = train_test_split(
-                X, y, test_size=self.validation_fraction, stratify=y,
-                random_state=int(rng.integers(2**31 - 1)),
-            )
-        n_samples = X.shape[0]
-        self.coefs_ = writeable(self.coefs_)
-        self.intercepts_ = writeable(self.intercepts_)
-        params = self.coefs_ + self.intercepts_
-        ws = BackpropWorkspace(self._batch_size(n_samples), X, self.coefs_)
-        if self.solver == "adam":
-            optimizer = Adam(params, self._optimizer_state, self.learning_rate_init,
-                             self.beta_1, self.beta_2, self.epsilon)
-        else:
-            optimizer = SGD(params, self._optimizer_state, self.learning_rate_init,
-                            self.momentum, self.nesterovs_momentum)
-        self._optimizer_state = optimizer.state
-        best = None
-        converged = False
-        # overflow inside a diverging epoch is detected after it and reported as a
-        # ValueError naming the learning rate, not as a RuntimeWarning
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for _ in range(1 if incremental else self.max_iter):
-                start = time.time()
-                try:
-                    loss, norms = self._epoch(X, y, ws, params, optimizer, activation,
-                                              rng, guard)
-                except KeyboardInterrupt:
-                    warnings.warn(
-                        "DBNClassifier: fine-tuning interrupted; kept the weights of "
-                        "the last completed mini-batch after "
-                        f"{self.n_iter_} complete epochs.",
-                        TrainingInterruptedWarning, stacklevel=4,
-                    )
-                    return
-                self.n_iter_ += 1
-                self.loss_ = loss
-                self.loss_curve_.append(loss)
-                self.gradient_norms_ = np.vstack([self.gradient_norms_, norms])
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}, "
-                          f"{time.time() - start:.2f} s")
-                if incremental:
-                    continue
-                if early_stopping:
-                    score = float(np.mean(self._predict_index(X_val) == y_val))
-                    if self._improved(score, self.best_validation_score_, -1):
-                        best = copy_arrays(params)
-                    self.validation_scores_.append(score)
-                    self.best_validation_score_ = max(self.best_validation_score_,
-                                                      score)
-                else:
-                    self._improved(loss, self.best_loss_, 1)
-                    self.best_loss_ = min(self.best_loss_, loss)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    converged = True
-                    if self.verbose:
-                        what = "Validation score" if early_stopping else "Training loss"
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                    break
-        if early_stopping and best is not None:
-            restore_arrays(params, best)
-        if not (incremental or converged):
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning, stacklevel=4,
-            )
-
-    def _improved(self, value, best, sign):
-        """Count epochs without a ``tol`` improvement; True if ``value`` is a new best.
-
-        ``sign`` is +1 for a loss (lower is better), -1 for a score.
-        """
-        if sign * value > sign * best - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        return sign * value < sign * best
-
-    def _epoch(self, X, y, ws, params, optimizer, activation, rng, guard):
-        """One pass of backprop; returns (mean loss, mean gradient norm per layer).
-
-        A diverged epoch (non-finite loss or weights) is undone, weights and
-        optimiser state alike, and raises a ValueError naming the learning rate.
-        """
-        n_samples = X.shape[0]
-        n_layers = len(self.coefs_)
-        tracked = params + optimizer.arrays()
-        snapshot, t_before = copy_arrays(tracked), (self.t_, optimizer.steps())
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-        total_loss = 0.0
-        norms = np.zeros(n_layers)
-        batches = list(gen_batches(n_samples, ws.batch_size))
-        # the L2 gradient term and the sums of squares (for the penalty and
-        # gradient_norms_) are taken inside the optimiser's cache-sized chunks
-        sums = np.zeros((len(params), 2))
-        for batch in batches:
-            idx = order[batch]
-            n = idx.shape[0]
-            activations, deltas, scratch = ws.batch(X, idx)
-            data_loss = loss_and_gradients(
-                activations, y[idx], self.coefs_, self.intercepts_, activation, 0.0,
-                deltas, ws.grads[:n_layers], ws.grads[n_layers:], scratch,
-            )
-            sums[...] = 0
-            optimizer.update(params, ws.grads,
-                             [self.alpha / n] * n_layers + [0.0] * n_layers, sums)
-            weight_sq = sums[:n_layers, 1].sum()
-            total_loss += n * (data_loss + l2_penalty(weight_sq, self.alpha, n))
-            norms += np.sqrt(sums[:n_layers, 0])
-            self.t_ += n
-            guard.check()
-        loss = total_loss / n_samples
-        if not (np.isfinite(loss) and all_finite(params)):
-            restore_arrays(tracked, snapshot)
-            self.t_ = t_before[0]
-            optimizer.set_steps(t_before[1])
-            raise DivergenceError(
-                f"Fine-tuning diverged at epoch {self.n_iter_ + 1}: the loss became "
-                f"{loss:.3g}.",
-                parameter="learning_rate_init", value=self.learning_rate_init,
-            )
-        return loss, norms / len(batches)
-
-    # --------------------------------------------------------------- predicting
-    def _logits(self, X):
-        activation = canonical(self.activation)
-        logits = forward_chunked(
-            X, self.coefs_, self.intercepts_,
-            [activation] * (len(self.coefs_) - 1) + ["identity"],
-        )
-        # an overflowing logit (huge inputs or weights) still ranks the classes:
-        # clip it to the largest float so probabilities stay finite, not NaN
-        big = np.finfo(logits.dtype).max
-        return np.clip(logits, -big, big, out=logits)
-
-    def _predict_index(self, X):
-        logits = self._logits(X)
+    def _predict_index(self, X, coefs=None, intercepts=None):
+        logits = self._logits(X, coefs, intercepts)
         if logits.shape[1] == 1:
             return (logits[:, 0] > 0).astype(np.intp)
         return np.argmax(logits, axis=1)
 
-    def _validate_predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        return X.astype(self.coefs_[0].dtype, copy=False)
+    def _validation_score(self, coefs, intercepts, X, y):
+        """Accuracy of the network ``(coefs, intercepts)`` on class indices ``y``."""
+        return float(np.mean(self._predict_index(X, coefs, intercepts) == y))
 
     def predict(self, X):
         """Predict class labels.
@@ -702,7 +543,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        index = self._predict_index(self._validate_predict(X))
+        index = self._predict_index(check_predict_input(self, X))
         return self.classes_[index]
 
     def predict_proba(self, X):
@@ -718,7 +559,7 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns ordered as ``classes_``; rows sum to 1.
         """
-        return logits_to_proba(self._logits(self._validate_predict(X)))
+        return logits_to_proba(self._logits(check_predict_input(self, X)))
 
     def predict_log_proba(self, X):
         """Log class probabilities, computed stably from the logits.
@@ -733,9 +574,4 @@ class DBNClassifier(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns ordered as ``classes_``.
         """
-        return logits_to_log_proba(self._logits(self._validate_predict(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+        return logits_to_log_proba(self._logits(check_predict_input(self, X)))

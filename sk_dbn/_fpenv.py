@@ -26,6 +26,7 @@ import ctypes.util
 import platform
 import struct
 import sys
+import threading
 
 import numpy as np
 
@@ -33,24 +34,44 @@ _FTZ_DAZ = 0x8040  # MXCSR bit 15 (flush to zero) | bit 6 (denormals are zero)
 _MXCSR_OFFSET = 28  # in glibc's x86-64 fenv_t (32 bytes)
 _FENV_BYTES = 64  # room to spare
 
-_libm = None  # ctypes handle once probed; False when unsupported
+_libm = None  # None until probed; then the ctypes handle, or False if unsupported
+_probe_lock = threading.Lock()  # one thread probes, the others wait for its result
 
 
 def _load():
+    """Return the libm handle to use, or False where flushing is unsupported.
+
+    The platform is probed once, on first use. The probe runs under a lock and its
+    result is published only when it is complete, so threads that arrive together
+    all wait for it instead of seeing a half-finished probe as "unsupported".
+
+    Returns
+    -------
+    lib : ctypes.CDLL or False
+        The C maths library, or False where :func:`flush_denormals` is a no-op.
+    """
     global _libm
-    if _libm is None:
-        _libm = False
-        if (sys.platform.startswith("linux")
-                and platform.machine() in ("x86_64", "AMD64")
-                and platform.libc_ver()[0] == "glibc"):
-            try:
-                lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-                lib.fegetenv, lib.fesetenv  # noqa: B018 - both must exist
-            except (OSError, AttributeError):  # pragma: no cover - odd systems
-                lib = None
-            if lib is not None and _works(lib):
-                _libm = lib
-    return _libm
+    lib = _libm
+    if lib is None:  # double-checked: no lock once the result is known
+        with _probe_lock:
+            if _libm is None:
+                _libm = _probe()
+            lib = _libm
+    return lib
+
+
+def _probe():
+    """Find libm and check that the FTZ/DAZ bits take effect; False otherwise."""
+    if not (sys.platform.startswith("linux")
+            and platform.machine() in ("x86_64", "AMD64")
+            and platform.libc_ver()[0] == "glibc"):
+        return False
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        lib.fegetenv, lib.fesetenv  # noqa: B018 - both must exist
+    except (OSError, AttributeError):  # pragma: no cover - odd systems
+        return False
+    return lib if _works(lib) else False
 
 
 def _get_mxcsr(lib):

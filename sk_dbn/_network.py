@@ -11,7 +11,6 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._inplace import axpy
 
 
 def affine(A, W, b, out=None):
@@ -105,8 +104,11 @@ def loss_and_gradients(
     The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
     convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
     ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
-    ``activations[i + 1]``. (Fine-tuning passes ``alpha=0`` and lets the
-    optimiser add the L2 term chunk by chunk, see ``DBNClassifier._epoch``.)
+    ``activations[i + 1]``.
+
+    Returns ``(loss, grad_sq)``: the loss, and per layer the squared Frobenius
+    norm of its weight gradient (L2 term included), from which fine-tuning
+    reports ``gradient_norms_``.
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
@@ -115,7 +117,9 @@ def loss_and_gradients(
         loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
     deltas[-1] *= deltas[-1].dtype.type(1.0 / n)
     derivative = DERIVATIVES[activation]
+    decay = coefs[0].dtype.type(alpha / n)
     ones = np.ones(n, dtype=deltas[-1].dtype)  # column sums as a GEMV: 3x faster
+    grad_sq = np.empty(len(coefs))
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
         if sp.issparse(A):
@@ -123,12 +127,13 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            axpy(alpha / n, coefs[i], coef_grads[i])
+            coef_grads[i] += coefs[i] * decay
+        grad_sq[i] = np.vdot(coef_grads[i], coef_grads[i])
         np.dot(ones, delta, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])
             derivative(A, deltas[i - 1], None if scratch is None else scratch[i - 1])
-    return loss
+    return loss, grad_sq
 
 
 class BackpropWorkspace:
@@ -162,18 +167,31 @@ class BackpropWorkspace:
         )
 
 
+def iter_forward(X, coefs, intercepts, activations, chunk_size=2048):
+    """Yield, per chunk of rows of ``X``, the list of every layer's output.
+
+    ``activations[i]`` follows layer ``i``. Only one chunk is in memory at a time,
+    so the memory used does not grow with ``n_samples``.
+    """
+    for start in range(0, X.shape[0], chunk_size):
+        A = X[start : start + chunk_size]
+        outputs = []
+        for W, b, act in zip(coefs, intercepts, activations):
+            A = forward_layer(A, W, b, act)
+            outputs.append(A)
+        yield outputs
+
+
 def forward_chunked(X, coefs, intercepts, activations, chunk_size=2048):
     """Forward ``X`` through all layers, ``activations[i]`` after layer ``i``.
 
-    Rows are processed in chunks, so the memory beyond the output itself is bounded
-    by ``chunk_size`` times the widest layer, whatever ``n_samples``.
+    Rows are processed in chunks (:func:`iter_forward`), so the memory beyond the
+    output itself is bounded by ``chunk_size`` times the widest layer, whatever
+    ``n_samples``.
     """
-    n = X.shape[0]
-    out = np.empty((n, coefs[-1].shape[1]), dtype=coefs[0].dtype)
-    last = len(coefs) - 1
-    for start in range(0, n, chunk_size):
-        A = X[start : start + chunk_size]
-        for i, (W, b, act) in enumerate(zip(coefs, intercepts, activations)):
-            dest = out[start : start + chunk_size] if i == last else None
-            A = forward_layer(A, W, b, act, out=dest)
+    out = np.empty((X.shape[0], coefs[-1].shape[1]), dtype=coefs[0].dtype)
+    start = 0
+    for outputs in iter_forward(X, coefs, intercepts, activations, chunk_size):
+        out[start : start + outputs[-1].shape[0]] = outputs[-1]
+        start += outputs[-1].shape[0]
     return out

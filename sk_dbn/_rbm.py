@@ -8,15 +8,44 @@ standardises the data, see :func:`fold_standardization`); hidden units are
 
 Contrastive divergence runs on preallocated buffers (:class:`CDWorkspace`): the
 positive and negative statistics of a batch are one GEMM of stacked matrices,
-``[V0; Vk].T @ [H0; -Hk]``, all sampling writes into float buffers of the working
-dtype, and parameter updates run over cache-sized chunks.
+``[V0; Vk].T @ [H0; -Hk]``, and all sampling writes into float buffers of the
+working dtype. The updates are :class:`~sk_dbn._optimizers.SGD` with momentum,
+the optimizer fine-tuning uses.
+
+A layer's training state is a plain dict (see :func:`new_layer`): its parameters
+in the training space (standardised for Gaussian visible units), the running
+moments of its input, the momentum velocities and the persistent chains. The
+layer trains itself (:func:`train_epoch`); the estimator only folds the
+standardisation into raw-space parameters when it commits them
+(:func:`raw_params`).
 """
 
-import numpy as np
-from scipy.special import expit
+import time
 
-from ._inplace import chunks, scratch_for
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.utils import gen_batches
+
+from ._base import copy_arrays
 from ._network import affine, forward_layer
+from ._optimizers import SGD
+from ._training import check_diverged, divergence_causes
+
+GAUSSIAN_LR_FACTOR = 0.1
+"""Learning-rate factor of layers with Gaussian visible units (Hinton's guide: their
+reconstruction is an unbounded sum over all hidden units, and full-size steps
+make it oscillate and diverge)."""
+
+PROBE_ROWS = 1000
+"""Rows of the input on which each epoch's reconstruction error is measured."""
+
+DIVERGED = 1e6
+"""Reconstruction error of standardised data beyond which a layer has diverged
+(reconstructing every row by the mean gives at most 1)."""
+
+MOMENT_CHUNK = 4096
+"""Rows per chunk when accumulating the input moments in float64."""
 
 HIDDEN_ACTIVATION = {"bernoulli": "logistic", "relu": "relu"}
 VISIBLE_ACTIVATION = {"bernoulli": "logistic", "gaussian": "identity"}
@@ -95,7 +124,6 @@ class CDWorkspace:
             np.empty(n_hidden, dtype=dtype),
             np.empty(n_visible, dtype=dtype),
         ]
-        self.chunk = scratch_for(self.grads)
         self.ones = np.ones(2 * batch_size, dtype=dtype)
         self.signs = np.empty(2 * batch_size, dtype=dtype)
 
@@ -216,32 +244,27 @@ def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
     return _statistics(ws, n, 1.0 / n)
 
 
-def cd_update(ws, n, params, velocities, *, learning_rate, momentum, weight_decay,
-              **gibbs):
-    """One CD step: ``v <- m v + lr (grad - wd W)``, ``p <- p + v`` for each param.
+def rbm_to_network(coefs, intercepts, activation):
+    """Map the weights of stacked RBMs to a network with ``activation`` (copies).
 
-    Weight decay (L2) applies to the weights only. ``grad`` is the estimate of
-    :func:`cd_gradient`; the whole update of each parameter runs chunk by chunk
-    (:mod:`sk_dbn._inplace`) so it reads and writes each array from memory once.
-    Without momentum there is no velocity: ``p <- p + lr (grad - wd W)``.
+    For ``"tanh"`` the exact identity ``tanh(x / 2) = 2 sigmoid(x) - 1`` is used, so
+    that every tanh layer outputs ``2 h - 1`` where ``h`` is the RBM's hidden
+    probability: the first layer takes ``(W / 2, b / 2)``; a higher layer, whose
+    input is ``2 h - 1`` instead of ``h``, takes ``(W / 4, b / 2 + W.sum(0) / 4)``.
+    Every other activation takes copies of the weights as they are (ReLU networks
+    get them from NReLU RBMs).
     """
-    gibbs_phases(ws, n, *params, **gibbs)
-    grads = _statistics(ws, n, learning_rate / n)  # lr * grad
-    f = params[0].dtype.type
-    mom = f(momentum)
-    decays = (f(learning_rate * weight_decay), f(0), f(0))
-    for p, g, v, decay in zip(params, grads, velocities, decays):
-        for pc, gc, vc in chunks(p, g, v):
-            if decay:  # gc <- lr grad - lr wd W, weight decay
-                s = ws.chunk[: pc.shape[0]]
-                np.multiply(pc, decay, out=s)
-                gc -= s
-            if mom:
-                vc *= mom
-                vc += gc
-                pc += vc
-            else:
-                pc += gc
+    if activation != "tanh":
+        return copy_arrays(coefs), copy_arrays(intercepts)
+    new_coefs, new_intercepts = [], []
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        if i == 0:
+            new_coefs.append(W / 2)
+            new_intercepts.append(b / 2)
+        else:
+            new_coefs.append(W / 4)
+            new_intercepts.append(b / 2 + W.sum(axis=0) / 4)
+    return new_coefs, new_intercepts
 
 
 def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units):
@@ -249,3 +272,275 @@ def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units)
     R = down(up(V, W, b_hidden, hidden_units), W, b_visible, visible_units)
     R -= V
     return float(np.mean(np.square(R, out=R)))
+
+
+# ------------------------------------------------------------ input moments
+def moments(A):
+    """``{"n", "mean", "m2"}`` of the columns of ``A``, accumulated in float64.
+
+    Chunk by chunk, each chunk's centred sums combined with Chan et al.'s pairwise
+    update: stable for features like 1e12 +- 100 (where ``E[x^2] - mean^2`` in
+    float32 cancels to noise), and the memory stays bounded for sparse ``A``.
+    """
+    stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1])}
+    return merge_moments(stats, A)
+
+
+def merge_moments(stats, A):
+    """``stats`` updated with the rows of ``A`` (a new dict)."""
+    n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
+    for start in range(0, A.shape[0], MOMENT_CHUNK):
+        chunk = A[start : start + MOMENT_CHUNK]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        chunk = np.asarray(chunk, dtype=np.float64)
+        nb = chunk.shape[0]
+        mean_b = chunk.mean(axis=0)
+        m2_b = np.square(chunk - mean_b).sum(axis=0)
+        total = n + nb
+        delta = mean_b - mean
+        mean += delta * (nb / total)
+        m2 += m2_b + np.square(delta) * (n * nb / total)
+        n = total
+    return {"n": n, "mean": mean, "m2": m2}
+
+
+def max_sq_norm(A, std):
+    """The largest squared norm of a row of ``A`` standardised by ``std``."""
+    largest = 0.0
+    for start in range(0, A.shape[0], MOMENT_CHUNK):
+        chunk = A[start : start + MOMENT_CHUNK]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        Z = (np.asarray(chunk, dtype=np.float64) - std[0]) / std[1]
+        largest = max(largest, float(np.einsum("ij,ij->i", Z, Z).max()))
+    return largest
+
+
+def standardization(layer):
+    """``(mean, scale)`` in the layer's dtype, or None for Bernoulli visibles.
+
+    The first layer scales every feature by its own standard deviation (a constant
+    feature by 1); a layer over NReLU units shares one scale, the root of the mean
+    variance (dividing a rarely active unit by its own tiny deviation would blow
+    it up).
+    """
+    stats = layer["moments"]
+    if stats is None:
+        return None
+    dtype = layer["W"].dtype
+    var = stats["m2"] / max(stats["n"], 1.0)
+    if layer["shared_scale"]:
+        scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
+    else:
+        scale = np.sqrt(var)
+        scale[scale <= 1e-8 * np.maximum(1.0, np.abs(stats["mean"]))] = 1.0
+    return stats["mean"].astype(dtype), scale.astype(dtype)
+
+
+# ---------------------------------------------------------------- the layer
+def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False):
+    """Training state of an RBM over input ``A`` with initial weights ``W``.
+
+    Hidden biases start at 0; Bernoulli visible biases at ``log(p / (1 - p))``
+    (Hinton's guide), Gaussian ones at 0 in the standardised space.
+    """
+    dtype = W.dtype
+    n_visible, n_hidden = W.shape
+    gaussian = visible_units == "gaussian"
+    layer = {
+        "visible_units": visible_units,
+        "hidden_units": hidden_units,
+        "shared_scale": shared_scale,
+        "moments": moments(A) if gaussian else None,
+        "W": W,
+        "b_hidden": np.zeros(n_hidden, dtype=dtype),
+        "b_visible": np.zeros(n_visible, dtype=dtype),
+        "velocity": None,
+        "chain": None,
+        "errors": [],
+        "max_sq_norm": 0.0,
+    }
+    if gaussian:
+        layer["max_sq_norm"] = max_sq_norm(A, standardization(layer))
+    if gaussian and hidden_units == "relu":
+        # > 1: the Gibbs chain v -> max(0, v W) W.T amplifies (see train_layer)
+        layer["initial_gain"] = float(np.linalg.norm(W.astype(np.float64), 2))
+    else:
+        mean = np.asarray(A.mean(axis=0), dtype=np.float64).ravel()
+        layer["b_visible"] = visible_bias_from_data(mean, dtype)
+    return layer
+
+
+def copy_layer(layer):
+    """A deep copy of a layer's training state (training never shares arrays)."""
+    out = dict(layer)
+    for key in ("W", "b_hidden", "b_visible", "chain"):
+        if out[key] is not None:
+            out[key] = out[key].copy()
+    if out["velocity"] is not None:
+        out["velocity"] = copy_arrays(out["velocity"])
+    if out["moments"] is not None:
+        out["moments"] = {k: v.copy() if isinstance(v, np.ndarray) else v
+                          for k, v in out["moments"].items()}
+    out["errors"] = list(out["errors"])
+    return out
+
+
+def raw_params(layer):
+    """``(W, b_hidden, b_visible)`` acting on the raw (unstandardised) input."""
+    params = layer["W"], layer["b_hidden"], layer["b_visible"]
+    std = standardization(layer)
+    return tuple(params) if std is None else fold_standardization(*params, *std)
+
+
+def add_rows(layer, A):
+    """Merge ``A`` into a Gaussian layer's running moments, in place.
+
+    The training-space parameters are re-expressed under the new standardisation
+    so the function on raw inputs is unchanged (velocities likewise, by the linear
+    part of the same map): a first batch of one row does not freeze a scale that
+    later batches would blow up.
+    """
+    if layer["moments"] is None:
+        return
+    old = standardization(layer)
+    raw = fold_standardization(layer["W"], layer["b_hidden"], layer["b_visible"],
+                               *old)
+    layer["moments"] = merge_moments(layer["moments"], A)
+    new = standardization(layer)
+    layer["max_sq_norm"] = max(layer["max_sq_norm"], max_sq_norm(A, new))
+    layer["W"], layer["b_hidden"], layer["b_visible"] = unfold_standardization(
+        *raw, *new)
+    if layer["velocity"] is not None:
+        # the linear part of unfold(new) o fold(old), applied to the velocities
+        (m_old, s_old), (m_new, s_new) = old, new
+        vW, vh, vv = layer["velocity"]
+        layer["velocity"] = [
+            vW * (s_new / s_old)[:, None],
+            vh + ((m_new - m_old) / s_old) @ vW,
+            vv * (s_old / s_new),
+        ]
+
+
+def load_rows(X, idx, out, std):
+    """Rows ``idx`` of dense or sparse ``X`` into ``out``, standardised by ``std``."""
+    if sp.issparse(X):
+        out[...] = X[idx].toarray()
+    else:
+        np.take(X, idx, axis=0, out=out)
+    if std is not None:
+        out -= std[0]
+        out /= std[1]
+    return out
+
+
+def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
+                weight_decay, k, persistent):
+    """One epoch of CD-k (or PCD-k) over ``A``, in place; returns the error.
+
+    ``ws`` is a :class:`CDWorkspace` for this layer; ``session.check()`` runs after
+    every mini-batch. The step is SGD with ``momentum`` on the negative CD
+    gradient plus ``weight_decay * W``. The returned reconstruction error is that
+    of the first :data:`PROBE_ROWS` rows, standardised like the training data.
+    """
+    n_samples = A.shape[0]
+    std = standardization(layer)
+    params = [layer["W"], layer["b_hidden"], layer["b_visible"]]
+    optimizer = SGD(params, None if layer["velocity"] is None
+                    else {"velocity": layer["velocity"]},
+                    learning_rate, momentum, nesterov=False)
+    layer["velocity"] = optimizer.state["velocity"]
+    batch_size = ws.H_sample.shape[0]
+    chain = None
+    if persistent:
+        chain = layer["chain"]
+        if chain is None or chain.shape[0] < batch_size:
+            chain = layer["chain"] = np.zeros((batch_size, params[0].shape[1]),
+                                              dtype=params[0].dtype)
+    decay = params[0].dtype.type(weight_decay)
+    order = rng.permutation(n_samples)
+    for batch in gen_batches(n_samples, batch_size):
+        idx = order[batch]
+        n = idx.shape[0]
+        load_rows(A, idx, ws.V[:n], std)
+        gibbs_phases(ws, n, *params, k=k, chain=chain, rng=rng,
+                     visible_units=layer["visible_units"],
+                     hidden_units=layer["hidden_units"])
+        grads = _statistics(ws, n, -1.0 / n)  # descent direction
+        if decay:
+            grads[0] += params[0] * decay
+        optimizer.update(params, grads)
+        session.check()
+    n_probe = min(n_samples, PROBE_ROWS)
+    probe = load_rows(A, np.arange(n_probe),
+                      np.empty((n_probe, params[0].shape[0]), params[0].dtype), std)
+    return reconstruction_error(probe, *params, layer["visible_units"],
+                                layer["hidden_units"])
+
+
+def learning_rate_factor(layer, batch_size):
+    """The factor of ``learning_rate`` used for a layer, by its units.
+
+    Bernoulli visible units: 1. Gaussian visible units:
+    :data:`GAUSSIAN_LR_FACTOR` (Hinton's guide), and with NReLU hidden units at
+    most ``1 / n_visible``: the hidden units are unbounded, so a step's effect on
+    them grows with ``||v||^2``, which is ``n_visible`` on average for
+    standardised data and far more for the heavy-tailed rows of unscaled data
+    (raw pixels, or the NReLU outputs of the layer below); full-size steps then
+    feed back through ever larger hidden activities and diverge. So the factor
+    is ``1 / max(n_visible, max_row ||v||^2 / batch_size)``: a mini-batch's mean
+    ``||v||^2`` is about ``n_visible``, and at most the largest row's over the
+    batch size when one outlier dominates it.
+    """
+    if layer["visible_units"] != "gaussian":
+        return 1.0
+    if layer["hidden_units"] == "relu":
+        load = max(layer["W"].shape[0], layer["max_sq_norm"] / batch_size)
+        return min(GAUSSIAN_LR_FACTOR, 1.0 / load)
+    return GAUSSIAN_LR_FACTOR
+
+
+def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_rate,
+                momentum, weight_decay, batch_size, cd_k, persistent, init, **_):
+    """``n_epochs`` epochs of CD on ``layer`` (number ``index`` in its stack).
+
+    Takes the hyperparameters of :class:`~sk_dbn.StackedRBMTransformer` by name.
+    Hinton's schedules: momentum ``min(0.5, momentum)`` for the first 5 epochs,
+    and :data:`GAUSSIAN_LR_FACTOR` times the learning rate for Gaussian visible
+    units. An epoch whose reconstruction error exceeds :data:`DIVERGED`, or whose
+    parameters are not finite, raises a ``DivergenceError`` naming
+    ``learning_rate``.
+    """
+    W = layer["W"]
+    ws = CDWorkspace(min(batch_size, A.shape[0]), *W.shape, W.dtype)
+    rate = learning_rate * learning_rate_factor(layer, ws.H_sample.shape[0])
+    for _ in range(n_epochs):
+        start, epoch = time.time(), len(layer["errors"])
+        error = train_epoch(
+            layer, A, ws, rng=rng, session=session, learning_rate=rate,
+            momentum=min(0.5, momentum) if epoch < 5 else momentum,
+            weight_decay=weight_decay, k=cd_k, persistent=persistent,
+        )
+        check_diverged(
+            error if error < DIVERGED else np.inf,
+            [layer["W"], layer["b_hidden"], layer["b_visible"]],
+            f"Pre-training diverged in RBM layer {index} at epoch {epoch + 1}: the "
+            f"reconstruction error became {error:.3g}.",
+            lambda: _causes(layer, A, learning_rate, init),
+        )
+        layer["errors"].append(error)
+        if verbose:
+            print(f"[StackedRBMTransformer] layer {index}, epoch {epoch + 1}, "
+                  f"reconstruction error = {error:.6f}, {time.time() - start:.2f} s")
+
+
+def _causes(layer, A, learning_rate, init):
+    """Why a layer diverged: ``init`` when its weights started too large for a
+    Gaussian-NReLU chain, else the learning rate (and the data's scale)."""
+    gain = layer.get("initial_gain", 0.0)
+    if gain >= 1:
+        return [("init", init,
+                 "the initial weights are too large for Gaussian visible and NReLU "
+                 "hidden units: their Gibbs chain amplifies when the largest "
+                 f"singular value of W exceeds 1 (it was {gain:.3g}); use a "
+                 "small-scale init such as the default 'normal'")]
+    return divergence_causes(A, learning_rate=("learning_rate", learning_rate))

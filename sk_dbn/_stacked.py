@@ -1,6 +1,5 @@
 """StackedRBMTransformer: greedy layer-wise RBM pre-training as a transformer."""
 
-import time
 import warnings
 from numbers import Real
 
@@ -11,44 +10,23 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_array, gen_batches
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rbm
 from ._base import (
     POSITIVE_INT,
-    DivergenceError,
-    InterruptGuard,
     TrainingInterruptedWarning,
     VersionedStateMixin,
-    all_finite,
     check_hidden_layer_sizes,
-    copy_arrays,
-    restore_arrays,
-    writeable,
+    check_predict_input,
 )
-from ._fpenv import flush_denormals
+from ._init import draw_weights
 from ._network import forward_chunked
 from ._rng import check_generator
-from .initializers import INITIALIZERS, get_initializer
+from ._training import TrainingSession, transaction
+from .initializers import INITIALIZERS
 from .utils._sklearn import Interval, StrOptions, _fit_context
-
-_PROBE_ROWS = 1000
-_GAUSSIAN_LR_FACTOR = 0.1
-_DIVERGED = 1e6
-
-
-def _load_rows(X, idx, out, standardization):
-    """Rows ``idx`` of dense or sparse ``X`` into the dense buffer ``out``,
-    standardised in place when the layer has Gaussian visible units."""
-    if sp.issparse(X):
-        out[...] = X[idx].toarray()
-    else:
-        np.take(X, idx, axis=0, out=out)
-    if standardization is not None:
-        out -= standardization[0]
-        out /= standardization[1]
-    return out
 
 
 class StackedRBMTransformer(
@@ -75,9 +53,16 @@ class StackedRBMTransformer(
         [0, 1]; ``"gaussian"`` takes any real data and standardises each feature
         internally (the standardisation is folded into the fitted weights, so
         ``coefs_`` act on raw ``X``); ``"auto"`` picks ``"bernoulli"`` when ``X``
-        lies in [0, 1] and ``"gaussian"`` otherwise. Higher layers have Bernoulli
-        visible units over Bernoulli hidden units below them and (standardised)
-        Gaussian ones over ReLU units.
+        lies in [0, 1] and ``"gaussian"`` otherwise (and keeps that choice:
+        later :meth:`partial_fit` batches must then lie in [0, 1] too). Higher
+        layers have Bernoulli visible units over Bernoulli hidden units below them
+        and (standardised) Gaussian ones over ReLU units.
+
+        A Bernoulli unit models a probability, so ``"bernoulli"`` refuses data
+        outside [0, 1] with a ``ValueError``: that is why
+        ``StackedRBMTransformer(visible_units="bernoulli")`` cannot pass the
+        scikit-learn estimator checks that fit on negative (standard normal)
+        data. ``"auto"`` and ``"gaussian"`` pass them.
     hidden_units : {"bernoulli", "relu"}, default="bernoulli"
         Hidden units of every RBM: binary stochastic units, or noisy rectified
         linear units (Nair & Hinton 2010), whose mean-field output is
@@ -153,6 +138,20 @@ class StackedRBMTransformer(
     running ``k`` steps; the statistics use hidden probabilities (means), visible
     samples for Bernoulli units and the noise-free mean for Gaussian units. The
     update is ``v <- m v + lr (grad - weight_decay W)``, ``W <- W + v``.
+
+    Gaussian visible units see each feature standardised by its mean and
+    standard deviation, accumulated in float64 with a numerically stable
+    (pairwise, centred) update, so offsets such as ``1e12 +- 100`` keep their
+    spread. :meth:`partial_fit` keeps these statistics running over all the rows
+    seen so far; when a batch changes them, the parameters are re-expressed
+    under the new standardisation so that the transform of raw data is
+    unchanged, and a first batch of a single row does not freeze a scale.
+
+    A fit is a transaction: if it raises, the transformer is left exactly as it
+    was (unfitted, or with its previous model); the caller's arrays are never
+    modified. Ctrl-C stops at the end of the current mini-batch and keeps what
+    was trained until then (with a ``TrainingInterruptedWarning``); a second
+    Ctrl-C aborts the fit at once and leaves the transformer as it was.
 
     References: Hinton, Osindero & Teh (2006), A fast learning algorithm for deep
     belief nets; Hinton (2010), A Practical Guide to Training Restricted Boltzmann
@@ -258,214 +257,90 @@ class StackedRBMTransformer(
         return self
 
     def _fit(self, X, incremental):
-        """Validate, initialise (if needed) and train; return True if interrupted."""
-        first = not (incremental and hasattr(self, "coefs_"))
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
-        )
-        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        if not first and sizes != [W.shape[1] for W in self.coefs_]:
-            raise ValueError(
-                "hidden_layer_sizes changed since the first partial_fit: "
-                f"{sizes} != {[W.shape[1] for W in self.coefs_]}"
-            )
-        n_epochs = 1 if incremental else self.n_iter
-        epochs_done = 0 if first else self.n_iter_
-        rng = check_generator(self.random_state, step=epochs_done)
-        visible_units = self._resolve_visible_units(X)
-        if first:
-            self.visible_units_ = visible_units
-            for name in ("coefs_", "intercepts_", "intercepts_visible_",
-                         "reconstruction_error_", "_standardization", "_velocities",
-                         "_chains"):
-                setattr(self, name, [])
-        interrupted = False
-        completed = []
-        layer_input = X
-        with InterruptGuard() as guard, flush_denormals():
-            for i, n_hidden in enumerate(sizes):
-                if first:
-                    self._init_layer(i, layer_input, n_hidden, rng)
-                if not interrupted:
-                    try:
-                        self._train_layer(i, layer_input, epochs_done, n_epochs, rng,
-                                          guard)
-                    except KeyboardInterrupt:
-                        interrupted = True
-                    except DivergenceError:
-                        self.n_iter_ = min(len(e) for e in self.reconstruction_error_)
-                        raise
-                completed.append(len(self.reconstruction_error_[i]))
-                if i + 1 < len(sizes):
-                    layer_input = self._up(i, layer_input)
-        self.n_iter_ = min(completed)
-        if interrupted:
+        """Validate, initialise (if needed), train, commit; True if interrupted."""
+        with transaction(self):
+            first = not (incremental and hasattr(self, "_layers"))
+            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+            X, visible_units = self._validate_fit_data(X, first, sizes)
+            layers = [] if first else [_rbm.copy_layer(a) for a in self._layers]
+            rng = check_generator(self.random_state,
+                                  step=0 if first else self.n_iter_)
+            n_epochs = 1 if incremental else self.n_iter
+            with TrainingSession() as session:
+                A = X
+                for i, n_hidden in enumerate(sizes):
+                    if first:
+                        layers.append(self._new_layer(i, A, n_hidden, visible_units,
+                                                      rng))
+                    elif not session.interrupted:
+                        _rbm.add_rows(layers[i], A)
+                    if not session.interrupted:
+                        with session.stage():
+                            _rbm.train_layer(
+                                layers[i], A, n_epochs, rng=rng, session=session,
+                                index=i, **self.get_params(deep=False))
+                    if i + 1 < len(sizes):
+                        A = self._up(layers[i], A)
+            self._commit(layers, visible_units)
+        if session.interrupted:
             warnings.warn(
                 f"{type(self).__name__}: training interrupted; kept the weights of the "
-                f"last completed mini-batch (epochs completed per layer: {completed}).",
-                TrainingInterruptedWarning,
-                stacklevel=3,
+                "last completed mini-batch (epochs completed per layer: "
+                f"{[len(a['errors']) for a in layers]}).",
+                TrainingInterruptedWarning, stacklevel=3,
             )
-        return interrupted
+        return session.interrupted
+
+    def _validate_fit_data(self, X, first, sizes):
+        X = validate_data(self, X, accept_sparse="csr",
+                          dtype=[np.float64, np.float32], reset=first)
+        if first:
+            return X, self._resolve_visible_units(X)
+        fitted = [a["W"].shape[1] for a in self._layers]
+        if sizes != fitted:
+            raise ValueError(
+                f"hidden_layer_sizes={sizes} differs from the fitted stack's "
+                f"{fitted}; partial_fit continues the same stack (use fit to start "
+                "a new one)."
+            )
+        X = X.astype(self._layers[0]["W"].dtype, copy=False)
+        if self.visible_units_ == "bernoulli":
+            _check_unit_interval(X, "visible_units='bernoulli' (resolved at the first "
+                                 "fit)")
+        return X, self.visible_units_
 
     def _resolve_visible_units(self, X):
-        data = X.data if sp.issparse(X) else X
-        in_unit = data.size == 0 or (data.min() >= 0 and data.max() <= 1)
         if self.visible_units == "auto":
-            return "bernoulli" if in_unit else "gaussian"
-        if self.visible_units == "bernoulli" and not in_unit:
-            raise ValueError(
-                "visible_units='bernoulli' needs X in [0, 1]; got values in "
-                f"[{data.min():.3g}, {data.max():.3g}]. Scale X (e.g. MinMaxScaler) "
-                "or use visible_units='gaussian'."
-            )
+            return "bernoulli" if _in_unit_interval(X) else "gaussian"
+        if self.visible_units == "bernoulli":
+            _check_unit_interval(X, "visible_units='bernoulli'")
         return self.visible_units
 
-    def _layer_visible_units(self, i):
-        if i == 0:
-            return self.visible_units_
-        return "bernoulli" if self.hidden_units == "bernoulli" else "gaussian"
+    def _new_layer(self, i, A, n_hidden, visible_units, rng):
+        """Training state of layer ``i`` over its input ``A``, weights from init."""
+        W = draw_weights(self.init, A.shape[1], n_hidden, rng=rng, dtype=A.dtype,
+                         layer=i)
+        below = visible_units if i == 0 else (
+            "bernoulli" if self.hidden_units == "bernoulli" else "gaussian")
+        return _rbm.new_layer(A, W, visible_units=below,
+                              hidden_units=self.hidden_units, shared_scale=i > 0)
 
-    def _init_layer(self, i, A, n_hidden, rng):
-        """Initial parameters of layer ``i`` from its input ``A`` (appended)."""
-        dtype = A.dtype
-        n_visible = A.shape[1]
-        W = np.asarray(
-            get_initializer(self.init)(n_visible, n_hidden, random_state=rng,
-                                       dtype=dtype),
-            dtype=dtype,
-        )
-        if W.shape != (n_visible, n_hidden):
-            raise ValueError(
-                f"init returned shape {W.shape}; expected {(n_visible, n_hidden)}"
-            )
-        if not np.isfinite(W).all():
-            raise ValueError(f"init={self.init!r} returned non-finite weights.")
-        b_h = np.zeros(n_hidden, dtype=dtype)
-        mean = np.asarray(A.mean(axis=0), dtype=np.float64).ravel()
-        if self._layer_visible_units(i) == "bernoulli":
-            standardization = None
-            b_v = _rbm.visible_bias_from_data(mean, dtype)
-        else:
-            sq = A.multiply(A).mean(axis=0) if sp.issparse(A) else np.square(A).mean(0)
-            var = np.asarray(sq, dtype=np.float64).ravel() - mean**2
-            var = np.maximum(var, 0)
-            if i == 0:
-                # the user's features: each in its own units
-                scale = np.sqrt(var)
-                scale[scale < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
-            else:
-                # NReLU outputs of the layer below share one scale; dividing a
-                # rarely-active unit by its own tiny std would blow it up
-                scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
-            standardization = (mean.astype(dtype), scale.astype(dtype))
-            b_v = np.zeros(n_visible, dtype=dtype)
-        self._standardization.append(standardization)
-        params = [W, b_h, b_v]
-        self._velocities.append([np.zeros_like(p) for p in params])
-        self._chains.append(None)
-        self.reconstruction_error_.append([])
-        self._set_layer_params(i, params, append=True)
+    def _up(self, layer, A):
+        """Mean-field output of ``layer`` for its raw input ``A``."""
+        W, b, _ = _rbm.raw_params(layer)
+        return forward_chunked(A, [W], [b],
+                               [_rbm.HIDDEN_ACTIVATION[layer["hidden_units"]]])
 
-    def _layer_params(self, i):
-        """Layer ``i``'s parameters in its training (standardised) space, writable."""
-        params = [self.coefs_[i], self.intercepts_[i], self.intercepts_visible_[i]]
-        if self._standardization[i] is not None:
-            return list(_rbm.unfold_standardization(*params, *self._standardization[i]))
-        return writeable(params)
-
-    def _set_layer_params(self, i, params, append=False):
-        if self._standardization[i] is not None:
-            params = _rbm.fold_standardization(*params, *self._standardization[i])
-        for name, p in zip(("coefs_", "intercepts_", "intercepts_visible_"), params):
-            if append:
-                getattr(self, name).append(p)
-            else:
-                getattr(self, name)[i] = p
-
-    def _train_layer(self, i, A, epochs_done, n_epochs, rng, guard):
-        """Run ``n_epochs`` epochs of CD on layer ``i``; its input is ``A``."""
-        n_samples = A.shape[0]
-        params = self._layer_params(i)
-        velocities = writeable(self._velocities[i])
-        W = params[0]
-        standardization = self._standardization[i]
-        batch_size = min(self.batch_size, n_samples)
-        ws = _rbm.CDWorkspace(batch_size, W.shape[0], W.shape[1], W.dtype)
-        chain = None
-        if self.persistent:
-            chain = self._chains[i]
-            if chain is None or chain.shape[0] < batch_size:
-                chain = np.zeros((batch_size, W.shape[1]), dtype=W.dtype)
-            elif not chain.flags.writeable:
-                chain = chain.copy()
-        n_probe = min(n_samples, _PROBE_ROWS)
-        probe = _load_rows(A, np.arange(n_probe),
-                           np.empty((n_probe, W.shape[0]), W.dtype), standardization)
-        # Hinton's guide: Gaussian visible units need a learning rate one or two
-        # orders of magnitude smaller (the reconstruction sums over all hidden units).
-        learning_rate = self.learning_rate * (
-            _GAUSSIAN_LR_FACTOR if standardization is not None else 1.0
-        )
-        # everything an epoch changes, so a diverged epoch can be undone
-        tracked = params + velocities + ([] if chain is None else [chain])
-        try:
-            # overflow inside a diverging epoch is detected below and reported as
-            # a ValueError naming the learning rate, not as a RuntimeWarning
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for epoch in range(epochs_done, epochs_done + n_epochs):
-                    self._cd_epoch(
-                        i, A, epoch, ws, params, velocities, chain, tracked, probe,
-                        learning_rate, rng, guard,
-                    )
-        finally:
-            self._set_layer_params(i, params)
-            self._velocities[i] = velocities
-            self._chains[i] = chain
-
-    def _cd_epoch(self, i, A, epoch, ws, params, velocities, chain, tracked, probe,
-                  learning_rate, rng, guard):
-        """One pass of CD over ``A`` for layer ``i``; undone if it diverges."""
-        start = time.time()
-        n_samples = A.shape[0]
-        W, b_h, b_v = params
-        visible, hidden = self._layer_visible_units(i), self.hidden_units
-        standardization = self._standardization[i]
-        momentum = min(0.5, self.momentum) if epoch < 5 else self.momentum
-        snapshot = copy_arrays(tracked)
-        order = rng.permutation(n_samples)
-        for batch in gen_batches(n_samples, ws.H_sample.shape[0]):
-            idx = order[batch]
-            n = idx.shape[0]
-            _load_rows(A, idx, ws.V[:n], standardization)
-            _rbm.cd_update(
-                ws, n, params, velocities, learning_rate=learning_rate,
-                momentum=momentum, weight_decay=self.weight_decay, k=self.cd_k,
-                chain=chain, rng=rng, visible_units=visible, hidden_units=hidden,
-            )
-            guard.check()
-        error = _rbm.reconstruction_error(probe, W, b_h, b_v, visible, hidden)
-        # standardised data reconstructed by its mean has error <= 1, so anything
-        # beyond _DIVERGED is runaway weights, not slow learning
-        if not (error < _DIVERGED and all_finite(params)):
-            restore_arrays(tracked, snapshot)
-            raise DivergenceError(
-                f"Pre-training diverged in RBM layer {i} at epoch {epoch + 1}: the "
-                f"reconstruction error became {error:.3g}.",
-                parameter="learning_rate", value=self.learning_rate,
-            )
-        self.reconstruction_error_[i].append(error)
-        if self.verbose:
-            print(
-                f"[{type(self).__name__}] layer {i}, epoch {epoch + 1}, "
-                f"reconstruction error = {error:.6f}, {time.time() - start:.2f} s"
-            )
-
-    def _up(self, i, A):
-        """Mean-field output of layer ``i`` for input ``A``."""
-        act = _rbm.HIDDEN_ACTIVATION[self.hidden_units]
-        return forward_chunked(A, self.coefs_[i : i + 1], self.intercepts_[i : i + 1],
-                               [act])
+    def _commit(self, layers, visible_units):
+        """Assign the fitted state: raw-space parameters of every layer."""
+        raw = [_rbm.raw_params(a) for a in layers]
+        self._layers = layers
+        self.coefs_ = [W for W, _, _ in raw]
+        self.intercepts_ = [b for _, b, _ in raw]
+        self.intercepts_visible_ = [c for _, _, c in raw]
+        self.visible_units_ = visible_units
+        self.reconstruction_error_ = [list(a["errors"]) for a in layers]
+        self.n_iter_ = min(len(a["errors"]) for a in layers)
 
     # ------------------------------------------------------------ transforming
     def transform(self, X):
@@ -482,15 +357,10 @@ class StackedRBMTransformer(
             Deterministic: hidden probabilities (Bernoulli units) or ``max(0, x)``
             (ReLU units), in the dtype of the fitted weights.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        act = _rbm.HIDDEN_ACTIVATION[self.hidden_units]
-        return forward_chunked(
-            X.astype(self.coefs_[0].dtype, copy=False), self.coefs_, self.intercepts_,
-            [act] * len(self.coefs_),
-        )
+        X = check_predict_input(self, X)
+        act = _rbm.HIDDEN_ACTIVATION[self._layers[0]["hidden_units"]]
+        return forward_chunked(X, self.coefs_, self.intercepts_,
+                               [act] * len(self.coefs_))
 
     def inverse_transform(self, X):
         """Mean-field top-down reconstruction in input space.
@@ -508,13 +378,12 @@ class StackedRBMTransformer(
         """
         check_is_fitted(self)
         H = self._check_top(X)
-        for i in range(len(self.coefs_) - 1, -1, -1):
-            W = self.coefs_[i]
-            standardization = self._standardization[i]
-            if standardization is not None:
-                W = W * np.square(standardization[1])[:, None]
-            H = _rbm.down(H, W, self.intercepts_visible_[i],
-                          self._layer_visible_units(i))
+        for layer, b_visible in zip(self._layers[::-1],
+                                    self.intercepts_visible_[::-1]):
+            std = _rbm.standardization(layer)
+            # raw-space down-pass: x = m + s * (h W_std.T + c) = h (s W_std).T + c_raw
+            W = layer["W"] if std is None else layer["W"] * std[1][:, None]
+            H = _rbm.down(H, W, b_visible, layer["visible_units"])
         return H
 
     def _check_top(self, X):
@@ -535,3 +404,18 @@ class StackedRBMTransformer(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _in_unit_interval(X):
+    data = X.data if sp.issparse(X) else X
+    return data.size == 0 or bool(data.min() >= 0 and data.max() <= 1)
+
+
+def _check_unit_interval(X, what):
+    if not _in_unit_interval(X):
+        data = X.data if sp.issparse(X) else X
+        raise ValueError(
+            f"{what} needs X in [0, 1]; got values in [{data.min():.3g}, "
+            f"{data.max():.3g}]. Scale X (e.g. MinMaxScaler) or use "
+            "visible_units='gaussian'."
+        )

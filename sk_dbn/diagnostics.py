@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._activations import canonical
-from ._network import forward_layer
+from ._base import check_predict_input
+from ._network import iter_forward
 from ._rbm import HIDDEN_ACTIVATION
 
 __all__ = [
@@ -81,31 +82,19 @@ def _hidden_layers(estimator):
     return list(coefs[:-1]), list(intercepts[:-1]), canonical(activation)
 
 
-def _check_input(estimator, X, coefs):
-    X = validate_data(
-        estimator, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-        reset=False,
-    )
-    return X.astype(coefs[0].dtype, copy=False)
-
-
 def _iter_chunks(estimator, X):
     """Yield, per chunk of rows, the list of every hidden layer's output.
 
-    One chunk at a time, so the memory used does not grow with ``n_samples``;
-    the forward pass is the network's own (:func:`sk_dbn._network.forward_layer`).
+    The network's own chunked forward pass (:func:`sk_dbn._network.iter_forward`),
+    so the memory used does not grow with ``n_samples``.
     """
     estimator, X = _unwrap(estimator, X)
     coefs, intercepts, activation = _hidden_layers(estimator)
     if not coefs:
         raise ValueError(f"{type(estimator).__name__} has no hidden layer.")
-    X = _check_input(estimator, X, coefs)
-    for start in range(0, X.shape[0], _CHUNK):
-        A = X[start : start + _CHUNK]
-        outputs = []
-        for W, b in zip(coefs, intercepts):
-            A = forward_layer(A, W, b, activation)
-            outputs.append(A)
+    X = check_predict_input(estimator, X)
+    for outputs in iter_forward(X, coefs, intercepts, [activation] * len(coefs),
+                                chunk_size=_CHUNK):
         yield activation, outputs
 
 

@@ -3,10 +3,16 @@
 Each row of the matrix is either handled correctly (what "correct" means is
 asserted: finite outputs, probability rows summing to 1, dtype kept, input never
 modified) or rejected with a ``ValueError`` whose message names the problem.
-A hypothesis test then throws random small shapes, dtypes, scales and
-hyperparameters at both estimators: nothing but ``ValueError`` may come out.
+Hypothesis tests then throw random small shapes, dtypes, scales and
+hyperparameters at both estimators: only the rejections the drawn inputs call
+for may come out (one class, an early-stopping split with no training or no
+validation row, Bernoulli visible units on X outside [0, 1], ``partial_fit``
+with early stopping, a divergence where the step size or the scale of X makes
+it plausible), each with its message, and the estimator stays unfitted.
 """
 
+import math
+import re
 import warnings
 
 import numpy as np
@@ -16,9 +22,11 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn._base import DivergenceError
 from sk_dbn.initializers import INITIALIZERS
 
 N, F, H = 30, 4, 5  # samples, features, top hidden units
@@ -532,6 +540,14 @@ SCALES = st.sampled_from([1e-30, 1e-3, 1.0, 1e3, 1e6])
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
+SGD_LARGE_X = 100.0
+"""``max |x|`` from which plain SGD may diverge at any drawn learning rate: its step
+grows with the gradient, which grows with ``|x|`` (the 1e3 and 1e6 scales)."""
+ADAM_HUGE_X = 1e4
+"""``max |x|`` from which Adam may diverge, at ``learning_rate_init=1.0`` only: its
+step is bounded by the learning rate, so only the 1e6 scale makes the logits run
+away."""
+
 
 def _draw_X(data):
     dtype = data.draw(st.sampled_from([np.float32, np.float64]), label="dtype")
@@ -546,11 +562,62 @@ def _draw_X(data):
     return (sp.csr_matrix(X) if sparse else X), dtype
 
 
+def _stored(X):
+    """The stored values of ``X`` (a sparse matrix's explicit entries)."""
+    return X.data if sp.issparse(X) else X
+
+
+def _x_max(X):
+    data = _stored(X)
+    return float(np.abs(data).max()) if data.size else 0.0
+
+
 def _unchanged(X, snapshot):
     if sp.issparse(X):
         return (np.array_equal(X.data, snapshot.data)
                 and np.array_equal(X.indices, snapshot.indices))
     return X.dtype == snapshot.dtype and np.array_equal(X, snapshot)
+
+
+def _assert_rolled_back(est, X, snapshot):
+    """After a rejection: the caller's X as it was, the estimator still unfitted."""
+    assert _unchanged(X, snapshot)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
+def _classifier_rejection(method, y, classes, params, n):
+    """``(event, message regex)`` of the rejection the drawn inputs call for, or
+    None."""
+    labels = classes if method == "partial_fit" else np.unique(y)
+    if labels.shape[0] < 2:
+        return "one class", "at least 2 classes"
+    if method == "fit" and params["early_stopping"]:
+        n_val = math.ceil(params["validation_fraction"] * n)
+        if n_val < 1 or n - n_val < 1:  # no training or no validation row left
+            return "no early-stopping split", (
+                "early_stopping=True needs at least one training and one "
+                "validation row")
+    return None
+
+
+def _fine_tuning_may_diverge(method, params, X):
+    """Whether the drawn hyperparameters and scale make a divergence plausible.
+
+    Only fine-tuning: ``initialize`` does none, and the pre-training of
+    ``init="rbm"`` runs at the default ``pretrain_learning_rate`` (never drawn),
+    where it must not diverge. SGD may diverge with a large step or large inputs;
+    Adam only with ``learning_rate_init=1.0`` on the largest scale. ``alpha``
+    alone never does here: SGD's decay step ``lr / batch_size * alpha`` is at most
+    1, short of the overshoot (> 2) ``divergence_causes`` names, and Adam
+    normalises its steps.
+    """
+    if method == "initialize":
+        return False
+    lr, x_max = params["learning_rate_init"], _x_max(X)
+    if params["solver"] == "sgd":
+        return lr >= 0.1 or x_max >= SGD_LARGE_X
+    return lr >= 1.0 and x_max >= ADAM_HUGE_X
 
 
 @PROPERTY
@@ -577,6 +644,8 @@ def test_property_classifier(data):
         learning_rate_init=data.draw(st.sampled_from([1e-3, 0.1, 1.0])),
         max_iter=data.draw(st.integers(1, 3)),
         early_stopping=data.draw(st.booleans()),
+        # 0.5 and 0.9 leave no training row in the smallest data sets
+        validation_fraction=data.draw(st.sampled_from([0.1, 0.5, 0.9])),
         pretrain_n_iter=data.draw(st.integers(1, 2)),
         pretrain_batch_size=data.draw(st.integers(1, 4)),
         random_state=0,
@@ -584,15 +653,39 @@ def test_property_classifier(data):
     method = data.draw(st.sampled_from(DBN_FIT), label="method")
     snapshot = X.copy()
     clf = DBNClassifier(**params)
+    if method == "partial_fit" and params["early_stopping"]:
+        # as MLPClassifier: no partial_fit with early stopping, and no probe finds it
+        event("partial_fit unavailable: early_stopping=True")
+        assert not hasattr(clf, "partial_fit")
+        with pytest.raises(AttributeError) as info:
+            clf.partial_fit(X, y, classes=classes)
+        assert "early_stopping" in str(info.value.__cause__)
+        _assert_rolled_back(clf, X, snapshot)
+        return
+    expected = _classifier_rejection(method, y, classes, params, n)
+    may_diverge = _fine_tuning_may_diverge(method, params, X)
     try:
         if method == "partial_fit":
             clf.partial_fit(X, y, classes=classes)
         else:
             getattr(clf, method)(X, y)
     except ValueError as exc:
-        event(f"rejected: {str(exc).splitlines()[0][:40]}")
-        assert _unchanged(X, snapshot)
+        message = str(exc)
+        _assert_rolled_back(clf, X, snapshot)
+        if isinstance(exc, DivergenceError):
+            event(f"rejected: divergence ({params['solver']})")
+            assert expected is None and may_diverge, f"unexpected divergence: {exc}"
+            # every candidate is named, learning_rate_init first
+            assert message.startswith("Fine-tuning diverged"), message
+            lr = params["learning_rate_init"]
+            assert f"learning_rate_init={lr!r}" in message, message
+            assert "the scale of X" in message, message
+        else:
+            assert expected is not None, f"unexpected rejection: {exc!r}"
+            assert re.search(expected[1], message), message
+            event(f"rejected: {expected[0]}")
         return
+    assert expected is None, f"fitted, but expected a rejection: {expected[0]}"
     event("fitted")
     assert _unchanged(X, snapshot)
     for W in clf.coefs_ + clf.intercepts_:
@@ -622,14 +715,31 @@ def test_property_transformer(data):
         random_state=0,
     )
     method = data.draw(st.sampled_from(STACK_FIT), label="method")
+    stored = _stored(X)
+    outside = params["visible_units"] == "bernoulli" and stored.size > 0 and not (
+        stored.min() >= 0 and stored.max() <= 1)
+    # Gaussian visible units see standardised data, so the scale of X cannot make
+    # CD diverge; only a large learning rate can
+    may_diverge = not outside and params["learning_rate"] >= 0.1
     snapshot = X.copy()
     est = StackedRBMTransformer(**params)
     try:
         out = getattr(est, method)(X)
     except ValueError as exc:
-        event(f"rejected: {str(exc).splitlines()[0][:40]}")
-        assert _unchanged(X, snapshot)
+        message = str(exc)
+        _assert_rolled_back(est, X, snapshot)
+        if isinstance(exc, DivergenceError):
+            event(f"rejected: divergence ({params['hidden_units']} hidden units)")
+            assert may_diverge, f"unexpected divergence: {exc}"
+            assert message.startswith("Pre-training diverged"), message
+            assert f"learning_rate={params['learning_rate']!r}" in message, message
+        else:
+            assert outside, f"unexpected rejection: {exc!r}"
+            assert re.search(r"visible_units='bernoulli' needs X in \[0, 1\]",
+                             message), message
+            event("rejected: bernoulli visible units need X in [0, 1]")
         return
+    assert not outside, "fitted visible_units='bernoulli' on X outside [0, 1]"
     event("fitted")
     assert _unchanged(X, snapshot)
     Hx = est.transform(X)

@@ -21,6 +21,12 @@ ESTIMATORS = [
                   max_iter=50, pretrain_n_iter=2),
     DBNClassifier((8,), init="lsuv", activation="relu", solver="sgd",
                   learning_rate_init=0.05, max_iter=50),
+    # beyond the defaults: early stopping (its split on tiny data), PCD-3 with
+    # Gaussian visible and NReLU hidden units
+    DBNClassifier(init="lsuv", activation="tanh", solver="sgd", early_stopping=True),
+    DBNClassifier(init="rbm", activation="relu", early_stopping=True),
+    StackedRBMTransformer(persistent=True, cd_k=3, visible_units="gaussian",
+                          hidden_units="relu"),
 ]
 
 

@@ -125,11 +125,8 @@ def test_fine_tuning_divergence_names_learning_rate_init(dtype, strict):
     with _runtime_warnings(strict):
         with pytest.raises(ValueError, match=r"(?i)fine-tuning.*learning_rate_init"):
             clf.fit(X, y)
-    _assert_no_nonfinite_weights(clf)
-    # the state is the last finite epoch, and consistent
-    assert len(clf.loss_curve_) == clf.n_iter_
-    assert all(np.isfinite(clf.loss_curve_))
-    assert clf.coefs_[0].dtype == dtype
+    # a failed first fit leaves the classifier unfitted
+    assert not [k for k in vars(clf) if k.endswith("_")]
 
 
 def test_fine_tuning_divergence_in_partial_fit_keeps_the_weights():
@@ -363,11 +360,11 @@ def test_valid_hidden_layer_sizes_spellings(Estimator, value):
     assert [W.shape[1] for W in est.coefs_][: len(sizes)] == sizes
 
 
-@pytest.mark.parametrize(("n_samples", "fraction"), [(60, 0.02), (60, 0.99)])
+@pytest.mark.parametrize(("n_samples", "fraction"), [(60, 0.99), (2, 0.99)])
 def test_validation_fraction_too_small_or_large_for_early_stopping(n_samples,
                                                                     fraction):
-    # 10 classes: a stratified split needs >= 10 rows on each side; the message
-    # must name the parameter the user set, not train_test_split's test_size
+    # no training or no validation row is left; the message must name the
+    # parameter the user set, not train_test_split's test_size
     X, y = _digits(n_samples)
     clf = DBNClassifier((4,), init="zeros", early_stopping=True,
                         validation_fraction=fraction, max_iter=1)

@@ -1,13 +1,15 @@
 """Subnormal floats are flushed to zero while training, and only then."""
 
 import contextlib
+import threading
+import time
 import warnings
 
 import numpy as np
 import pytest
 
-import sk_dbn._dbn
 import sk_dbn._rbm
+import sk_dbn._training
 from sk_dbn import DBNClassifier, StackedRBMTransformer, _fpenv
 from sk_dbn._optimizers import Adam
 
@@ -65,7 +67,7 @@ def test_fits_flush_and_put_the_bits_back(monkeypatch, estimator):
         monkeypatch.setattr(owner, name, spy)
 
     spy_on(Adam, "update")  # fine-tuning steps
-    spy_on(sk_dbn._rbm, "cd_update")  # pre-training steps
+    spy_on(sk_dbn._rbm, "gibbs_phases")  # pre-training steps
     X = np.random.default_rng(0).random((30, 4))
     y = np.arange(30) % 2
     with warnings.catch_warnings():
@@ -102,9 +104,64 @@ def test_weights_of_a_dead_input_do_not_become_subnormal(monkeypatch):
     assert _subnormals(clf.coefs_ + clf.intercepts_) == 0
     assert np.abs(clf.coefs_[0][0]).max() < 1e-30  # they did shrink
     # the same fit without flushing leaves subnormal weights (the test has teeth)
-    monkeypatch.setattr(sk_dbn._dbn, "flush_denormals", contextlib.nullcontext)
+    monkeypatch.setattr(sk_dbn._training, "flush_denormals", contextlib.nullcontext)
     clf_off = _fit_with_a_dead_input()
     assert _subnormals(clf_off.coefs_) > 0
     # and the rest of the network is the same, up to those tiny weights
     for a, b in zip(clf.coefs_ + clf.intercepts_, clf_off.coefs_ + clf_off.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-30)
+
+
+@needs_ftz
+def test_threads_that_probe_together_all_flush(monkeypatch):
+    """Regression: the first use of :func:`flush_denormals` from several threads at
+    once. The one-time probe used to mark the platform "unsupported" while it ran,
+    so every thread but the prober went on without flushing."""
+    monkeypatch.setattr(_fpenv, "_libm", None)  # back to "not probed yet"
+    works = _fpenv._works
+
+    def slow_works(lib):  # widen the race window so the test is deterministic
+        time.sleep(0.05)
+        return works(lib)
+
+    monkeypatch.setattr(_fpenv, "_works", slow_works)
+    n_threads = 8
+    barrier = threading.Barrier(n_threads)
+    flushed = [None] * n_threads
+
+    def worker(i):
+        barrier.wait(timeout=10)
+        with _fpenv.flush_denormals():
+            flushed[i] = bool(_fpenv._flushes())
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert flushed == [True] * n_threads
+    assert _fpenv._libm  # the probe's result was published
+    assert not _fpenv._flushes()  # and this thread was left alone
+
+
+@needs_ftz
+def test_seeded_fits_started_together_in_threads_equal_the_fit_alone(monkeypatch):
+    solo = _fit_with_a_dead_input()
+    monkeypatch.setattr(_fpenv, "_libm", None)  # first use happens in the threads
+    works = _fpenv._works
+    monkeypatch.setattr(_fpenv, "_works", lambda lib: time.sleep(0.05) or works(lib))
+    barrier = threading.Barrier(4)
+    fitted = [None] * 4
+
+    def worker(i):
+        barrier.wait(timeout=10)
+        fitted[i] = _fit_with_a_dead_input()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for clf in fitted:
+        for a, b in zip(clf.coefs_ + clf.intercepts_, solo.coefs_ + solo.intercepts_):
+            np.testing.assert_array_equal(a, b)

@@ -1,7 +1,7 @@
 """Ctrl-C during training: a warning, and a consistent model of whole mini-batches.
 
 A ``KeyboardInterrupt`` is raised from a patched batch function (the classifier's
-``loss_and_gradients``, the RBM layer's ``cd_update``) on its N-th call, so exactly
+``loss_and_gradients``, the RBM layer's ``gibbs_phases``) on its N-th call, so exactly
 N - 1 mini-batches were completed. The reference for "the weights of the last
 completed mini-batch" is an uninterrupted run with the same seed, recording the
 parameters handed to the batch function at the start of every call: the
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-import sk_dbn._dbn
+import sk_dbn._finetune
 import sk_dbn._rbm
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn._base import TrainingInterruptedWarning
@@ -87,8 +87,8 @@ def _dbn_params(args):
 
 
 def _rbm_params(args):
-    # cd_update(ws, n, params, velocities, ...)
-    return list(args[2])
+    # gibbs_phases(ws, n, W, b_hidden, b_visible, ...)
+    return list(args[2:5])
 
 
 def _assert_all_equal(actual, expected):
@@ -112,11 +112,11 @@ def _needs_main_thread():
 @pytest.mark.parametrize("at", [2, 5])
 def test_keyboard_interrupt_during_fine_tuning(monkeypatch, data, solver, at):
     X, y = data
-    ref = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params)
     reference = classifier(solver=solver).fit(X, y)
     assert ref.calls == 4 * 3  # max_iter epochs of 3 batches, no interruption
 
-    spy = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params,
+    spy = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params,
                      at=at, mode="raise")
     clf = classifier(solver=solver)
     with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
@@ -139,9 +139,9 @@ def test_keyboard_interrupt_during_fine_tuning(monkeypatch, data, solver, at):
 
 def test_keyboard_interrupt_during_partial_fit(monkeypatch, data):
     X, y = data
-    ref = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params)
     classifier().partial_fit(X, y, classes=np.unique(y))
-    _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params, at=3,
+    _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params, at=3,
                mode="raise")
     clf = classifier()
     with pytest.warns(TrainingInterruptedWarning):
@@ -159,14 +159,14 @@ def test_keyboard_interrupt_during_partial_fit(monkeypatch, data):
 # ------------------------------------------------------------------ pre-training
 def test_keyboard_interrupt_during_dbn_pre_training(monkeypatch, data):
     X, y = data
-    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params)
     reference = classifier(init="rbm").fit(X, y)
     assert ref.calls == 2 * 2 * 3  # 2 layers x pretrain_n_iter x 3 batches
 
     at = 8  # layer 0 done (6 batches), layer 1 after one batch
-    _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params, at=at,
+    _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params, at=at,
                mode="raise")
-    fine_tuning = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients",
+    fine_tuning = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients",
                              _dbn_params)
     clf = classifier(init="rbm")
     with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
@@ -193,10 +193,10 @@ def test_keyboard_interrupt_during_dbn_pre_training(monkeypatch, data):
 @pytest.mark.parametrize("persistent", [False, True])
 def test_keyboard_interrupt_during_stack_training(monkeypatch, data, persistent):
     X, _ = data
-    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params)
     stack(persistent=persistent).fit(X)
     at = 5  # layer 0, second epoch, second batch
-    _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params, at=at,
+    _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params, at=at,
                mode="raise")
     est = stack(persistent=persistent)
     with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
@@ -219,7 +219,7 @@ def test_keyboard_interrupt_during_stack_partial_fit(monkeypatch, data):
     X, _ = data
     est = stack().partial_fit(X)
     before = [c.copy() for c in est.coefs_]
-    _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params, at=1,
+    _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params, at=1,
                mode="raise")
     with pytest.warns(TrainingInterruptedWarning):
         est.partial_fit(X)
@@ -233,11 +233,11 @@ def test_keyboard_interrupt_during_stack_partial_fit(monkeypatch, data):
 def test_sigint_during_fine_tuning_stops_at_the_batch_boundary(monkeypatch, data):
     _needs_main_thread()
     X, y = data
-    ref = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params)
     classifier().fit(X, y)
     handler = signal.getsignal(signal.SIGINT)
     at = 5
-    spy = _Interrupt(monkeypatch, sk_dbn._dbn, "loss_and_gradients", _dbn_params,
+    spy = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients", _dbn_params,
                      at=at, mode="sigint")
     clf = classifier()
     with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
@@ -253,11 +253,11 @@ def test_sigint_during_fine_tuning_stops_at_the_batch_boundary(monkeypatch, data
 def test_sigint_during_pre_training_stops_at_the_batch_boundary(monkeypatch, data):
     _needs_main_thread()
     X, _ = data
-    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params)
+    ref = _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params)
     stack().fit(X)
     handler = signal.getsignal(signal.SIGINT)
     at = 2
-    spy = _Interrupt(monkeypatch, sk_dbn._rbm, "cd_update", _rbm_params, at=at,
+    spy = _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params, at=at,
                      mode="sigint")
     est = stack()
     with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
@@ -280,3 +280,57 @@ def test_sigint_handler_restored_after_normal_and_failed_fits(data):
     assert signal.getsignal(signal.SIGINT) is handler
     stack(n_iter=1).fit(X)
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_ignored_sigint_stays_ignored_during_a_fit(monkeypatch, data):
+    _needs_main_thread()
+    X, y = data
+    seen = []
+    real = sk_dbn._finetune.loss_and_gradients
+
+    def spy(*args, **kwargs):
+        seen.append(signal.getsignal(signal.SIGINT))
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # ignored: the fit goes on
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sk_dbn._finetune, "loss_and_gradients", spy)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        clf = classifier().fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert all(h is signal.SIG_IGN for h in seen)
+    assert clf.n_iter_ == 4
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_second_ctrl_c_aborts_at_once_and_rolls_back(monkeypatch, data, fitted):
+    _needs_main_thread()
+    X, y = data
+    clf = classifier(init="rbm", pretrain_n_iter=10**6, max_iter=2)
+    if fitted:
+        clf.set_params(pretrain_n_iter=1).fit(X, y)
+        clf.set_params(pretrain_n_iter=10**6)
+        proba = clf.predict_proba(X)
+    calls = {"n": 0}
+    real = sk_dbn._rbm.gibbs_phases
+
+    def two_ctrl_c(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # both arrive inside one (long) mini-batch
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sk_dbn._rbm, "gibbs_phases", two_ctrl_c)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert calls["n"] == 3  # aborted inside the batch, not after 10**6 epochs
+    assert signal.getsignal(signal.SIGINT) is handler
+    if fitted:
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    else:
+        assert not hasattr(clf, "coefs_")

@@ -1,9 +1,9 @@
 """Saving and loading: pickle, joblib (incl. memory maps), skops, the version stamp.
 
-``tests/test_dbn.py`` already round-trips a pre-trained ``DBNClassifier`` through
-pickle and joblib (``mmap_mode=None`` and ``"r"``) and continues it with
-``partial_fit`` and ``warm_start``; this file adds the transformer, other
-classifier configurations, skops, and the version stamp.
+Every persistence test of the package lives here: both estimators (the classifier
+in several configurations, a pre-trained one among them) round-trip through
+pickle, joblib (``mmap_mode=None`` and ``"r"``) and skops, and a loaded model
+continues with ``partial_fit`` and ``warm_start`` exactly as the original would.
 """
 
 import copy
@@ -113,15 +113,19 @@ def _continue_stack(loaded, original, X):
 
 
 def _continue_classifier(loaded, original, X, y):
+    """partial_fit and warm_start fit work, and match the unsaved model."""
     reference = copy.deepcopy(original)
-    loaded.partial_fit(X, y)
-    reference.partial_fit(X, y)
+    # partial_fit does not support early stopping (as in MLPClassifier)
+    for est in (loaded, reference):
+        est.set_params(early_stopping=False).partial_fit(X, y)
     _assert_same_arrays(loaded.coefs_ + loaded.intercepts_,
                         reference.coefs_ + reference.intercepts_)
     assert loaded.n_iter_ == original.n_iter_ + 1
+    assert loaded.t_ == original.t_ + X.shape[0]
     loaded.set_params(warm_start=True, max_iter=1)
     loaded.fit(X, y)
     assert loaded.n_iter_ == original.n_iter_ + 2
+    assert len(loaded.loss_curve_) == original.n_iter_ + 2
     assert all(np.isfinite(W).all() for W in loaded.coefs_)
 
 
@@ -150,12 +154,25 @@ def test_stack_joblib_round_trip(fitted_stack, tmp_path, mmap_mode):
     _assert_same_transforms(est, joblib.load(path, mmap_mode=mmap_mode), X)
 
 
+def test_classifier_pickle_round_trip(fitted_classifier):
+    clf, X, y = fitted_classifier
+    loaded = pickle.loads(pickle.dumps(clf))
+    _assert_same_predictions(clf, loaded, X)
+    if clf.init == "rbm":
+        _assert_same_arrays(loaded.pretrainer_.coefs_, clf.pretrainer_.coefs_)
+    _continue_classifier(loaded, clf, X, y)
+
+
 @pytest.mark.parametrize("mmap_mode", [None, "r"])
 def test_classifier_joblib_round_trip(fitted_classifier, tmp_path, mmap_mode):
     clf, X, y = fitted_classifier
     path = tmp_path / "clf.joblib"
     joblib.dump(clf, path)
     loaded = joblib.load(path, mmap_mode=mmap_mode)
+    if mmap_mode == "r":
+        # the weights really are read-only memory maps
+        assert isinstance(loaded.coefs_[0], np.memmap)
+        assert not loaded.coefs_[0].flags.writeable
     assert loaded.coefs_[0].dtype == clf.coefs_[0].dtype
     _assert_same_predictions(clf, loaded, X)
     assert loaded.score(X, y) == clf.score(X, y)

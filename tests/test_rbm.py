@@ -227,17 +227,19 @@ def test_cd_training_raises_exact_log_likelihood():
     # with W ~ 0 this is the best independent-units model of the data
     ll_start = _exact_log_likelihood(data, W, b_h, b_v)
 
-    params = [W, b_h, b_v]
-    velocities = [np.zeros_like(p) for p in params]
+    layer = _rbm.new_layer(data, W, visible_units="bernoulli",
+                           hidden_units="bernoulli")
+    layer["b_visible"] = b_v
     ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, np.float64)
     history = []
-    for step in range(500):
-        ws.V[: len(data)] = data
-        _rbm.cd_update(ws, len(data), params, velocities, learning_rate=0.1,
-                       momentum=0.5, weight_decay=0.0, k=1, chain=None, rng=rng,
-                       visible_units="bernoulli", hidden_units="bernoulli")
+    for step in range(500):  # full-batch epochs
+        _rbm.train_epoch(layer, data, ws, rng=rng, session=_NoSession(),
+                         learning_rate=0.1, momentum=0.5, weight_decay=0.0, k=1,
+                         persistent=False)
         if step % 100 == 99:
-            history.append(_exact_log_likelihood(data, W, b_h, b_v))
+            history.append(_exact_log_likelihood(data, layer["W"],
+                                                 layer["b_hidden"],
+                                                 layer["b_visible"]))
 
     # three hidden units capture the three prototypes: well over a nat better
     assert history[-1] > ll_start + 1.0
@@ -328,7 +330,7 @@ def test_cd_gradient_relu_and_gaussian_are_finite():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 @pytest.mark.parametrize("mom", [0.9, 0.0])
-def test_cd_update_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
+def test_train_epoch_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
     rng = np.random.default_rng(8)
     data = _noisy_prototypes(30, seed=3).astype(dtype)
     params = [rng.normal(size=(N_VISIBLE, N_HIDDEN)), rng.normal(size=N_HIDDEN),
@@ -338,25 +340,39 @@ def test_cd_update_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
     lr = 0.1
     gibbs = dict(k=2, chain=None, visible_units="bernoulli", hidden_units="bernoulli")
 
-    grads = _cd(data, *params, seed=5, **gibbs)  # same seed: same Gibbs chain
+    # the epoch draws its row order first, then the Gibbs chain from the same rng
+    chain_rng = np.random.default_rng(5)
+    order = chain_rng.permutation(len(data))
+    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, dtype)
+    ws.V[: len(data)] = data[order]
+    grads = [g.copy() for g in _rbm.cd_gradient(ws, len(data), *params, rng=chain_rng,
+                                                  **gibbs)]
     expected_v = [mom * v + lr * g for v, g in zip(velocities, grads)]
     # L2 weight decay on the weights only
     expected_v[0] -= lr * weight_decay * params[0]
     expected_p = [p + v for p, v in zip(params, expected_v)]
-    if mom == 0:  # no velocity: the step goes straight into the parameters
-        expected_v = copy_arrays(velocities)
 
-    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, dtype)
-    ws.V[: len(data)] = data
-    _rbm.cd_update(ws, len(data), params, velocities, learning_rate=lr,
-                   momentum=mom, weight_decay=weight_decay,
-                   rng=np.random.default_rng(5), **gibbs)
+    layer = _rbm.new_layer(data, params[0].copy(), visible_units="bernoulli",
+                           hidden_units="bernoulli")
+    layer.update(b_hidden=params[1].copy(), b_visible=params[2].copy(),
+                 velocity=copy_arrays(velocities))
+    _rbm.train_epoch(layer, data, ws, rng=np.random.default_rng(5),
+                     session=_NoSession(), learning_rate=lr, momentum=mom,
+                     weight_decay=weight_decay, k=2, persistent=False)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    for p, v, ep, ev in zip(params, velocities, expected_p, expected_v):
+    new = [layer["W"], layer["b_hidden"], layer["b_visible"]]
+    for p, v, ep, ev in zip(new, layer["velocity"], expected_p, expected_v):
         assert p.dtype == dtype
         assert v.dtype == dtype
         np.testing.assert_allclose(v, ev, rtol=tol, atol=tol)
         np.testing.assert_allclose(p, ep, rtol=tol, atol=tol)
+
+
+class _NoSession:
+    """Stands in for the estimators' TrainingSession: no Ctrl-C is pending."""
+
+    def check(self):
+        pass
 
 
 # ---------------------------------------------------------- standardisation folding

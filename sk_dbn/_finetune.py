@@ -1,0 +1,227 @@
+"""Backprop fine-tuning of a network's fitted state: epochs, curves, early stopping.
+
+:func:`fine_tune` trains ``state`` (a dict of the estimator's fitted attributes,
+built aside by the estimator and committed by it afterwards) with the
+estimator's hyperparameters, exactly as ``MLPClassifier``'s stochastic solvers
+do: shuffled mini-batches, ``loss_curve_``, ``n_iter_no_change`` epochs without a
+``tol`` improvement of the training loss (or, with early stopping, of the
+validation score) before stopping, and the best weights restored with early
+stopping.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
+
+from ._activations import canonical
+from ._base import (
+    DivergenceError,
+    TrainingInterruptedWarning,
+    all_finite,
+    copy_arrays,
+)
+from ._network import BackpropWorkspace, loss_and_gradients
+from ._optimizers import make_optimizer
+from ._training import check_diverged, divergence_causes
+
+LOSS_GROWTH = 1e6
+"""A loss this many times that of the initial network (its first mini-batch)
+means the fit diverged: cross-entropy and squared error fall as a network
+trains, and no schedule makes them rise by six orders of magnitude (SGD with too
+large a step or L2 decay does)."""
+
+OUTPUT_PROBE = 1000
+"""Training rows whose outputs are checked for overflow at the end of a fit."""
+
+
+def batch_size(est, n_samples):
+    """Mini-batch size: ``"auto"`` is ``min(200, n_samples)``, never > n_samples."""
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    return min(est.batch_size, n_samples)
+
+
+def validation_split(X, y, fraction, rng, stratify):
+    """``X_train, X_val, y_train, y_val``; stratified by ``y`` where possible.
+
+    As ``MLPClassifier``, a classifier's split is stratified; where that cannot
+    be (a class with a single row, or fewer validation or training rows than
+    classes, as in tiny data sets) it falls back to a plain random split.
+    """
+    n = X.shape[0]
+    n_val = int(np.ceil(fraction * n))
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"early_stopping=True needs at least one training and one validation "
+            f"row; validation_fraction={fraction} of {n} samples gives {n_val} "
+            "validation rows. Use more samples or change validation_fraction."
+        )
+    strata = None
+    if stratify:
+        counts = np.unique(y, return_counts=True)[1]
+        if counts.min() >= 2 and min(n_val, n - n_val) >= counts.shape[0]:
+            strata = y
+    return train_test_split(X, y, test_size=n_val, stratify=strata,
+                            random_state=int(rng.integers(2**31 - 1)))
+
+
+def reset_stopping_state(state, early_stopping):
+    """The stopping bookkeeping of ``MLPClassifier`` for the current mode.
+
+    Called at every fit, so switching ``early_stopping`` between ``warm_start``
+    fits or ``partial_fit`` calls starts the new mode's records afresh.
+    """
+    if early_stopping and state.get("validation_scores_") is None:
+        state.update(validation_scores_=[], best_validation_score_=-np.inf,
+                     best_loss_=None, _no_improvement_count=0)
+    elif not early_stopping and state.get("best_loss_") is None:
+        state.update(validation_scores_=None, best_validation_score_=None,
+                     best_loss_=np.inf, _no_improvement_count=0)
+
+
+def fine_tune(est, state, X, y, *, incremental, rng, session, score):
+    """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
+
+    ``score(coefs, intercepts, X_val, y_val)`` is the validation score of early
+    stopping. A first Ctrl-C stops after the current mini-batch (with early
+    stopping, the best weights seen are restored).
+    """
+    early_stopping = est.early_stopping and not incremental
+    reset_stopping_state(state, early_stopping)
+    if early_stopping:
+        X, X_val, y, y_val = validation_split(X, y, est.validation_fraction, rng,
+                                              stratify=True)
+    coefs, intercepts = state["coefs_"], state["intercepts_"]
+    params = coefs + intercepts
+    optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est)
+    state["_optimizer_state"] = optimizer.state
+    ws = BackpropWorkspace(batch_size(est, X.shape[0]), X, coefs)
+    best, converged = None, False
+    big = float(np.finfo(X.dtype).max)
+
+    def causes():
+        step = est.learning_rate_init / ws.batch_size if est.solver == "sgd" else None
+        return divergence_causes(X, learning_rate=("learning_rate_init",
+                                                   est.learning_rate_init),
+                                 alpha=("alpha", est.alpha), step_scale=step)
+
+    with session.stage():
+        for _ in range(1 if incremental else est.max_iter):
+            start = time.time()
+            loss, norms, first = _epoch(est, state, X, y, ws, optimizer, rng,
+                                        session)
+            # a loss beyond the weights' dtype (a huge L2 term in float32) or
+            # LOSS_GROWTH times that of the initial network, or an optimizer state
+            # that overflowed, is divergence too
+            if state.get("_initial_loss") is None:
+                state["_initial_loss"] = first
+            limit = min(big, LOSS_GROWTH * max(state["_initial_loss"], 1.0))
+            check_diverged(loss if loss < limit else np.inf,
+                           params + optimizer_arrays(optimizer),
+                           f"Fine-tuning diverged at epoch "
+                           f"{state['n_iter_'] + 1}: the loss became {loss:.3g}.",
+                           causes)
+            state["n_iter_"] += 1
+            state["loss_"] = loss
+            state["loss_curve_"].append(loss)
+            state["gradient_norms_"] = np.vstack([state["gradient_norms_"], norms])
+            if est.verbose:
+                print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}, "
+                      f"{time.time() - start:.2f} s")
+            if incremental:
+                continue
+            if early_stopping:
+                value = _checked(score, coefs, intercepts, X_val, y_val,
+                                 causes=causes)
+                state["validation_scores_"].append(value)
+                if _improved(est, state, -value, -state["best_validation_score_"]):
+                    best = copy_arrays(params)
+                state["best_validation_score_"] = max(
+                    state["best_validation_score_"], value)
+            else:
+                _improved(est, state, loss, state["best_loss_"])
+                state["best_loss_"] = min(state["best_loss_"], loss)
+            if state["_no_improvement_count"] > est.n_iter_no_change:
+                converged = True
+                if est.verbose:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    print(f"{what} did not improve more than tol={est.tol} for "
+                          f"{est.n_iter_no_change} consecutive epochs. Stopping.")
+                break
+    # finite weights whose outputs overflow on the training data diverged too
+    _checked(score, coefs, intercepts, X[:OUTPUT_PROBE], y[:OUTPUT_PROBE],
+             causes=causes)
+    if best is not None:
+        for p, b in zip(params, best):
+            p[...] = b
+    if session.interrupted:
+        warnings.warn(
+            f"{type(est).__name__}: fine-tuning interrupted; kept the weights of "
+            + ("the best validation score" if best is not None else
+               "the last completed mini-batch")
+            + f" after {state['n_iter_']} complete epochs.",
+            TrainingInterruptedWarning, stacklevel=5,
+        )
+    elif not (incremental or converged):
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning, stacklevel=5,
+        )
+
+
+def _checked(score, coefs, intercepts, X, y, *, causes):
+    """``score(...)``; outputs that overflow (a ValueError) mean divergence."""
+    if not all_finite(coefs + intercepts):
+        raise DivergenceError("Fine-tuning diverged: the weights are not finite.",
+                              causes())
+    try:
+        return score(coefs, intercepts, X, y)
+    except ValueError as exc:
+        raise DivergenceError("Fine-tuning diverged: the network's outputs "
+                              "overflow on the training data.", causes()) from exc
+
+
+def optimizer_arrays(optimizer):
+    """Every array of an optimizer's state (velocities, moments)."""
+    return [a for v in optimizer.state.values() if isinstance(v, list) for a in v]
+
+
+def _improved(est, state, value, best):
+    """Count epochs without a ``tol`` improvement of ``value`` (lower is better);
+    True if ``value`` is a new best."""
+    if value > best - est.tol:
+        state["_no_improvement_count"] += 1
+    else:
+        state["_no_improvement_count"] = 0
+    return value < best
+
+
+def _epoch(est, state, X, y, ws, optimizer, rng, session):
+    """One pass of backprop: (mean loss, mean gradient norm per layer, the loss
+    of the first mini-batch, taken before its update)."""
+    activation = canonical(est.activation)
+    coefs, intercepts = state["coefs_"], state["intercepts_"]
+    params = coefs + intercepts
+    n_samples, n_layers = X.shape[0], len(coefs)
+    order = rng.permutation(n_samples) if est.shuffle else np.arange(n_samples)
+    total_loss, norms, n_batches, first = 0.0, np.zeros(n_layers), 0, None
+    for batch in gen_batches(n_samples, ws.batch_size):
+        idx = order[batch]
+        activations, deltas, scratch = ws.batch(X, idx)
+        loss, grad_sq = loss_and_gradients(
+            activations, y[idx], coefs, intercepts, activation, est.alpha, deltas,
+            ws.grads[:n_layers], ws.grads[n_layers:], scratch,
+        )
+        optimizer.update(params, ws.grads)
+        total_loss += idx.shape[0] * loss
+        first = loss if first is None else first
+        norms += np.sqrt(grad_sq)
+        n_batches += 1
+        state["t_"] += idx.shape[0]
+        session.check()
+    return total_loss / n_samples, norms / n_batches, first

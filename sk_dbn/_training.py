@@ -1,0 +1,127 @@
+"""What every fit shares: the transaction, the guarded training loop, divergence.
+
+- :func:`transaction`: a fit that raises leaves the estimator exactly as it was
+  (unfitted stays unfitted, a fitted model keeps its state). Estimators train
+  on copies of their arrays and assign them at the end, so restoring the
+  attribute dict is enough.
+- :class:`TrainingSession`: the context of the epoch loops of one fit. Ctrl-C
+  stops at the next mini-batch boundary and is recorded, not raised (the model
+  keeps the last completed mini-batch); a second Ctrl-C aborts the fit at once
+  (and the transaction rolls it back). Subnormals are flushed, and overflow is
+  left to the divergence check instead of warning.
+- :func:`check_diverged`: the one divergence test, which names the parameter
+  that can have caused it.
+"""
+
+import contextlib
+
+import numpy as np
+
+from ._base import DivergenceError, all_finite
+from ._fpenv import flush_denormals
+from ._interrupt import InterruptGuard, TrainingAborted
+
+LARGE_INPUT = 1e6
+"""``max |x|`` beyond which the scale of X is named as a cause of divergence:
+far beyond standardised data, pixels or counts a network is usually fed."""
+
+
+@contextlib.contextmanager
+def transaction(estimator):
+    """Undo every attribute change of ``estimator`` if the block raises."""
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
+class TrainingSession:
+    """Context manager around the training of one fit.
+
+    While it is open, Ctrl-C is deferred (:class:`~sk_dbn._interrupt.InterruptGuard`),
+    subnormals are flushed to zero and floating-point overflow is silent. Epoch
+    loops run inside :meth:`stage` and call :meth:`check` after every mini-batch:
+    a first Ctrl-C ends the stage there and sets :attr:`interrupted`; a second one
+    while the first is pending raises :class:`~sk_dbn._interrupt.TrainingAborted`,
+    which nothing here catches.
+    """
+
+    def __init__(self):
+        self.interrupted = False
+        self._stack = None
+        self._guard = None
+
+    def __enter__(self):
+        self._stack = contextlib.ExitStack()
+        self._guard = self._stack.enter_context(InterruptGuard())
+        self._stack.enter_context(flush_denormals())
+        # overflow inside a diverging epoch is detected by check_diverged and
+        # reported as a ValueError naming its cause, not as a RuntimeWarning
+        self._stack.enter_context(
+            np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        )
+        return self
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+    def check(self):
+        """Stop here (raise ``KeyboardInterrupt``) if Ctrl-C was pressed."""
+        self._guard.check()
+
+    @contextlib.contextmanager
+    def stage(self):
+        """A block of training that a first Ctrl-C ends (setting ``interrupted``)."""
+        try:
+            yield
+        except TrainingAborted:
+            raise
+        except KeyboardInterrupt:
+            self.interrupted = True
+
+
+def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
+    """The parameters that can have made a fit diverge, most specific first.
+
+    ``learning_rate`` and ``alpha`` are ``(name, value)``. ``alpha`` is named alone
+    when its L2 term cannot be represented in the working dtype or, with
+    ``step_scale`` (SGD's ``learning_rate / batch_size``) and a learning rate of
+    at most 1, when its decay step ``step_scale * alpha`` overshoots 0 (> 2);
+    the scale of X is named when ``max |x|`` is beyond :data:`LARGE_INPUT`.
+    Otherwise every candidate is listed, the learning rate first.
+    """
+    dtype = X.dtype
+    data = X.data if hasattr(X, "tocsr") else X
+    x_max = float(np.abs(data).max()) if data.size else 0.0
+    lr_name, lr = learning_rate
+    causes = []
+    if alpha is not None:
+        name, value = alpha
+        overshoot = step_scale is not None and lr <= 1 and step_scale * value > 2
+        if overshoot or value > np.sqrt(np.finfo(dtype).max):
+            causes.append((name, value, "the L2 penalty is too large for the "
+                           f"{dtype} weights; lower {name}"))
+    if x_max > LARGE_INPUT:
+        causes.append(("", None, f"the scale of X (max |x| = {x_max:.3g}); "
+                       "standardise X, e.g. with StandardScaler"))
+    if causes:
+        return causes
+    causes = [(lr_name, lr, f"lower {lr_name}")]
+    if alpha is not None and alpha[1] > 0:
+        causes.append((*alpha, f"lower {alpha[0]}"))
+    causes.append(("", None, f"the scale of X (max |x| = {x_max:.3g}); standardise "
+                   "or scale it, e.g. with StandardScaler or MinMaxScaler"))
+    return causes
+
+
+def check_diverged(value, arrays, detail, causes):
+    """Raise :class:`DivergenceError` unless ``value`` and ``arrays`` are finite.
+
+    ``detail`` is the message's first sentence, ``causes`` a callable returning the
+    causes (evaluated only on divergence).
+    """
+    if not (np.isfinite(value) and all_finite(arrays)):
+        raise DivergenceError(detail, causes())
