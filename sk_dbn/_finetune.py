@@ -24,7 +24,7 @@ from ._base import (
     all_finite,
     copy_arrays,
 )
-from ._network import BackpropWorkspace, loss_and_gradients
+from ._network import BackpropWorkspace, l2_penalty, loss_and_gradients
 from ._optimizers import make_optimizer
 from ._training import check_diverged, divergence_causes
 
@@ -210,18 +210,25 @@ def _epoch(est, state, X, y, ws, optimizer, rng, session):
     n_samples, n_layers = X.shape[0], len(coefs)
     order = rng.permutation(n_samples) if est.shuffle else np.arange(n_samples)
     total_loss, norms, n_batches, first = 0.0, np.zeros(n_layers), 0, None
+    # the L2 term and the sums of squares (for the penalty and gradient_norms_)
+    # are taken inside the optimiser's cache-sized chunks
+    sums = np.zeros((len(params), 2))
     for batch in gen_batches(n_samples, ws.batch_size):
         idx = order[batch]
+        n = idx.shape[0]
         activations, deltas, scratch = ws.batch(X, idx)
-        loss, grad_sq = loss_and_gradients(
-            activations, y[idx], coefs, intercepts, activation, est.alpha, deltas,
-            ws.grads[:n_layers], ws.grads[n_layers:], scratch,
+        data_loss, _ = loss_and_gradients(
+            activations, y[idx], coefs, intercepts, activation, 0.0, deltas,
+            ws.grads[:n_layers], ws.grads[n_layers:], scratch, norms=False,
         )
-        optimizer.update(params, ws.grads)
-        total_loss += idx.shape[0] * loss
+        sums[...] = 0
+        optimizer.update(params, ws.grads,
+                         [est.alpha / n] * n_layers + [0.0] * n_layers, sums)
+        loss = data_loss + l2_penalty(sums[:n_layers, 1].sum(), est.alpha, n)
+        total_loss += n * loss
         first = loss if first is None else first
-        norms += np.sqrt(grad_sq)
+        norms += np.sqrt(sums[:n_layers, 0])
         n_batches += 1
-        state["t_"] += idx.shape[0]
+        state["t_"] += n
         session.check()
     return total_loss / n_samples, norms / n_batches, first

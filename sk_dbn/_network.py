@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from ._activations import ACTIVATIONS, DERIVATIVES
+from ._inplace import axpy
 
 
 def affine(A, W, b, out=None):
@@ -97,7 +98,7 @@ def l2_penalty(sum_of_squares, alpha, n):
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None,
+    intercept_grads, scratch=None, norms=True,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
@@ -107,8 +108,9 @@ def loss_and_gradients(
     ``activations[i + 1]``.
 
     Returns ``(loss, grad_sq)``: the loss, and per layer the squared Frobenius
-    norm of its weight gradient (L2 term included), from which fine-tuning
-    reports ``gradient_norms_``.
+    norm of its weight gradient (L2 term included; None with ``norms=False``).
+    Fine-tuning passes ``alpha=0, norms=False`` and lets the optimiser add the L2
+    term and take the sums of squares chunk by chunk (``sk_dbn._finetune``).
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
@@ -119,7 +121,7 @@ def loss_and_gradients(
     derivative = DERIVATIVES[activation]
     decay = coefs[0].dtype.type(alpha / n)
     ones = np.ones(n, dtype=deltas[-1].dtype)  # column sums as a GEMV: 3x faster
-    grad_sq = np.empty(len(coefs))
+    grad_sq = np.empty(len(coefs)) if norms else None
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
         if sp.issparse(A):
@@ -127,8 +129,9 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            coef_grads[i] += coefs[i] * decay
-        grad_sq[i] = np.vdot(coef_grads[i], coef_grads[i])
+            axpy(decay, coefs[i], coef_grads[i])
+        if norms:
+            grad_sq[i] = np.vdot(coef_grads[i], coef_grads[i])
         np.dot(ones, delta, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])

@@ -456,7 +456,7 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
         if chain is None or chain.shape[0] < batch_size:
             chain = layer["chain"] = np.zeros((batch_size, params[0].shape[1]),
                                               dtype=params[0].dtype)
-    decay = params[0].dtype.type(weight_decay)
+    decay = [weight_decay, 0.0, 0.0]  # L2 on the weights, added in the step
     order = rng.permutation(n_samples)
     for batch in gen_batches(n_samples, batch_size):
         idx = order[batch]
@@ -466,9 +466,7 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
                      visible_units=layer["visible_units"],
                      hidden_units=layer["hidden_units"])
         grads = _statistics(ws, n, -1.0 / n)  # descent direction
-        if decay:
-            grads[0] += params[0] * decay
-        optimizer.update(params, grads)
+        optimizer.update(params, grads, decay)
         session.check()
     n_probe = min(n_samples, PROBE_ROWS)
     probe = load_rows(A, np.arange(n_probe),

@@ -486,8 +486,28 @@ def test_adam_matches_reference():
     assert opt.state["t"] == 6
     for got, want in zip(params, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
-    for got, want in zip(opt.state["m"] + opt.state["v"], ms + vs):
+    # the moments are stored divided by (1 - beta)
+    assert opt.state["m_scale"] == 1 - 0.8 and opt.state["v_scale"] == 1 - 0.95
+    stored = [m * opt.state["m_scale"] for m in opt.state["m"]] + [
+        v * opt.state["v_scale"] for v in opt.state["v"]]
+    for got, want in zip(stored, ms + vs):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_adam_state_from_other_betas_is_rescaled():
+    """Saved moments keep their meaning when beta_1/beta_2 change between calls."""
+    rng = np.random.default_rng(25)
+    params, grads_seq = _params_and_grads(rng, n_steps=2)
+    opt = Adam(params, None, 0.01, beta_1=0.9, beta_2=0.999)
+    opt.update(params, grads_seq[0])
+    m = [a * opt.state["m_scale"] for a in opt.state["m"]]
+    v = [a * opt.state["v_scale"] for a in opt.state["v"]]
+    opt = Adam(params, opt.state, 0.01, beta_1=0.5, beta_2=0.9)
+    assert opt.state["m_scale"] == 0.5 and opt.state["v_scale"] == 1 - 0.9
+    for got, want in zip(opt.state["m"], m):
+        np.testing.assert_allclose(got * 0.5, want, rtol=1e-15)
+    for got, want in zip(opt.state["v"], v):
+        np.testing.assert_allclose(got * (1 - 0.9), want, rtol=1e-15)
 
 
 def test_adam_first_step_moves_every_parameter_by_learning_rate():
