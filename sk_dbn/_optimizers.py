@@ -83,6 +83,10 @@ class SGD(_Optimizer):
         lr, mom = f(self.learning_rate), f(self.momentum)
         for k, arrays in enumerate(zip(params, grads, self.state["velocity"])):
             for p, g, v in self._chunks(arrays, k, decay, sums):
+                if not mom:  # v = -lr g; p += v: two passes
+                    np.multiply(g, -lr, out=v)
+                    p += v
+                    continue
                 s = self._scratch[: p.shape[0]]
                 v *= mom
                 np.multiply(g, lr, out=s)
