@@ -217,9 +217,9 @@ def _epoch(est, state, X, y, ws, optimizer, rng, session):
         idx = order[batch]
         n = idx.shape[0]
         activations, deltas, scratch = ws.batch(X, idx)
-        data_loss, _ = loss_and_gradients(
+        data_loss = loss_and_gradients(
             activations, y[idx], coefs, intercepts, activation, 0.0, deltas,
-            ws.grads[:n_layers], ws.grads[n_layers:], scratch, norms=False,
+            ws.grads[:n_layers], ws.grads[n_layers:], scratch,
         )
         sums[...] = 0
         optimizer.update(params, ws.grads,

@@ -98,19 +98,15 @@ def l2_penalty(sum_of_squares, alpha, n):
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None, norms=True,
+    intercept_grads, scratch=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
     The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
     convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
     ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
-    ``activations[i + 1]``.
-
-    Returns ``(loss, grad_sq)``: the loss, and per layer the squared Frobenius
-    norm of its weight gradient (L2 term included; None with ``norms=False``).
-    Fine-tuning passes ``alpha=0, norms=False`` and lets the optimiser add the L2
-    term and take the sums of squares chunk by chunk (``sk_dbn._finetune``).
+    ``activations[i + 1]``. (Fine-tuning passes ``alpha=0`` and lets the
+    optimiser add the L2 term chunk by chunk, see ``sk_dbn._finetune``.)
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
@@ -119,9 +115,7 @@ def loss_and_gradients(
         loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
     deltas[-1] *= deltas[-1].dtype.type(1.0 / n)
     derivative = DERIVATIVES[activation]
-    decay = coefs[0].dtype.type(alpha / n)
     ones = np.ones(n, dtype=deltas[-1].dtype)  # column sums as a GEMV: 3x faster
-    grad_sq = np.empty(len(coefs)) if norms else None
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
         if sp.issparse(A):
@@ -129,14 +123,12 @@ def loss_and_gradients(
         else:
             np.dot(A.T, delta, out=coef_grads[i])
         if alpha:
-            axpy(decay, coefs[i], coef_grads[i])
-        if norms:
-            grad_sq[i] = np.vdot(coef_grads[i], coef_grads[i])
+            axpy(alpha / n, coefs[i], coef_grads[i])
         np.dot(ones, delta, out=intercept_grads[i])
         if i > 0:
             np.dot(delta, coefs[i].T, out=deltas[i - 1])
             derivative(A, deltas[i - 1], None if scratch is None else scratch[i - 1])
-    return loss, grad_sq
+    return loss
 
 
 class BackpropWorkspace:

@@ -370,7 +370,7 @@ def test_fit_uses_the_initial_network_and_one_sgd_step():
     widths = [W.shape[1] for W in coefs]
     cg = [np.empty_like(W) for W in coefs]
     ig = [np.empty_like(b) for b in intercepts]
-    loss, _ = loss_and_gradients(
+    loss = loss_and_gradients(
         [X] + [np.empty((120, w)) for w in widths], y_idx, coefs, intercepts,
         "logistic", 0.01, [np.empty((120, w)) for w in widths], cg, ig,
     )
