@@ -20,6 +20,7 @@ standardisation into raw-space parameters when it commits them
 (:func:`raw_params`).
 """
 
+import copy
 import time
 
 import numpy as np
@@ -372,17 +373,7 @@ def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False):
 
 def copy_layer(layer):
     """A deep copy of a layer's training state (training never shares arrays)."""
-    out = dict(layer)
-    for key in ("W", "b_hidden", "b_visible", "chain"):
-        if out[key] is not None:
-            out[key] = out[key].copy()
-    if out["velocity"] is not None:
-        out["velocity"] = copy_arrays(out["velocity"])
-    if out["moments"] is not None:
-        out["moments"] = {k: v.copy() if isinstance(v, np.ndarray) else v
-                          for k, v in out["moments"].items()}
-    out["errors"] = list(out["errors"])
-    return out
+    return copy.deepcopy(layer)
 
 
 def raw_params(layer):
@@ -433,14 +424,22 @@ def load_rows(X, idx, out, std):
     return out
 
 
+def probe_rows(layer, A):
+    """The first :data:`PROBE_ROWS` rows of ``A``, standardised like training
+    data: each epoch's reconstruction error is measured on them."""
+    n_probe = min(A.shape[0], PROBE_ROWS)
+    out = np.empty((n_probe, A.shape[1]), dtype=layer["W"].dtype)
+    return load_rows(A, np.arange(n_probe), out, standardization(layer))
+
+
 def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
-                weight_decay, k, persistent):
+                weight_decay, k, persistent, probe):
     """One epoch of CD-k (or PCD-k) over ``A``, in place; returns the error.
 
     ``ws`` is a :class:`CDWorkspace` for this layer; ``session.check()`` runs after
     every mini-batch. The step is SGD with ``momentum`` on the negative CD
-    gradient plus ``weight_decay * W``. The returned reconstruction error is that
-    of the first :data:`PROBE_ROWS` rows, standardised like the training data.
+    gradient plus ``weight_decay * W``. Returns the reconstruction error of
+    ``probe`` (see :func:`probe_rows`).
     """
     n_samples = A.shape[0]
     std = standardization(layer)
@@ -468,9 +467,6 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
         grads = _statistics(ws, n, -1.0 / n)  # descent direction
         optimizer.update(params, grads, decay)
         session.check()
-    n_probe = min(n_samples, PROBE_ROWS)
-    probe = load_rows(A, np.arange(n_probe),
-                      np.empty((n_probe, params[0].shape[0]), params[0].dtype), std)
     return reconstruction_error(probe, *params, layer["visible_units"],
                                 layer["hidden_units"])
 
@@ -511,12 +507,13 @@ def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_ra
     W = layer["W"]
     ws = CDWorkspace(min(batch_size, A.shape[0]), *W.shape, W.dtype)
     rate = learning_rate * learning_rate_factor(layer, ws.H_sample.shape[0])
+    probe = probe_rows(layer, A)
     for _ in range(n_epochs):
         start, epoch = time.time(), len(layer["errors"])
         error = train_epoch(
             layer, A, ws, rng=rng, session=session, learning_rate=rate,
             momentum=min(0.5, momentum) if epoch < 5 else momentum,
-            weight_decay=weight_decay, k=cd_k, persistent=persistent,
+            weight_decay=weight_decay, k=cd_k, persistent=persistent, probe=probe,
         )
         check_diverged(
             error if error < DIVERGED else np.inf,

@@ -235,7 +235,7 @@ def test_cd_training_raises_exact_log_likelihood():
     for step in range(500):  # full-batch epochs
         _rbm.train_epoch(layer, data, ws, rng=rng, session=_NoSession(),
                          learning_rate=0.1, momentum=0.5, weight_decay=0.0, k=1,
-                         persistent=False)
+                         persistent=False, probe=data)
         if step % 100 == 99:
             history.append(_exact_log_likelihood(data, layer["W"],
                                                  layer["b_hidden"],
@@ -358,7 +358,7 @@ def test_train_epoch_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
                  velocity=copy_arrays(velocities))
     _rbm.train_epoch(layer, data, ws, rng=np.random.default_rng(5),
                      session=_NoSession(), learning_rate=lr, momentum=mom,
-                     weight_decay=weight_decay, k=2, persistent=False)
+                     weight_decay=weight_decay, k=2, persistent=False, probe=data)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     new = [layer["W"], layer["b_hidden"], layer["b_visible"]]
     for p, v, ep, ev in zip(new, layer["velocity"], expected_p, expected_v):
