@@ -22,7 +22,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from sk_dbn import DBNClassifier, __version__
+from sk_dbn import DBNClassifier, StackedRBMTransformer, __version__
+from sk_dbn._activations import canonical
+from sk_dbn._pretrain import hidden_units_for
 from sk_dbn.initializers import normal
 
 ROWS = [
@@ -80,13 +82,16 @@ def load_data():
 
 def make_classifier(init, activation, settings, seed):
     """The demo's network for one cell of the table."""
+    if init == "rbm":  # init="rbm" with the demo's pre-training length
+        init = StackedRBMTransformer(
+            settings["hidden_layer_sizes"], n_iter=settings["pretrain_n_iter"],
+            hidden_units=hidden_units_for(canonical(activation)))
     return DBNClassifier(
         settings["hidden_layer_sizes"],
         init=init,
         activation=activation,
         max_iter=settings["max_iter"],
         n_iter_no_change=settings["max_iter"],  # a fixed budget: never stop early
-        pretrain_n_iter=settings["pretrain_n_iter"],
         random_state=seed,
     )
 

@@ -1,6 +1,7 @@
 """Helpers shared by the estimators: version stamp, errors, parameter checks."""
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -30,21 +31,27 @@ class DivergenceError(ValueError):
     names through :meth:`renamed`.
     """
 
-    def __init__(self, detail, causes):
-        self.detail, self.causes = detail, list(causes)
+    def __init__(self, detail, causes, note=""):
+        self.detail, self.causes, self.note = detail, list(causes), note
         if len(self.causes) == 1:
             text = "Cause: " + _cause_text(self.causes[0])
         else:
             text = "Possible causes: " + "; ".join(map(_cause_text, self.causes))
-        super().__init__(f"{detail} {text}.")
+        super().__init__(f"{detail} {text}." + (f" {note}" if note else ""))
 
-    def renamed(self, names):
-        """The same error with parameters renamed by ``names: {old: (new, value)}``."""
+    def renamed(self, names, note=""):
+        """The same error with parameters renamed by ``names: {old: (new, value)}``
+        (in the advice too), and ``note`` appended to the message."""
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+
+        def rename(text):
+            return pattern.sub(lambda m: names[m.group(1)][0], text) if names else text
+
         causes = [
-            (*names[p], advice) if p in names else (p, v, advice)
+            (*names[p], rename(advice)) if p in names else (p, v, rename(advice))
             for p, v, advice in self.causes
         ]
-        return DivergenceError(self.detail, causes)
+        return DivergenceError(self.detail, causes, note or self.note)
 
 
 def _cause_text(cause):

@@ -10,6 +10,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import validate_data
@@ -17,7 +18,6 @@ from sklearn.utils.validation import validate_data
 from ._activations import ACTIVATIONS, canonical
 from ._base import (
     POSITIVE_INT,
-    DivergenceError,
     VersionedStateMixin,
     check_hidden_layer_sizes,
     check_predict_input,
@@ -26,6 +26,7 @@ from ._base import (
 from ._finetune import fine_tune
 from ._init import initial_network
 from ._network import forward_chunked, logits_to_log_proba, logits_to_proba
+from ._pretrain import is_pretraining, pretrained_weights
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
 from ._training import TrainingSession, transaction
@@ -34,6 +35,12 @@ from .utils._sklearn import Interval, StrOptions, _fit_context
 
 _OPTIONAL_STATE = ("pretrainer_",)
 """Fitted attributes that only some fits have (removed by a fit that has none)."""
+
+
+def _is_marker(y, marker):
+    """Boolean mask of the entries of ``y`` equal to ``marker``."""
+    mask = np.asarray(y == marker)
+    return mask if mask.shape == y.shape else np.zeros(y.shape, dtype=bool)
 
 
 def _partial_fit_available(est):
@@ -54,7 +61,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", POSITIVE_INT],
-        "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable],
+        "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable,
+                 StackedRBMTransformer, FrozenEstimator],
         "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -72,9 +80,6 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_n_iter": [POSITIVE_INT],
-        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_batch_size": [POSITIVE_INT],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -88,7 +93,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 is kept float32 throughout).
         y : array-like of shape (n_samples,)
-            Targets (class labels for a classifier).
+            Targets (class labels for a classifier; rows whose label is
+            ``unlabeled`` only serve pre-training and LSUV).
 
         Returns
         -------
@@ -110,7 +116,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (used by ``"lsuv"`` and ``"rbm"``).
         y : array-like of shape (n_samples,)
-            Targets (class labels for a classifier).
+            Targets (class labels for a classifier; rows whose label is
+            ``unlabeled`` only serve pre-training and LSUV).
 
         Returns
         -------
@@ -142,15 +149,17 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                     f"{[W.shape[1] for W in self.coefs_[:-1]]}; partial_fit and "
                     "warm_start continue the same network (refit without warm_start)."
                 )
-            X, y = validate_data(self, X, y, accept_sparse="csr",
-                                 dtype=[np.float64, np.float32], reset=first)
+            X_all, y = validate_data(self, X, y, accept_sparse="csr",
+                                     dtype=[np.float64, np.float32], reset=first)
+            X, y = self._labelled(X_all, y)
             state = {} if first else self._continued_state(incremental)
             y = self._validate_targets(X, y, state, first, incremental, classes)
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
             with TrainingSession() as session:
                 if first:
-                    state.update(self._initial_state(X, sizes, state, rng, session))
+                    state.update(self._initial_state(X_all, sizes, state, rng,
+                                                     session))
                 if train and not session.interrupted:
                     fine_tune(self, state, X, y, incremental=incremental, rng=rng,
                               session=session, score=self._validation_score)
@@ -158,24 +167,23 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         return self
 
     def _initial_state(self, X, sizes, state, rng, session):
-        """Fresh fitted state: initial weights by ``init``, empty curves."""
+        """Fresh fitted state: initial weights by ``init`` (pre-training and LSUV
+        see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
+        activation = canonical(self.activation)
         new = {}
 
         def pretrain(X, rng):
-            stack = self._pretrainer(sizes, rng)
-            try:
-                session.interrupted |= stack._fit(X, incremental=False)
-            except DivergenceError as exc:
-                raise exc.renamed({"learning_rate": ("pretrain_learning_rate",
-                                                     self.pretrain_learning_rate)}
-                                  ) from exc
-            new["pretrainer_"] = stack
-            return stack.coefs_, stack.intercepts_
+            coefs, intercepts, fitted = pretrained_weights(
+                self.init, X, sizes, activation, rng=rng, session=session,
+                verbose=self.verbose)
+            if fitted is not None:
+                new["pretrainer_"] = fitted
+            return coefs, intercepts
 
-        coefs, intercepts = initial_network(self.init, layer_sizes, X,
-                                            canonical(self.activation), rng=rng,
-                                            pretrain=pretrain)
+        coefs, intercepts = initial_network(
+            self.init, layer_sizes, X, activation, rng=rng,
+            pretrain=pretrain if is_pretraining(self.init) else None)
         return {**new, "coefs_": coefs, "intercepts_": intercepts,
                 "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0, "loss_": None,
                 "loss_curve_": [],
@@ -184,15 +192,20 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 "best_validation_score_": None, "best_loss_": None,
                 "_no_improvement_count": 0, "_initial_loss": None}
 
-    def _pretrainer(self, sizes, rng):
-        """The unfitted pre-training stack of ``init="rbm"``."""
-        relu = canonical(self.activation) in ("relu", "leaky_relu")
-        return StackedRBMTransformer(
-            sizes, hidden_units="relu" if relu else "bernoulli",
-            learning_rate=self.pretrain_learning_rate,
-            batch_size=self.pretrain_batch_size, n_iter=self.pretrain_n_iter,
-            random_state=int(rng.integers(2**31 - 1)), verbose=self.verbose,
-        )
+    def _labelled(self, X, y):
+        """The rows of ``(X, y)`` that have a label (all unless ``unlabeled``
+        marks some); a ``ValueError`` when none has."""
+        marker = getattr(self, "unlabeled", None)
+        if marker is None:
+            return X, y
+        unlabelled = _is_marker(y, marker)
+        if unlabelled.all():
+            raise ValueError(f"y has no labelled row: all {y.shape[0]} rows are "
+                             f"unlabeled={marker!r}.")
+        if not unlabelled.any():
+            return X, y
+        keep = np.flatnonzero(~unlabelled)
+        return X[keep], y[keep]
 
     def _continued_state(self, incremental):
         """Copies of the fitted state to train on (warm_start or partial_fit)."""
@@ -261,7 +274,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     hidden_layer_sizes : int or sequence of int, default=(256,)
         Number of units of each hidden layer. 256 logistic units pre-trained as an
         RBM reach ~0.98 test accuracy on the digits data set.
-    init : str or callable, default="rbm"
+    init : str, callable or StackedRBMTransformer, default="rbm"
         How the initial weights are chosen:
 
         - a name in :data:`~sk_dbn.initializers.INITIALIZERS` (``"zeros"``,
@@ -271,12 +284,27 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         - ``"lsuv"``: orthogonal weights, then :func:`~sk_dbn.initializers.lsuv`
           on a random batch of ``min(512, n_samples)`` training rows with
           ``tol=0.1`` and at most 10 rescalings per layer;
-        - ``"rbm"``: a :class:`StackedRBMTransformer` with the same hidden sizes is
-          fitted on ``X`` (Bernoulli hidden units; NReLU units for ``"relu"`` and
-          ``"leaky_relu"``) and copies of its weights and hidden biases initialise
-          the hidden layers (mapped exactly for ``"tanh"``, see Notes); the output
-          layer is ``xavier_uniform`` with zero bias. The fitted transformer is
-          kept as ``pretrainer_`` and never changed by fine-tuning.
+        - an unfitted :class:`StackedRBMTransformer`: greedy RBM pre-training. A
+          clone is fitted on every training row (unlabelled ones included) with
+          its own parameters -- ``init__n_iter``, ``init__learning_rate``, ... can
+          be grid-searched -- and copies of its weights and hidden biases
+          initialise the hidden layers (mapped exactly for ``"tanh"``, see Notes);
+          the output layer is ``xavier_uniform`` with zero bias. The fitted clone
+          is kept as ``pretrainer_``. When its ``random_state`` is None it is
+          seeded from this estimator's ``random_state``.
+        - a fitted :class:`StackedRBMTransformer`, or one wrapped in
+          ``sklearn.frozen.FrozenEstimator``: its weights are used as they are,
+          and it is never refitted or modified. One pre-training then serves many
+          fine-tunings, and it can have seen more unlabelled data than ``X``.
+          Wrap it in ``FrozenEstimator`` for ``clone`` and ``GridSearchCV``, which
+          would otherwise clone it unfitted.
+        - ``"rbm"``: shorthand for ``StackedRBMTransformer(hidden_layer_sizes,
+          hidden_units=...)`` with its default parameters.
+
+        A transformer's hidden layer sizes must be ``hidden_layer_sizes``, and its
+        ``hidden_units`` must suit ``activation``: ``"relu"`` (NReLU) for
+        ``"relu"`` and ``"leaky_relu"``, ``"bernoulli"`` otherwise; a fitted one
+        must have been fitted on ``n_features_in_`` features.
 
         ``"zeros"`` (and ``"constant"``) are honest: every hidden unit of a layer
         starts, and stays, identical — symmetry is never broken.
@@ -320,12 +348,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Adam's moment decay rates.
     epsilon : float, default=1e-8
         Adam's numerical stabiliser.
-    pretrain_n_iter : int, default=20
-        Epochs of RBM training per layer (``init="rbm"``).
-    pretrain_learning_rate : float, default=0.05
-        CD learning rate (``init="rbm"``).
-    pretrain_batch_size : int, default=32
-        CD mini-batch size (``init="rbm"``).
+    unlabeled : int, float, str or None, default=None
+        The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
+        semi-supervised convention). Unlabelled rows are used by pre-training and
+        by LSUV's variance probe, and by nothing else: not by fine-tuning,
+        ``classes_``, the early-stopping split or ``t_``. ``None``: every row is
+        labelled (so labels {-1, 1} are an ordinary binary problem).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, pre-training, the validation split and shuffling. An
         int gives bit-identical refits.
@@ -368,7 +396,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
     pretrainer_ : StackedRBMTransformer
-        The fitted pre-training stack (only when ``init="rbm"``).
+        The pre-training stack this fit fitted (only when ``init`` is ``"rbm"`` or
+        an unfitted transformer; a fitted or frozen ``init`` is the stack itself).
 
     See Also
     --------
@@ -407,7 +436,23 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     ...                     max_iter=20, random_state=0)
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.85
     True
+
+    Few labels, many unlabelled rows: pre-train on all rows, fine-tune on the
+    labelled ones.
+
+    >>> from sk_dbn import StackedRBMTransformer
+    >>> y_few = y[:1500].copy()
+    >>> y_few[200:] = -1                      # only 200 labelled rows
+    >>> clf = DBNClassifier((64,), init=StackedRBMTransformer((64,), n_iter=10),
+    ...                     unlabeled=-1, learning_rate_init=0.01, random_state=0)
+    >>> clf.fit(X[:1500] / 16, y_few).score(X[1500:] / 16, y[1500:]) > 0.8
+    True
     """
+    _parameter_constraints = {
+        **_BaseDBN._parameter_constraints,
+        "unlabeled": [None, Real, str],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(256,),
@@ -430,9 +475,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        pretrain_n_iter=20,
-        pretrain_learning_rate=0.05,
-        pretrain_batch_size=32,
+        unlabeled=None,
         random_state=None,
         verbose=0,
     ):
@@ -455,9 +498,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
-        self.pretrain_n_iter = pretrain_n_iter
-        self.pretrain_learning_rate = pretrain_learning_rate
-        self.pretrain_batch_size = pretrain_batch_size
+        self.unlabeled = unlabeled
         self.random_state = random_state
         self.verbose = verbose
 
@@ -467,17 +508,19 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """One epoch of fine-tuning on the given batch.
 
         The first call initialises the network exactly as :meth:`fit` would (for
-        ``init="rbm"``: pre-training on this first batch) and needs ``classes``;
-        later calls only fine-tune, keeping the optimiser state.
+        a pre-training ``init``: pre-training on all rows of this first batch,
+        unlabelled ones included) and needs ``classes``; later calls only
+        fine-tune, on the labelled rows, keeping the optimiser state.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A batch of training data.
         y : array-like of shape (n_samples,)
-            Class labels.
+            Class labels (``unlabeled`` for rows without one).
         classes : array-like of shape (n_classes,), default=None
-            All classes that can appear; required on the first call.
+            All classes that can appear; required on the first call. The
+            ``unlabeled`` marker, if listed, is not a class and is dropped.
 
         Returns
         -------
@@ -496,20 +539,24 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             )
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            classes = np.unique(classes)
+            if self.unlabeled is not None:  # the marker is not a class
+                classes = classes[~_is_marker(classes, self.unlabeled)]
         if first:
-            labels = np.unique(y if classes is None else np.asarray(classes))
+            labels = np.unique(y) if classes is None else classes
             if labels.shape[0] < 2:
+                where = "" if self.unlabeled is None else " among its labelled rows"
                 raise ValueError(
-                    "DBNClassifier needs at least 2 classes to fit; y has 1 class: "
-                    f"{labels[0]!r}."
+                    "DBNClassifier needs at least 2 classes to fit; y has 1 class"
+                    f"{where}: {labels.tolist()[0]!r}."
                 )
             n_out = 1 if labels.shape[0] == 2 else labels.shape[0]
             state.update(classes_=labels, n_outputs_=n_out,
                          out_activation_="logistic" if n_out == 1 else "softmax")
-        elif classes is not None and not np.array_equal(np.unique(classes),
-                                                        state["classes_"]):
+        elif classes is not None and not np.array_equal(classes, state["classes_"]):
             raise ValueError(
-                f"classes={np.unique(classes).tolist()} differ from the classes of "
+                f"classes={classes.tolist()} differ from the classes of "
                 f"the first partial_fit call, {state['classes_'].tolist()}."
             )
         unknown = np.setdiff1d(np.unique(y), state["classes_"])

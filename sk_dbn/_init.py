@@ -72,17 +72,18 @@ def pretrained_network(rbm_coefs, rbm_intercepts, activation, n_outputs, *, rng,
     return coefs, intercepts
 
 
-def initial_network(init, layer_sizes, X, activation, *, rng, pretrain):
+def initial_network(init, layer_sizes, X, activation, *, rng, pretrain=None):
     """``(coefs, intercepts)`` of a new network, as ``init`` makes them.
 
-    ``pretrain(X, rng)`` is called for ``init="rbm"``; it returns the hidden layers'
-    RBM weights and biases (the estimator owns the pre-training stack).
+    With ``pretrain`` (the estimator's pre-training, for ``init="rbm"`` or a
+    :class:`StackedRBMTransformer`), ``pretrain(X, rng)`` returns the hidden
+    layers' RBM weights and biases; the estimator owns the stack.
     """
     dtype = X.dtype
-    if init == "lsuv":
-        return lsuv_network(layer_sizes, X, activation, rng=rng, dtype=dtype)
-    if init == "rbm":
+    if pretrain is not None:
         rbm_coefs, rbm_intercepts = pretrain(X, rng)
         return pretrained_network(rbm_coefs, rbm_intercepts, activation,
                                   layer_sizes[-1], rng=rng, dtype=dtype)
+    if init == "lsuv":
+        return lsuv_network(layer_sizes, X, activation, rng=rng, dtype=dtype)
     return random_network(init, layer_sizes, rng=rng, dtype=dtype)

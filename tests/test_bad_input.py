@@ -54,8 +54,18 @@ def _data(dtype=np.float64, n=N, f=F, seed=0):
 
 def dbn(**params):
     defaults = dict(hidden_layer_sizes=(H,), init="xavier_uniform", max_iter=3,
-                    learning_rate_init=0.05, pretrain_n_iter=2, random_state=0)
-    return DBNClassifier(**{**defaults, **params})
+                    learning_rate_init=0.05, random_state=0)
+    params = {**defaults, **params}
+    if params["init"] == "rbm":  # a short pre-training
+        params["init"] = short_rbm(params["hidden_layer_sizes"],
+                                   params.get("activation", "logistic"), n_iter=2)
+    return DBNClassifier(**params)
+
+
+def short_rbm(sizes, activation, **params):
+    """The pre-training of ``init="rbm"``, with ``params`` (e.g. fewer epochs)."""
+    units = "relu" if activation in ("relu", "leaky_relu") else "bernoulli"
+    return StackedRBMTransformer(sizes, hidden_units=units, **params)
 
 
 def stack(**params):
@@ -605,7 +615,7 @@ def _fine_tuning_may_diverge(method, params, X):
     """Whether the drawn hyperparameters and scale make a divergence plausible.
 
     Only fine-tuning: ``initialize`` does none, and the pre-training of
-    ``init="rbm"`` runs at the default ``pretrain_learning_rate`` (never drawn),
+    a pre-training ``init`` runs at the default ``learning_rate`` (never drawn),
     where it must not diverge. SGD may diverge with a large step or large inputs;
     Adam only with ``learning_rate_init=1.0`` on the largest scale. ``alpha``
     alone never does here: SGD's decay step ``lr / batch_size * alpha`` is at most
@@ -646,10 +656,13 @@ def test_property_classifier(data):
         early_stopping=data.draw(st.booleans()),
         # 0.5 and 0.9 leave no training row in the smallest data sets
         validation_fraction=data.draw(st.sampled_from([0.1, 0.5, 0.9])),
-        pretrain_n_iter=data.draw(st.integers(1, 2)),
-        pretrain_batch_size=data.draw(st.integers(1, 4)),
         random_state=0,
     )
+    if params["init"] == "rbm":
+        params["init"] = short_rbm(
+            params["hidden_layer_sizes"], params["activation"],
+            n_iter=data.draw(st.integers(1, 2)),
+            batch_size=data.draw(st.integers(1, 4)))
     method = data.draw(st.sampled_from(DBN_FIT), label="method")
     snapshot = X.copy()
     clf = DBNClassifier(**params)

@@ -17,8 +17,9 @@ ESTIMATORS = [
     DBNClassifier(),
     # small and fast: larger steps so a few dozen epochs fit the checks' blobs
     DBNClassifier((8,), init="xavier_uniform", learning_rate_init=0.02, max_iter=50),
-    DBNClassifier((8, 6), init="rbm", activation="tanh", learning_rate_init=0.02,
-                  max_iter=50, pretrain_n_iter=2),
+    DBNClassifier((8, 6), init=StackedRBMTransformer((8, 6), n_iter=2),
+                  activation="tanh", learning_rate_init=0.02, max_iter=50),
+    DBNClassifier((8,), init=StackedRBMTransformer((8,), n_iter=2)),
     DBNClassifier((8,), init="lsuv", activation="relu", solver="sgd",
                   learning_rate_init=0.05, max_iter=50),
     # beyond the defaults: early stopping (its split on tiny data), PCD-3 with

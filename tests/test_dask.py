@@ -40,7 +40,7 @@ def _digits(n=240):
 
 def _small():
     return DBNClassifier((12,), init="xavier_uniform", max_iter=5,
-                         learning_rate_init=0.03, pretrain_n_iter=2, random_state=0)
+                         learning_rate_init=0.03, random_state=0)
 
 
 RESULT_KEYS = ["mean_test_score", "std_test_score", "rank_test_score",

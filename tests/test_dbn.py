@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from sk_dbn import DBNClassifier
+from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn._activations import LEAKY_SLOPE
 from sk_dbn._network import loss_and_gradients
 from sk_dbn._rbm import rbm_to_network
@@ -71,12 +71,17 @@ def blobs(n=60, seed=0):
     return X, y
 
 
-def small(**params):
-    """A small, fast classifier; ``params`` override the defaults."""
-    defaults = dict(hidden_layer_sizes=(16,), init="xavier_uniform", max_iter=10,
-                    learning_rate_init=0.03, pretrain_n_iter=2, random_state=0)
-    defaults.update(params)
-    return DBNClassifier(**defaults)
+def small(pretrain_n_iter=2, **params):
+    """A small, fast classifier; ``params`` override the defaults, and
+    ``init="rbm"`` pre-trains for ``pretrain_n_iter`` epochs."""
+    params = {**dict(hidden_layer_sizes=(16,), init="xavier_uniform", max_iter=10,
+                     learning_rate_init=0.03, random_state=0), **params}
+    if isinstance(params["init"], str) and params["init"] == "rbm":
+        relu = params.get("activation") in ("relu", "leaky_relu")
+        params["init"] = StackedRBMTransformer(
+            params["hidden_layer_sizes"], hidden_units="relu" if relu else "bernoulli",
+            n_iter=pretrain_n_iter)
+    return DBNClassifier(**params)
 
 
 pytestmark = pytest.mark.filterwarnings(
@@ -585,8 +590,8 @@ def test_pipeline_on_digits():
     )
     pipe = Pipeline([
         ("scale", MinMaxScaler()),
-        ("dbn", DBNClassifier((32,), init="rbm", pretrain_n_iter=3, max_iter=15,
-                              learning_rate_init=0.01, random_state=0)),
+        ("dbn", DBNClassifier((32,), init=StackedRBMTransformer((32,), n_iter=3),
+                              max_iter=15, learning_rate_init=0.01, random_state=0)),
     ])
     pipe.fit(X_train, y_train)
     assert pipe.score(X_test, y_test) > 0.9
@@ -641,6 +646,13 @@ def test_clone(fitted):
     clf, X, y = fitted
     cloned = clone(clf)
     assert not hasattr(cloned, "coefs_")
-    assert cloned.get_params() == clf.get_params()
+    params, cloned_params = clf.get_params(), cloned.get_params()
+    init, cloned_init = params.pop("init"), cloned_params.pop("init")
+    assert cloned_params == params
+    if isinstance(init, str):
+        assert cloned_init == init
+    else:  # an estimator parameter is cloned too
+        assert cloned_init is not init
+        assert cloned_init.get_params() == init.get_params()
     cloned.fit(X, y)  # same int seed: the same model
     _assert_same_predictions(clf, cloned, X)

@@ -91,15 +91,16 @@ def test_pre_training_divergence_in_partial_fit_keeps_the_weights():
 
 @pytest.mark.parametrize("strict", [False, True], ids=["lenient", "W-error"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dbn_pre_training_divergence_names_pretrain_learning_rate(dtype, strict):
-    # the classifier's parameter is pretrain_learning_rate: the message must name
+def test_dbn_pre_training_divergence_names_init_learning_rate(dtype, strict):
+    # the classifier's parameter is init__learning_rate: the message must name
     # the parameter the user of DBNClassifier can change
     X, y = _digits(dtype=dtype)
-    clf = DBNClassifier((16,), init="rbm", pretrain_learning_rate=1e3,
-                        pretrain_n_iter=3, max_iter=2, random_state=0)
+    clf = DBNClassifier((16,), init=StackedRBMTransformer((16,), learning_rate=1e3,
+                                                          n_iter=3),
+                        max_iter=2, random_state=0)
     with _runtime_warnings(strict):
         with pytest.raises(ValueError,
-                           match=r"(?i)pre-training.*pretrain_learning_rate"):
+                           match=r"(?i)pre-training.*init__learning_rate=1000"):
             clf.fit(X, y)
     _assert_no_nonfinite_weights(clf)
     if hasattr(clf, "pretrainer_"):

@@ -114,15 +114,16 @@ def _dbn_variants(digits):
     X, y = digits
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
-    small = dict(max_iter=2, pretrain_n_iter=1, random_state=0)
+    small = dict(max_iter=2, random_state=0)
+    rbm = StackedRBMTransformer((8,), n_iter=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        yield DBNClassifier((8,), init="rbm", **small).fit(frame, y)
+        yield DBNClassifier((8,), init=rbm, **small).fit(frame, y)
         yield DBNClassifier((8, 4), init="lsuv", early_stopping=True,
                             **small).fit(X, y)
         yield DBNClassifier((8,), init="he_normal", **small).partial_fit(
             X, y, classes=np.unique(y))
-        yield DBNClassifier((8,), init="rbm", **small).initialize(X, y)
+        yield DBNClassifier((8,), init=rbm, **small).initialize(X, y)
 
 
 def test_dbn_fitted_attributes_are_documented(digits):

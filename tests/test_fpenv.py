@@ -51,7 +51,7 @@ def test_bits_already_set_by_the_caller_stay_set():
 @needs_ftz
 @pytest.mark.parametrize("estimator", [
     DBNClassifier((3,), init="xavier_uniform", max_iter=2),
-    DBNClassifier((3,), init="rbm", pretrain_n_iter=2, max_iter=2),
+    DBNClassifier((3,), init=StackedRBMTransformer((3,), n_iter=2), max_iter=2),
     StackedRBMTransformer((3,), n_iter=2),
 ])
 def test_fits_flush_and_put_the_bits_back(monkeypatch, estimator):

@@ -40,11 +40,16 @@ def data():
     return X[:N_SAMPLES] / 16.0, y[:N_SAMPLES] % 3
 
 
-def classifier(**params):
-    defaults = dict(hidden_layer_sizes=(8, 6), init="xavier_uniform", batch_size=BATCH,
-                    max_iter=4, learning_rate_init=0.05, pretrain_n_iter=2,
-                    pretrain_batch_size=BATCH, random_state=0)
-    return DBNClassifier(**{**defaults, **params})
+def classifier(pretrain_n_iter=2, **params):
+    """A small classifier; ``init="rbm"`` pre-trains ``pretrain_n_iter`` epochs in
+    mini-batches of ``BATCH``."""
+    params = {**dict(hidden_layer_sizes=(8, 6), init="xavier_uniform",
+                     batch_size=BATCH, max_iter=4, learning_rate_init=0.05,
+                     random_state=0), **params}
+    if params["init"] == "rbm":
+        params["init"] = StackedRBMTransformer(params["hidden_layer_sizes"],
+                                               n_iter=pretrain_n_iter, batch_size=BATCH)
+    return DBNClassifier(**params)
 
 
 def stack(**params):
@@ -311,8 +316,8 @@ def test_second_ctrl_c_aborts_at_once_and_rolls_back(monkeypatch, data, fitted):
     X, y = data
     clf = classifier(init="rbm", pretrain_n_iter=10**6, max_iter=2)
     if fitted:
-        clf.set_params(pretrain_n_iter=1).fit(X, y)
-        clf.set_params(pretrain_n_iter=10**6)
+        clf.set_params(init__n_iter=1).fit(X, y)
+        clf.set_params(init__n_iter=10**6)
         proba = clf.predict_proba(X)
     calls = {"n": 0}
     real = sk_dbn._rbm.gibbs_phases

@@ -48,7 +48,7 @@ STACKS = {
     "relu": dict(hidden_units="relu"),
 }
 CLASSIFIERS = {
-    "rbm": dict(init="rbm"),
+    "rbm": dict(init=StackedRBMTransformer((10, 6), n_iter=2)),
     "lsuv": dict(init="lsuv", activation="relu"),
     "sgd-float32": dict(init="he_normal", solver="sgd", activation="tanh"),
     "early-stopping": dict(init="xavier_uniform", early_stopping=True),
@@ -62,7 +62,7 @@ def _stack(name):
 
 def _classifier(name):
     return DBNClassifier((10, 6), max_iter=3, learning_rate_init=0.02,
-                         pretrain_n_iter=2, random_state=0, **CLASSIFIERS[name])
+                         random_state=0, **CLASSIFIERS[name])
 
 
 @pytest.fixture(scope="module", params=list(STACKS))
@@ -219,7 +219,7 @@ def test_skops_classifier(fitted_classifier, tmp_path):
     clf, X, y = fitted_classifier
     untrusted, loaded = _skops_round_trip(clf, tmp_path / "clf.skops")
     expected = {_type_name(DBNClassifier)}
-    if clf.init == "rbm":  # the fitted pre-training stack is part of the state
+    if hasattr(clf, "pretrainer_"):  # the pre-training stack is part of the state
         expected.add(_type_name(StackedRBMTransformer))
         assert type(loaded.pretrainer_) is StackedRBMTransformer
         _assert_same_arrays(loaded.pretrainer_.coefs_, clf.pretrainer_.coefs_)
@@ -235,8 +235,9 @@ def test_skops_pipeline(tmp_path, final):
     steps = [("scale", MinMaxScaler()),
              ("rbm", StackedRBMTransformer((12,), n_iter=2, random_state=0))]
     if final == "dbn":
-        steps.append(("clf", DBNClassifier((8,), init="rbm", max_iter=3,
-                                           pretrain_n_iter=1, random_state=0)))
+        steps.append(("clf", DBNClassifier(
+            (8,), init=StackedRBMTransformer((8,), n_iter=1), max_iter=3,
+            random_state=0)))
     else:
         steps.append(("clf", LogisticRegression(max_iter=200)))
     pipe = Pipeline(steps).fit(X, y)
@@ -269,7 +270,7 @@ def _saved_by(monkeypatch, est, version, how, tmp_path):
 @pytest.mark.parametrize("how", ["pickle", "joblib", "skops"])
 def test_loading_another_version_warns(monkeypatch, tmp_path, how):
     X, y = _digits()
-    clf = DBNClassifier((6,), init="rbm", max_iter=1, pretrain_n_iter=1,
+    clf = DBNClassifier((6,), init=StackedRBMTransformer((6,), n_iter=1), max_iter=1,
                         random_state=0).fit(X, y)
     load = _saved_by(monkeypatch, clf, "0.0.1.dev-other", how, tmp_path)
     with pytest.warns(SkDbnVersionWarning, match="0.0.1.dev-other") as record:

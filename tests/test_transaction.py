@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPClassifier
 
 import sk_dbn._finetune
 from sk_dbn import DBNClassifier, StackedRBMTransformer
-from sk_dbn._base import TrainingInterruptedWarning
+from sk_dbn._base import DivergenceError, TrainingInterruptedWarning
 from sk_dbn.initializers import xavier_uniform
 
 pytestmark = pytest.mark.filterwarnings(
@@ -120,6 +120,24 @@ def test_failed_partial_fit_or_warm_start_keeps_model(method):
     before, proba = _state(clf), clf.predict_proba(X)
     with pytest.raises(ValueError, match="not in classes"):
         getattr(clf, method)(X, np.arange(60) % 4)
+    _assert_same(before, _state(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_warm_start_or_partial_fit_diverging_after_some_epochs_keeps_model(method):
+    # before, a warm-start refit diverging at epoch 10 kept the 6 finite epochs
+    # before it: n_iter_, weights and probabilities all changed
+    X, y = _data()
+    clf = DBNClassifier((4,), init="xavier_uniform", activation="relu", solver="sgd",
+                        momentum=0.0, max_iter=3, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    before, proba = _state(clf), clf.predict_proba(X)
+    clf.set_params(learning_rate_init=1e30, max_iter=20)
+    with pytest.raises(ValueError, match="diverged"):
+        for _ in range(1 if method == "fit" else 20):
+            getattr(clf, method)(X * 100, y)
+            before, proba = _state(clf), clf.predict_proba(X)
     _assert_same(before, _state(clf))
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
@@ -331,19 +349,42 @@ def test_unclear_divergence_lists_the_candidates():
 
 def test_pretraining_divergence_names_the_pretraining_parameter():
     X, y = _data()
-    with pytest.raises(ValueError, match="pretrain_learning_rate=1e[+]30"):
-        DBNClassifier((4,), init="rbm", pretrain_learning_rate=1e30,
+    with pytest.raises(ValueError, match="init__learning_rate=1e[+]30"):
+        DBNClassifier((4,), init=StackedRBMTransformer((4,), learning_rate=1e30),
                       max_iter=1).fit(X * 10, y)
 
 
+
+def test_pretraining_divergence_with_init_rbm_says_how_to_set_it(monkeypatch):
+    # init="rbm" has no init__learning_rate to set: the message names the
+    # transformer it stands for (the defaults do not diverge, so fake it)
+    def diverge(self, X, incremental):
+        raise DivergenceError("Pre-training diverged.",
+                              [("learning_rate", 0.05, "lower learning_rate")])
+
+    monkeypatch.setattr(StackedRBMTransformer, "_fit", diverge)
+    X, y = _data()
+    with pytest.raises(ValueError) as info:
+        DBNClassifier((4,), init="rbm", max_iter=1).fit(X, y)
+    assert ("init__learning_rate=0.05 (lower init__learning_rate)"
+            in str(info.value))
+    assert ("StackedRBMTransformer((4,), hidden_units='bernoulli'); to change"
+            in str(info.value))
+
+
 # ------------------------------------------------------ class 8: no NaN proba
+@pytest.mark.parametrize("kind", ["centred", "signs", "scaled"])
 @pytest.mark.parametrize("activation", ["relu", "identity", "leaky_relu",
                                         "logistic", "tanh"])
-def test_predict_proba_near_float_max_is_finite_or_a_clear_error(activation):
+def test_predict_proba_near_float_max_is_finite_or_a_clear_error(activation, kind):
     X, y = _data()
     clf = DBNClassifier((6,), init="xavier_uniform", activation=activation,
                         max_iter=3, random_state=0).fit(X, y)
-    huge = (X - 0.5) * 1.7e308
+    # random signs at +-1.7e308 and X * 1.79e308 gave NaN probabilities before
+    huge = {"centred": lambda: (X - 0.5) * 1.7e308,
+            "signs": lambda: np.random.default_rng(1).choice(
+                [-1.7e308, 1.7e308], size=(200, X.shape[1])),
+            "scaled": lambda: X * 1.79e308}[kind]()
     with warnings.catch_warnings():
         # scikit-learn's finiteness check sums X and warns of the overflow
         warnings.simplefilter("ignore", RuntimeWarning)

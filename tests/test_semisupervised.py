@@ -1,0 +1,272 @@
+"""Pre-training on unlabelled rows, and pre-training you can reuse and tune.
+
+``init`` may be a StackedRBMTransformer (unfitted: fitted inside ``fit``; fitted or
+frozen: used as it is) and ``unlabeled`` marks rows that only pre-training and
+LSUV see.
+"""
+
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from sk_dbn import DBNClassifier, StackedRBMTransformer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+N_LABELLED = 60
+
+
+@pytest.fixture(scope="module")
+def data():
+    """300 digits rows in [0, 1]; the first N_LABELLED keep their label."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    y_masked = y.copy()
+    y_masked[N_LABELLED:] = -1
+    return X, y, y_masked
+
+
+def stack(**params):
+    return StackedRBMTransformer((12,), **{"n_iter": 2, **params})
+
+
+def clf(**params):
+    return DBNClassifier((12,), **{"init": stack(random_state=1), "max_iter": 5,
+                                   "random_state": 0, **params})
+
+
+def assert_same_network(a, b):
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
+# ------------------------------------------------ unlabelled rows: pre-training only
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_unlabelled_rows_reach_pretraining_and_nothing_else(data, early_stopping):
+    X, y, y_masked = data
+    semi = clf(unlabeled=-1, early_stopping=early_stopping).fit(X, y_masked)
+    # the same pre-training, then a fit on the labelled rows alone
+    pre = stack(random_state=1).fit(X)
+    alone = clf(init=pre, early_stopping=early_stopping).fit(X[:N_LABELLED],
+                                                             y[:N_LABELLED])
+    assert_same_network(semi, alone)
+    np.testing.assert_array_equal(semi.pretrainer_.coefs_[0], pre.coefs_[0])
+    np.testing.assert_array_equal(semi.classes_, np.arange(10))
+    assert semi.t_ == alone.t_
+    if not early_stopping:
+        assert semi.t_ == semi.n_iter_ * N_LABELLED
+    assert semi.n_features_in_ == X.shape[1]
+
+
+def test_the_marker_value_does_not_matter(data):
+    X, y, y_masked = data
+    a = clf(unlabeled=-1).fit(X, y_masked)
+    strings = np.where(y_masked == -1, "?", y.astype(str)).astype(object)
+    b = clf(unlabeled="?").fit(X, strings)
+    assert_same_network(a, b)
+    assert list(b.classes_) == [str(k) for k in range(10)]
+
+
+def test_adding_unlabelled_rows_changes_the_pretrained_weights(data):
+    X, y, y_masked = data
+    labelled = clf(unlabeled=-1).fit(X[:N_LABELLED], y_masked[:N_LABELLED])
+    more = clf(unlabeled=-1).fit(X, y_masked)
+    assert not np.array_equal(labelled.pretrainer_.coefs_[0],
+                              more.pretrainer_.coefs_[0])
+    assert labelled.pretrainer_.reconstruction_error_ is not None
+
+
+def test_lsuv_probe_sees_unlabelled_rows(data):
+    X, y, y_masked = data
+    a = DBNClassifier((12,), init="lsuv", unlabeled=-1, random_state=0)
+    b = clone(a)
+    a.initialize(X[:N_LABELLED], y_masked[:N_LABELLED])
+    b.initialize(X, y_masked)
+    assert not np.array_equal(a.coefs_[0], b.coefs_[0])
+
+
+def test_unlabelled_rows_are_ignored_without_pretraining(data):
+    X, y, y_masked = data
+    a = DBNClassifier((12,), init="xavier_uniform", unlabeled=-1, max_iter=5,
+                      random_state=0).fit(X, y_masked)
+    b = clone(a).set_params(unlabeled=None).fit(X[:N_LABELLED], y[:N_LABELLED])
+    assert_same_network(a, b)
+
+
+def test_partial_fit_pretrains_on_all_rows_of_the_first_call(data):
+    X, y, y_masked = data
+    classes = np.arange(-1, 10)  # the marker, if listed, is not a class
+    est = clf(unlabeled=-1).partial_fit(X, y_masked, classes=classes)
+    np.testing.assert_array_equal(est.classes_, np.arange(10))
+    pre = stack(random_state=1).fit(X)
+    np.testing.assert_array_equal(est.pretrainer_.coefs_[0], pre.coefs_[0])
+    assert est.t_ == N_LABELLED
+    est.partial_fit(X, y_masked)
+    assert est.t_ == 2 * N_LABELLED
+    with pytest.raises(ValueError, match="no labelled row"):
+        est.partial_fit(X[N_LABELLED:], y_masked[N_LABELLED:])
+    assert est.t_ == 2 * N_LABELLED
+
+
+def test_initialize_and_sparse_input(data):
+    X, y, y_masked = data
+    dense = clf(unlabeled=-1).initialize(X, y_masked)
+    sparse = clf(unlabeled=-1).initialize(sp.csr_matrix(X), y_masked)
+    np.testing.assert_allclose(dense.coefs_[0], sparse.coefs_[0], rtol=1e-10)
+    assert dense.n_iter_ == 0 and dense.classes_.tolist() == list(range(10))
+
+
+def test_minus_one_is_an_ordinary_label_by_default(data):
+    X, y, _ = data
+    y_pm = np.where(y < 5, -1, 1)
+    est = DBNClassifier((12,), init="xavier_uniform", max_iter=20,
+                        learning_rate_init=0.03, random_state=0).fit(X, y_pm)
+    np.testing.assert_array_equal(est.classes_, [-1, 1])
+    assert est.score(X, y_pm) > 0.8
+    assert est.t_ == est.n_iter_ * X.shape[0]
+
+
+def test_too_few_labels_are_refused(data):
+    X, y, y_masked = data
+    with pytest.raises(ValueError, match="no labelled row"):
+        clf(unlabeled=-1).fit(X, np.full(X.shape[0], -1))
+    one_class = np.where(np.arange(X.shape[0]) < 5, 3, -1)
+    with pytest.raises(ValueError, match="1 class among its labelled rows: 3"):
+        clf(unlabeled=-1).fit(X, one_class)
+    est = clf(unlabeled=-1)
+    with pytest.raises(ValueError):
+        est.fit(X, one_class)
+    assert not hasattr(est, "coefs_")
+
+
+# ------------------------------------------- a fitted or frozen transformer as init
+@pytest.mark.parametrize("frozen", [False, True])
+def test_fitted_or_frozen_init_is_used_as_is_and_never_changed(data, frozen):
+    X, y, y_masked = data
+    pre = stack(random_state=3).fit(X)
+    before = joblib.hash(pre)
+    init = FrozenEstimator(pre) if frozen else pre
+    est = clf(init=init, activation="tanh").fit(X[:N_LABELLED], y[:N_LABELLED])
+    assert joblib.hash(pre) == before
+    assert not hasattr(est, "pretrainer_")
+    # the network started from the transformer's weights (tanh: W / 2)
+    start = clf(init=init, activation="tanh").initialize(X[:N_LABELLED],
+                                                         y[:N_LABELLED])
+    np.testing.assert_array_equal(start.coefs_[0], pre.coefs_[0] / 2)
+    assert not np.shares_memory(start.coefs_[0], pre.coefs_[0])
+    assert joblib.hash(pre) == before
+
+
+def test_float32_data_with_a_float64_stack(data):
+    X, y, _ = data
+    pre = stack(random_state=3).fit(X)
+    est = clf(init=FrozenEstimator(pre)).fit(X.astype(np.float32), y)
+    assert est.coefs_[0].dtype == np.float32
+    assert pre.coefs_[0].dtype == np.float64
+
+
+def _count_pretraining(monkeypatch):
+    calls = []
+    real = StackedRBMTransformer._fit
+
+    def counted(self, X, incremental):
+        calls.append(X.shape[0])
+        return real(self, X, incremental)
+
+    monkeypatch.setattr(StackedRBMTransformer, "_fit", counted)
+    return calls
+
+
+def test_grid_search_with_a_frozen_stack_pretrains_zero_times(data, monkeypatch):
+    X, y, _ = data
+    pre = stack(random_state=0).fit(X)
+    before = joblib.hash(pre)
+    calls = _count_pretraining(monkeypatch)
+    search = GridSearchCV(clf(init=FrozenEstimator(pre)),
+                          {"learning_rate_init": [1e-3, 1e-2]}, cv=3).fit(X, y)
+    assert calls == []
+    assert joblib.hash(pre) == before
+    assert search.best_estimator_.init.estimator is pre
+
+
+def test_grid_search_with_an_unfitted_stack_pretrains_once_per_fit(data, monkeypatch):
+    X, y, _ = data
+    calls = _count_pretraining(monkeypatch)
+    search = GridSearchCV(clf(), {"init__learning_rate": [0.01, 0.1]},
+                          cv=3).fit(X, y)
+    assert len(calls) == 2 * 3 + 1  # every candidate and fold, and the refit
+    assert search.best_params_["init__learning_rate"] in (0.01, 0.1)
+    assert search.best_estimator_.pretrainer_.learning_rate == \
+        search.best_params_["init__learning_rate"]
+    # the estimator's own init was cloned, never fitted
+    assert not hasattr(search.estimator.init, "coefs_")
+
+
+def test_get_params_and_clone_expose_the_transformer():
+    est = DBNClassifier((8,), init=StackedRBMTransformer((8,), n_iter=3))
+    params = est.get_params(deep=True)
+    assert params["init__n_iter"] == 3 and "init__learning_rate" in params
+    copy = clone(est)
+    assert isinstance(copy.init, StackedRBMTransformer) and copy.init is not est.init
+    assert copy.init.get_params() == est.init.get_params()
+    copy.set_params(init__learning_rate=0.2)
+    assert copy.init.learning_rate == 0.2 and est.init.learning_rate == 0.05
+
+
+def test_unseeded_stack_is_seeded_from_the_classifier(data):
+    X, y, y_masked = data
+    est = DBNClassifier((12,), init=StackedRBMTransformer((12,), n_iter=2),
+                        unlabeled=-1, max_iter=3, random_state=5)
+    a = clone(est).fit(X, y_masked)
+    b = clone(est).fit(X, y_masked)
+    assert_same_network(a, b)
+    assert est.init.random_state is None
+
+
+# ---------------------------------------------------------------- mismatches
+@pytest.mark.parametrize("fitted", [False, True])
+def test_mismatched_sizes_and_units_are_refused(data, fitted):
+    X, y, _ = data
+
+    def maybe_fit(s):
+        return s.fit(X) if fitted else s
+
+    est = DBNClassifier((12, 6), init=maybe_fit(stack()))
+    with pytest.raises(ValueError, match=r"hidden layers \[12\].*hidden_layer_sizes "
+                                         r"is \[12, 6\]"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+    with pytest.raises(ValueError, match="hidden_units='bernoulli'.*activation="
+                                         "'relu'.*use hidden_units='relu'"):
+        DBNClassifier((12,), init=maybe_fit(stack()), activation="relu").fit(X, y)
+    with pytest.raises(ValueError, match="hidden_units='relu'.*activation="
+                                         "'logistic'.*use hidden_units='bernoulli'"):
+        DBNClassifier((12,), init=maybe_fit(stack(hidden_units="relu"))).fit(X, y)
+
+
+def test_mismatched_input_width_is_refused(data):
+    X, y, _ = data
+    pre = stack().fit(X[:, :40])
+    for init in (pre, FrozenEstimator(pre)):
+        with pytest.raises(ValueError, match="fitted on 40 features, but X has 64"):
+            DBNClassifier((12,), init=init).fit(X, y)
+
+
+def test_frozen_init_must_be_a_fitted_stack(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="unfitted StackedRBMTransformer"):
+        DBNClassifier((12,), init=FrozenEstimator(stack())).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        other = FrozenEstimator(LogisticRegression(max_iter=5).fit(X, y))
+    with pytest.raises(ValueError, match="must wrap a StackedRBMTransformer"):
+        DBNClassifier((12,), init=other).fit(X, y)
