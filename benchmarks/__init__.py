@@ -25,6 +25,9 @@ bench_rbm_pipeline
     RBM features + logistic regression on digits, vs ``BernoulliRBM``.
 bench_init_accuracy
     ``DBNClassifier`` test accuracy for each ``init`` vs ``MLPClassifier``.
+bench_semisupervised
+    Few labels, many unlabelled rows: ``DBNClassifier(unlabeled=-1)`` vs
+    ``MLPClassifier`` and scikit-learn's semi-supervised estimators.
 """
 
 MODULES = (
@@ -35,4 +38,5 @@ MODULES = (
     "bench_accuracy",
     "bench_rbm_pipeline",
     "bench_init_accuracy",
+    "bench_semisupervised",
 )

@@ -6,7 +6,8 @@ and the model), mean ± std test accuracy of ``DBNClassifier`` for ``init`` in
 {rbm, lsuv, xavier_uniform, he_normal, orthogonal, normal, zeros}, next to
 ``MLPClassifier`` with the same hidden sizes, activation and epoch budget
 (``max_iter``; both stop early by the same ``tol`` / ``n_iter_no_change`` rule).
-``init="rbm"`` pre-trains for ``pretrain_n_iter`` epochs on top of that budget.
+``init="rbm"`` pre-trains for ``StackedRBMTransformer().n_iter`` epochs per layer on
+top of that budget.
 
 Run: ``python -m benchmarks.bench_init_accuracy [--quick] [--threads N]``.
 """
@@ -17,7 +18,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from sk_dbn import DBNClassifier
+from sk_dbn import DBNClassifier, StackedRBMTransformer
 
 from ._common import digits01, main_for, mean_std, no_warnings, section, table, timed
 
@@ -59,12 +60,12 @@ def run(quick=False, repeats=None, threads=None):
             results.items(), key=lambda kv: -np.mean(kv[1][0])):
         rows.append([name, mean_std(acc), f"{np.mean(acc) - mlp_mean:+.4f}",
                      f"{np.mean(iters):.0f}", f"{np.mean(secs):.2f}"])
-    probe = DBNClassifier()
+    probe = StackedRBMTransformer()
     intro = (
         f"digits / 16, 75/25 stratified split, seeds {list(seeds)}; hidden "
         f"{HIDDEN}, activation {ACTIVATION}, adam, max_iter={max_iter} for both "
         f"(default tol and n_iter_no_change); init='rbm' adds "
-        f"{probe.pretrain_n_iter} pre-training epochs. Sorted by mean accuracy."
+        f"{probe.n_iter} pre-training epochs. Sorted by mean accuracy."
     )
     headers = ["model", "test accuracy (mean ± std)", "vs MLP", "n_iter_ (mean)",
                "fit s (mean)"]

@@ -25,6 +25,8 @@ import tempfile
 
 import numpy as np
 
+from sk_dbn import StackedRBMTransformer
+
 from ._common import main_for, mnist_like, section, table
 
 MB = 1024 * 1024
@@ -46,8 +48,9 @@ ESTIMATORS = {
     ),
     "DBNClassifier rbm 784-500-500-10": (
         "sk_dbn:DBNClassifier",
-        dict(hidden_layer_sizes=(500, 500), init="rbm", pretrain_n_iter=1,
-             pretrain_batch_size=100, max_iter=1, batch_size=100, random_state=0),
+        dict(hidden_layer_sizes=(500, 500),
+             init=StackedRBMTransformer((500, 500), n_iter=1, batch_size=100),
+             max_iter=1, batch_size=100, random_state=0),
     ),
     "MLPClassifier 784-500-500-10": (
         "sklearn.neural_network:MLPClassifier",

@@ -32,7 +32,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from sk_dbn import DBNClassifier
+from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn.initializers import normal
 
 X, y = load_digits(return_X_y=True)
@@ -62,10 +62,15 @@ activations = ["logistic", "tanh", "relu", "leaky_relu"]
 accuracy = np.full((len(inits), len(activations)), np.nan)
 for i, init in enumerate(inits.values()):
     for j, activation in enumerate(activations):
+        start = init
+        if init == "rbm":  # a short pre-training, with units that suit activation
+            start = StackedRBMTransformer(
+                (64, 64, 64), n_iter=5,
+                hidden_units="bernoulli" if activation in ("logistic", "tanh")
+                else "relu")
         clf = DBNClassifier(
-            (64, 64, 64), init=init, activation=activation, max_iter=15,
-            n_iter_no_change=15,
-            pretrain_n_iter=5, random_state=0,
+            (64, 64, 64), init=start, activation=activation, max_iter=15,
+            n_iter_no_change=15, random_state=0,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
