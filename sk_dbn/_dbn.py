@@ -11,6 +11,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import validate_data
@@ -352,8 +353,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
         semi-supervised convention). Unlabelled rows are used by pre-training and
         by LSUV's variance probe, and by nothing else: not by fine-tuning,
-        ``classes_``, the early-stopping split or ``t_``. ``None``: every row is
-        labelled (so labels {-1, 1} are an ordinary binary problem).
+        ``classes_``, the early-stopping split or ``t_``; :meth:`score` leaves
+        them out. ``None``: every row is labelled (so labels {-1, 1} are an
+        ordinary binary problem).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, pre-training, the validation split and shuffling. An
         int gives bit-identical refits.
@@ -576,6 +578,38 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     def _validation_score(self, coefs, intercepts, X, y):
         """Accuracy of the network ``(coefs, intercepts)`` on class indices ``y``."""
         return float(np.mean(self._predict_index(X, coefs, intercepts) == y))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the labelled rows of ``(X, y)``.
+
+        Rows whose label is ``unlabeled`` have nothing to be compared with and are
+        left out, so cross-validation and grid searches on partly labelled data
+        score the labelled rows of each held-out fold.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test data.
+        y : array-like of shape (n_samples,)
+            True labels (``unlabeled`` for rows without one).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy of :meth:`predict` on the labelled rows.
+        """
+        if self.unlabeled is not None:
+            y = np.asarray(y)
+            keep = np.flatnonzero(~_is_marker(y, self.unlabeled))
+            if keep.size == 0:
+                raise ValueError("y has no labelled row to score: all rows are "
+                                 f"unlabeled={self.unlabeled!r}.")
+            X, y = _safe_indexing(X, keep), y[keep]
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[keep]
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict class labels.

@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_validate
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 
@@ -123,6 +123,26 @@ def test_initialize_and_sparse_input(data):
     sparse = clf(unlabeled=-1).initialize(sp.csr_matrix(X), y_masked)
     np.testing.assert_allclose(dense.coefs_[0], sparse.coefs_[0], rtol=1e-10)
     assert dense.n_iter_ == 0 and dense.classes_.tolist() == list(range(10))
+
+
+def test_score_leaves_unlabelled_rows_out(data):
+    X, y, y_masked = data
+    est = clf(unlabeled=-1).fit(X, y_masked)
+    labelled = slice(0, N_LABELLED)
+    assert est.score(X, y_masked) == est.score(X[labelled], y[labelled])
+    assert est.score(X, y_masked) == np.mean(est.predict(X[labelled]) == y[labelled])
+    weights = np.arange(X.shape[0], dtype=float)
+    assert est.score(X, y_masked, sample_weight=weights) == est.score(
+        X[labelled], y[labelled], sample_weight=weights[labelled])
+    with pytest.raises(ValueError, match="no labelled row to score"):
+        est.score(X[N_LABELLED:], y_masked[N_LABELLED:])
+    # cross-validation on partly labelled rows scores each fold's labelled rows
+    cv = cross_validate(clf(unlabeled=-1), X, y_masked, cv=3, return_estimator=True,
+                        return_indices=True)
+    for fold, est, test in zip(cv["test_score"], cv["estimator"],
+                               cv["indices"]["test"]):
+        test = test[y_masked[test] != -1]
+        assert fold == np.mean(est.predict(X[test]) == y[test])
 
 
 def test_minus_one_is_an_ordinary_label_by_default(data):
