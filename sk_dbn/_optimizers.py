@@ -78,7 +78,11 @@ class SGD(_Optimizer):
         self._scratch = scratch_for(params)
 
     def update(self, params, grads, decay=None, sums=None):
-        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``."""
+        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``.
+
+        With ``learning_rate=1`` the caller has folded the step size into
+        ``grads`` (and ``decay``), and the step skips one pass over the weights.
+        """
         f = params[0].dtype.type
         lr, mom = f(self.learning_rate), f(self.momentum)
         for k, arrays in enumerate(zip(params, grads, self.state["velocity"])):
@@ -88,11 +92,11 @@ class SGD(_Optimizer):
                     p += v
                     continue
                 s = self._scratch[: p.shape[0]]
+                step = g if lr == 1 else np.multiply(g, lr, out=s)
                 v *= mom
-                np.multiply(g, lr, out=s)
-                v -= s
+                v -= step
                 if self.nesterov:
-                    p -= s
+                    p -= step
                     np.multiply(v, mom, out=s)
                     p += s
                 else:

@@ -444,9 +444,11 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
     n_samples = A.shape[0]
     std = standardization(layer)
     params = [layer["W"], layer["b_hidden"], layer["b_visible"]]
+    # the step size is folded into the statistics (one GEMM scale) and the
+    # decay, so the momentum step skips a pass over the weights
     optimizer = SGD(params, None if layer["velocity"] is None
                     else {"velocity": layer["velocity"]},
-                    learning_rate, momentum, nesterov=False)
+                    1.0, momentum, nesterov=False)
     layer["velocity"] = optimizer.state["velocity"]
     batch_size = ws.H_sample.shape[0]
     chain = None
@@ -455,7 +457,7 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
         if chain is None or chain.shape[0] < batch_size:
             chain = layer["chain"] = np.zeros((batch_size, params[0].shape[1]),
                                               dtype=params[0].dtype)
-    decay = [weight_decay, 0.0, 0.0]  # L2 on the weights, added in the step
+    decay = [learning_rate * weight_decay, 0.0, 0.0]  # L2 on the weights only
     order = rng.permutation(n_samples)
     for batch in gen_batches(n_samples, batch_size):
         idx = order[batch]
@@ -464,7 +466,7 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
         gibbs_phases(ws, n, *params, k=k, chain=chain, rng=rng,
                      visible_units=layer["visible_units"],
                      hidden_units=layer["hidden_units"])
-        grads = _statistics(ws, n, -1.0 / n)  # descent direction
+        grads = _statistics(ws, n, -learning_rate / n)  # lr times descent direction
         optimizer.update(params, grads, decay)
         session.check()
     return reconstruction_error(probe, *params, layer["visible_units"],
