@@ -28,6 +28,9 @@ bench_init_accuracy
 bench_semisupervised
     Few labels, many unlabelled rows: ``DBNClassifier(unlabeled=-1)`` vs
     ``MLPClassifier`` and scikit-learn's semi-supervised estimators.
+bench_likelihood
+    Test log-likelihood (AIS) of one RBM layer trained by CD-1, CD-10, PCD-1 and
+    ``BernoulliRBM``.
 """
 
 MODULES = (
@@ -39,4 +42,5 @@ MODULES = (
     "bench_rbm_pipeline",
     "bench_init_accuracy",
     "bench_semisupervised",
+    "bench_likelihood",
 )

@@ -21,6 +21,7 @@ from ._base import (
     check_hidden_layer_sizes,
     check_predict_input,
 )
+from ._generative import GenerativeMixin
 from ._init import draw_weights
 from ._network import forward_chunked
 from ._rng import check_generator
@@ -31,6 +32,7 @@ from .utils._sklearn import Interval, StrOptions, _fit_context
 
 class StackedRBMTransformer(
     VersionedStateMixin,
+    GenerativeMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -43,6 +45,11 @@ class StackedRBMTransformer(
     the mean-field down-pass back to input space. The fitted weights use the
     (fan_in, fan_out) orientation of a feed-forward network, so they can initialise
     one directly (see :class:`~sk_dbn.DBNClassifier` with ``init="rbm"``).
+
+    It is a generative model too: :meth:`score_samples` (pseudo-likelihood) and
+    :meth:`gibbs` as in ``BernoulliRBM``, :meth:`sample` draws from the whole
+    stack as a deep belief network, and :meth:`log_likelihood` estimates the
+    bottom RBM's log-likelihood by annealed importance sampling.
 
     Parameters
     ----------
@@ -168,6 +175,8 @@ class StackedRBMTransformer(
     (1797, 32)
     >>> rbm.inverse_transform(rbm.transform(X[:2])).shape
     (2, 64)
+    >>> rbm.sample(3, n_steps=10, random_state=0).shape
+    (3, 64)
     """
 
     _parameter_constraints = {

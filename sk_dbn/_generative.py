@@ -1,0 +1,211 @@
+"""The stack as a generative model: what ``StackedRBMTransformer`` adds to a
+feature extractor (``score_samples``, ``gibbs``, ``sample``, ``log_likelihood``).
+
+A mixin over the fitted state of :class:`~sk_dbn.StackedRBMTransformer` (its
+``_layers`` and raw-space ``coefs_``, ``intercepts_``, ``intercepts_visible_``);
+the maths is in :mod:`sk_dbn._likelihood` and :mod:`sk_dbn._rbm`.
+"""
+
+import numpy as np
+from scipy.special import expit
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from . import _likelihood, _rbm
+from ._base import check_predict_input
+from ._rng import check_generator
+
+SAMPLING_STEP = 2**32
+"""Offset of the seeds of ``gibbs`` calls (``partial_fit`` uses small steps)."""
+
+
+def _bernoulli_bottom(est):
+    """Whether the bottom RBM has Bernoulli visible and hidden units (True while
+    unfitted, so that calling the method raises ``NotFittedError``)."""
+    if not hasattr(est, "_layers"):
+        return True
+    layer = est._layers[0]
+    if layer["visible_units"] == "bernoulli" and layer["hidden_units"] == "bernoulli":
+        return True
+    raise AttributeError(
+        "score_samples is defined for a Bernoulli-Bernoulli bottom RBM (its "
+        "pseudo-likelihood flips binary units); this one has "
+        f"visible_units={layer['visible_units']!r}, "
+        f"hidden_units={layer['hidden_units']!r}."
+    )
+
+
+class GenerativeMixin:
+    """``score_samples``, ``gibbs``, ``sample`` and ``log_likelihood``."""
+
+    @available_if(_bernoulli_bottom)
+    def score_samples(self, X):
+        """Pseudo-log-likelihood of each row under the bottom RBM.
+
+        ``sum_i log p(x_i | x_-i)`` over all visible units ``i``, where the other
+        state of unit ``i`` is ``1 - x_i``. ``BernoulliRBM.score_samples`` has the
+        same expected value but draws one unit per row at random (times
+        ``n_features``); this sum is exact and deterministic. Only the bottom RBM
+        models the input itself (the layers above model its features), so it is
+        the one scored. Available for Bernoulli visible and hidden units only.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data in [0, 1].
+
+        Returns
+        -------
+        pseudo_likelihood : ndarray of shape (n_samples,)
+            Pseudo-log-likelihood per row, in nats (float64).
+        """
+        X = check_predict_input(self, X)
+        return _likelihood.pseudo_log_likelihood(
+            X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0])
+
+    def gibbs(self, v):
+        """One Gibbs step of the bottom RBM: ``v -> h -> v``, sampled.
+
+        As ``BernoulliRBM.gibbs``: hidden states are sampled given ``v``, then
+        visible states given them. Bernoulli units give 0/1 values; NReLU hidden
+        units ``max(0, x + noise)``; Gaussian visible units their mean plus unit
+        noise in the standardised space (``scale`` times it in input space). Each
+        call draws fresh numbers, reproducibly for an int ``random_state``.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible states to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Visible states after one step, in the dtype of the fitted weights.
+        """
+        V = check_predict_input(self, v)
+        self._n_gibbs_calls = getattr(self, "_n_gibbs_calls", 0) + 1
+        rng = check_generator(self.random_state,
+                              step=SAMPLING_STEP + self._n_gibbs_calls)
+        H = _sample_up(self._layers[0], self.coefs_[0], self.intercepts_[0], V, rng)
+        return _sample_down(self._layers[0], H, self.intercepts_visible_[0], rng,
+                            noise=True)
+
+    def sample(self, n_samples, *, n_steps=1000, random_state=None):
+        """Draw samples from the stack as a deep belief network.
+
+        ``n_samples`` independent Gibbs chains run ``n_steps`` steps in the top RBM
+        (started from random binary states of its visible layer); its hidden
+        states are then sampled once more and one top-down pass carries them to
+        input space: sampled states through the layers between (means for
+        Gaussian ones), and the bottom layer's mean -- probabilities for
+        Bernoulli visible units, as deep-belief-network samples are usually
+        shown (their average over samples is the model's marginal).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples (independent chains).
+        n_steps : int, default=1000
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains; an int gives the same samples every time.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Samples in input space, in the dtype of the fitted weights.
+        """
+        check_is_fitted(self)
+        n_samples, n_steps = int(n_samples), int(n_steps)
+        if n_samples < 1 or n_steps < 0:
+            raise ValueError(f"n_samples must be >= 1 and n_steps >= 0; got "
+                             f"n_samples={n_samples}, n_steps={n_steps}.")
+        rng = check_generator(random_state)
+        top, W, b_h, b_v = (self._layers[-1], self.coefs_[-1], self.intercepts_[-1],
+                            self.intercepts_visible_[-1])
+        V = (rng.random((n_samples, W.shape[0])) < 0.5).astype(W.dtype)
+        for _ in range(n_steps):
+            V = _sample_down(top, _sample_up(top, W, b_h, V, rng), b_v, rng)
+        H = _sample_up(top, W, b_h, V, rng)
+        for i in range(len(self._layers) - 1, -1, -1):
+            layer, b_v = self._layers[i], self.intercepts_visible_[i]
+            H = (_down_mean(layer, H, b_v) if i == 0
+                 else _sample_down(layer, H, b_v, rng))
+        return H
+
+    def log_likelihood(self, X, *, n_chains=100, n_betas=1000, random_state=None):
+        """Average log-likelihood of ``X`` under the bottom RBM, by AIS.
+
+        ``log p(x) = -F(x) - log Z``: the free energy is exact, the partition
+        function ``Z`` is estimated by annealed importance sampling (Salakhutdinov
+        & Murray, ICML 2008) from a base model with the data's marginal
+        probabilities as visible biases. The defaults take a few seconds for a
+        784 x 500 layer on 2 cores; more chains shrink the error bar, more
+        inverse temperatures the (downward) bias of ``log Z``. Bernoulli visible
+        and hidden units only (the bottom RBM: the one that models ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data in [0, 1]; its column means also set the base model.
+        n_chains : int, default=100
+            Independent AIS runs.
+        n_betas : int, default=1000
+            Intermediate distributions (inverse temperatures), spaced as in
+            Salakhutdinov & Murray: denser near the RBM.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the AIS runs.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean log-likelihood per row, in nats.
+        std_err : float
+            Standard error of the estimate (that of ``log Z``); ± 3 of them is a
+            conventional error bar.
+        """
+        X = check_predict_input(self, X)
+        layer = self._layers[0]
+        if (layer["visible_units"], layer["hidden_units"]) != ("bernoulli",
+                                                                "bernoulli"):
+            raise ValueError(
+                "log_likelihood needs a Bernoulli-Bernoulli bottom RBM (its "
+                "partition function is what AIS estimates here); this one has "
+                f"visible_units={layer['visible_units']!r}, "
+                f"hidden_units={layer['hidden_units']!r}.")
+        if int(n_chains) < 2 or int(n_betas) < 2:
+            raise ValueError(f"n_chains and n_betas must be >= 2; got "
+                             f"n_chains={n_chains}, n_betas={n_betas}.")
+        return _likelihood.log_likelihood(
+            X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0],
+            n_chains=int(n_chains), n_betas=int(n_betas),
+            rng=check_generator(random_state))
+
+
+def _sample_up(layer, W, b_h, V, rng):
+    """Sampled hidden states of ``layer`` given raw visible states ``V``."""
+    Z = V @ W
+    Z += b_h
+    if layer["hidden_units"] == "bernoulli":
+        return (rng.random(Z.shape, dtype=Z.dtype) < expit(Z)).astype(Z.dtype)
+    noise = rng.standard_normal(Z.shape, dtype=Z.dtype) * np.sqrt(expit(Z))
+    return np.maximum(Z + noise, 0, dtype=Z.dtype)
+
+
+def _down_mean(layer, H, b_v):
+    """Mean visible states (raw space) of ``layer`` given hidden states ``H``."""
+    std = _rbm.standardization(layer)
+    W = layer["W"] if std is None else layer["W"] * std[1][:, None]
+    return _rbm.down(H, W, b_v, layer["visible_units"])
+
+
+def _sample_down(layer, H, b_v, rng, noise=False):
+    """Sampled visible states of ``layer``: Bernoulli draws, or for Gaussian
+    units the mean (plus unit noise in standardised space if ``noise``)."""
+    V = _down_mean(layer, H, b_v)
+    if layer["visible_units"] == "bernoulli":
+        return (rng.random(V.shape, dtype=V.dtype) < V).astype(V.dtype)
+    if noise:
+        scale = _rbm.standardization(layer)[1]
+        V += rng.standard_normal(V.shape, dtype=V.dtype) * scale
+    return V

@@ -1,0 +1,205 @@
+"""The stack as a generative model: score_samples, gibbs, sample, log_likelihood.
+
+The likelihoods are checked on a tiny Bernoulli RBM (8 visible, 4 hidden units)
+whose distribution is enumerated exactly over all 2**8 visible vectors.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.neural_network import BernoulliRBM
+
+from sk_dbn import StackedRBMTransformer, _likelihood, _rbm
+
+N_VISIBLE, N_HIDDEN = 8, 4
+ALL_V = np.array(list(itertools.product([0.0, 1.0], repeat=N_VISIBLE)))
+
+
+def _binary_data(n=300, seed=0):
+    """Noisy copies of three prototypes (each bit flipped with probability 0.1)."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.random((3, N_VISIBLE)) < 0.5
+    data = prototypes[rng.integers(0, 3, n)]
+    return (data ^ (rng.random(data.shape) < 0.1)).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = _binary_data()
+    est = StackedRBMTransformer((N_HIDDEN,), n_iter=30, learning_rate=0.1,
+                                random_state=0).fit(X)
+    return est, X
+
+
+def _params(est):
+    return est.coefs_[0], est.intercepts_[0], est.intercepts_visible_[0]
+
+
+def _exact_log_z(W, b_h, b_v):
+    return float(logsumexp(-_rbm.free_energy(ALL_V, W, b_h, b_v)))
+
+
+def _random_rbm(seed=1, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(0, scale, (N_VISIBLE, N_HIDDEN)), rng.normal(0, 1, N_HIDDEN),
+            rng.normal(0, 1, N_VISIBLE))
+
+
+# ------------------------------------------------------------------------- AIS
+def _assert_ais_agrees(log_partition, W, b_h, b_v, base):
+    """The AIS estimate lies within 3 standard errors of the exact log Z, and that
+    error bar is tight (< 0.05 nats), so a bias of 0.1 nats cannot pass."""
+    log_z, err = log_partition(W, b_h, b_v, base_bias=base, n_chains=400,
+                               n_betas=1000, rng=np.random.default_rng(0))
+    exact = _exact_log_z(W, b_h, b_v)
+    assert 3 * err < 0.05
+    assert abs(log_z - exact) < 3 * err + 1e-3, (log_z, exact, err)
+
+
+@pytest.mark.parametrize("base", ["zeros", "data"])
+@pytest.mark.parametrize("scale", [0.5, 1.5])
+def test_ais_log_partition_matches_enumeration(base, scale):
+    W, b_h, b_v = _random_rbm(scale=scale)
+    base_bias = (np.zeros(N_VISIBLE) if base == "zeros" else
+                 _rbm.visible_bias_from_data(_binary_data().mean(axis=0), np.float64))
+    _assert_ais_agrees(_likelihood.ais_log_partition, W, b_h, b_v, base_bias)
+
+
+def test_ais_check_catches_a_biased_estimator():
+    # the check above fails for an estimator off by 0.1 nats (for example one
+    # whose base model's partition function does not match its base rate)
+    W, b_h, b_v = _random_rbm()
+
+    def biased(*args, **kwargs):
+        log_z, err = _likelihood.ais_log_partition(*args, **kwargs)
+        return log_z + 0.1, err
+
+    with pytest.raises(AssertionError):
+        _assert_ais_agrees(biased, W, b_h, b_v, np.zeros(N_VISIBLE))
+
+
+def test_log_likelihood_method_matches_enumeration(fitted):
+    est, X = fitted
+    W, b_h, b_v = _params(est)
+    exact = float(np.mean(-_rbm.free_energy(X, W, b_h, b_v))) - _exact_log_z(W, b_h,
+                                                                             b_v)
+    ll, err = est.log_likelihood(X, n_chains=400, random_state=0)
+    assert 3 * err < 0.05
+    assert abs(ll - exact) < 3 * err + 1e-3
+    # reproducible for an int random_state
+    assert est.log_likelihood(X, n_chains=50, random_state=3) == \
+        est.log_likelihood(X, n_chains=50, random_state=3)
+
+
+def test_ais_betas_schedule():
+    betas = _likelihood.ais_betas(1000)
+    assert betas[0] == 0 and betas[-1] == 1 and np.all(np.diff(betas) > 0)
+    assert abs(betas.size - 1000) <= 3
+    # denser near 1, as Salakhutdinov & Murray's
+    assert np.diff(betas)[-1] < np.diff(betas)[0]
+
+
+# ----------------------------------------------------------- pseudo-likelihood
+def test_score_samples_matches_brute_force(fitted):
+    est, X = fitted
+    W, b_h, b_v = _params(est)
+    log_p = -_rbm.free_energy(ALL_V, W, b_h, b_v)
+    index = {tuple(v): k for k, v in enumerate(ALL_V)}
+    expected = np.zeros(ALL_V.shape[0])
+    for k, v in enumerate(ALL_V):
+        for i in range(N_VISIBLE):
+            flipped = v.copy()
+            flipped[i] = 1 - v[i]
+            other = log_p[index[tuple(flipped)]]
+            expected[k] += log_p[k] - np.logaddexp(log_p[k], other)
+    np.testing.assert_allclose(est.score_samples(ALL_V), expected, rtol=1e-10,
+                               atol=1e-10)
+
+
+def test_score_samples_is_bernoulli_rbms_expected_value(fitted):
+    # BernoulliRBM scores n_features * log p(x_i | x_-i) for one random unit i; the
+    # mean of its score over all units is our exact sum
+    est, X = fitted
+    rbm = BernoulliRBM(N_HIDDEN, random_state=0).fit(X)
+    W, b_h, b_v = _params(est)
+    rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_ = W.T, b_h, b_v
+    rbm.random_state = np.random.RandomState(0)  # a new unit at every call
+    draws = np.mean([rbm.score_samples(X[:20]) for _ in range(3000)], axis=0)
+    np.testing.assert_allclose(draws, est.score_samples(X[:20]), rtol=0.05)
+
+
+def test_score_samples_needs_bernoulli_units():
+    X = _binary_data()
+    for params in (dict(visible_units="gaussian"), dict(hidden_units="relu")):
+        est = StackedRBMTransformer((3,), n_iter=1, random_state=0, **params).fit(X)
+        assert not hasattr(est, "score_samples")
+        with pytest.raises(AttributeError):
+            est.score_samples(X)
+        with pytest.raises(ValueError, match="Bernoulli-Bernoulli"):
+            est.log_likelihood(X)
+        assert np.isfinite(est.gibbs(X)).all()
+        assert np.isfinite(est.sample(2, n_steps=3, random_state=0)).all()
+
+
+# ------------------------------------------------------------- gibbs and sample
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gibbs_shapes_dtypes_values_and_reproducibility(dtype):
+    X = _binary_data().astype(dtype)
+    a = StackedRBMTransformer((N_HIDDEN, 3), n_iter=2, random_state=0).fit(X)
+    b = StackedRBMTransformer((N_HIDDEN, 3), n_iter=2, random_state=0).fit(X)
+    first = a.gibbs(X)
+    assert first.shape == X.shape and first.dtype == dtype
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    second = a.gibbs(X)
+    assert not np.array_equal(first, second)  # fresh numbers every call
+    np.testing.assert_array_equal(b.gibbs(X), first)  # and the same sequence
+    np.testing.assert_array_equal(b.gibbs(X), second)
+
+
+def test_gibbs_moves_towards_the_model():
+    # from the data the chain stays close to the data: most bits survive a step
+    X = _binary_data()
+    est = StackedRBMTransformer((N_HIDDEN,), n_iter=30, learning_rate=0.1,
+                                random_state=0).fit(X)
+    assert np.mean(est.gibbs(X) == X) > 0.75
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_shapes_dtypes_values_and_reproducibility(dtype):
+    X = _binary_data().astype(dtype)
+    est = StackedRBMTransformer((N_HIDDEN, 3), n_iter=2, random_state=0).fit(X)
+    S = est.sample(5, n_steps=20, random_state=1)
+    assert S.shape == (5, N_VISIBLE) and S.dtype == dtype
+    assert np.all((S >= 0) & (S <= 1))
+    np.testing.assert_array_equal(est.sample(5, n_steps=20, random_state=1), S)
+    assert not np.array_equal(est.sample(5, n_steps=20, random_state=2), S)
+    with pytest.raises(ValueError, match="n_samples"):
+        est.sample(0)
+
+
+def test_samples_of_a_one_layer_stack_follow_the_model(fitted):
+    # long chains from a one-layer RBM: the sampled visible probabilities average
+    # to the model's marginals, computed by enumeration
+    est, _ = fitted
+    W, b_h, b_v = _params(est)
+    log_p = -_rbm.free_energy(ALL_V, W, b_h, b_v)
+    marginals = np.exp(log_p - logsumexp(log_p)) @ ALL_V
+    S = est.sample(4000, n_steps=50, random_state=0)
+    np.testing.assert_allclose(S.mean(axis=0), marginals, atol=0.03)
+
+
+def _uses_an_rbm(rbm, X):
+    """Code written for BernoulliRBM: features, pseudo-likelihood, a Gibbs step."""
+    H = rbm.fit(X).transform(X)
+    scores = rbm.score_samples(X)
+    V = rbm.gibbs(X)
+    return H.shape, scores.shape, V.shape, bool(np.all((V == 0) | (V == 1)))
+
+
+def test_drop_in_replacement_for_bernoulli_rbm():
+    X = _binary_data()
+    theirs = _uses_an_rbm(BernoulliRBM(5, n_iter=3, random_state=0), X)
+    ours = _uses_an_rbm(StackedRBMTransformer((5,), n_iter=3, random_state=0), X)
+    assert ours == theirs == ((X.shape[0], 5), (X.shape[0],), X.shape, True)
