@@ -599,6 +599,17 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         -------
         score : float
             Accuracy of :meth:`predict` on the labelled rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_dbn import DBNClassifier
+        >>> X = np.random.default_rng(0).random((60, 4)); y = np.arange(60) % 2
+        >>> clf = DBNClassifier((3,), init="xavier_uniform", max_iter=5,
+        ...                     unlabeled=-1, random_state=0).fit(X, y)
+        >>> y_partial = np.where(np.arange(60) < 20, y, -1)
+        >>> clf.score(X, y_partial) == clf.score(X[:20], y[:20])
+        True
         """
         if self.unlabeled is not None:
             y = np.asarray(y)

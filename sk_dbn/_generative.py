@@ -58,6 +58,16 @@ class GenerativeMixin:
         -------
         pseudo_likelihood : ndarray of shape (n_samples,)
             Pseudo-log-likelihood per row, in nats (float64).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_dbn import StackedRBMTransformer
+        >>> X = (load_digits().data[:300] > 8).astype(float)
+        >>> rbm = StackedRBMTransformer((32,), n_iter=5, random_state=0).fit(X)
+        >>> scores = rbm.score_samples(X[:3])
+        >>> scores.shape, bool((scores < 0).all())
+        ((3,), True)
         """
         X = check_predict_input(self, X)
         return _likelihood.pseudo_log_likelihood(
@@ -81,6 +91,16 @@ class GenerativeMixin:
         -------
         v_new : ndarray of shape (n_samples, n_features)
             Visible states after one step, in the dtype of the fitted weights.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_dbn import StackedRBMTransformer
+        >>> X = (load_digits().data[:300] > 8).astype(float)
+        >>> rbm = StackedRBMTransformer((32,), n_iter=5, random_state=0).fit(X)
+        >>> v = rbm.gibbs(X[:2])
+        >>> v.shape, sorted(set(v.ravel().tolist())) == [0.0, 1.0]
+        ((2, 64), True)
         """
         V = check_predict_input(self, v)
         self._n_gibbs_calls = getattr(self, "_n_gibbs_calls", 0) + 1
@@ -114,6 +134,15 @@ class GenerativeMixin:
         -------
         X : ndarray of shape (n_samples, n_features_in_)
             Samples in input space, in the dtype of the fitted weights.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_dbn import StackedRBMTransformer
+        >>> X = (load_digits().data[:300] > 8).astype(float)
+        >>> rbm = StackedRBMTransformer((32,), n_iter=5, random_state=0).fit(X)
+        >>> rbm.sample(4, n_steps=100, random_state=0).shape
+        (4, 64)
         """
         check_is_fitted(self)
         n_samples, n_steps = int(n_samples), int(n_steps)
@@ -129,7 +158,7 @@ class GenerativeMixin:
         H = _sample_up(top, W, b_h, V, rng)
         for i in range(len(self._layers) - 1, -1, -1):
             layer, b_v = self._layers[i], self.intercepts_visible_[i]
-            H = (_down_mean(layer, H, b_v) if i == 0
+            H = (_rbm.down_raw(layer, H, b_v) if i == 0
                  else _sample_down(layer, H, b_v, rng))
         return H
 
@@ -163,6 +192,16 @@ class GenerativeMixin:
         std_err : float
             Standard error of the estimate (that of ``log Z``); ± 3 of them is a
             conventional error bar.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_dbn import StackedRBMTransformer
+        >>> X = (load_digits().data[:300] > 8).astype(float)
+        >>> rbm = StackedRBMTransformer((32,), n_iter=5, random_state=0).fit(X)
+        >>> ll, err = rbm.log_likelihood(X, n_chains=20, n_betas=200, random_state=0)
+        >>> bool(ll < 0 and err > 0)
+        True
         """
         X = check_predict_input(self, X)
         layer = self._layers[0]
@@ -183,29 +222,22 @@ class GenerativeMixin:
 
 
 def _sample_up(layer, W, b_h, V, rng):
-    """Sampled hidden states of ``layer`` given raw visible states ``V``."""
+    """Sampled hidden states of ``layer`` given raw visible states ``V`` (the
+    training's sampler, :func:`sk_dbn._rbm.sample_hidden`)."""
     Z = V @ W
     Z += b_h
-    if layer["hidden_units"] == "bernoulli":
-        return (rng.random(Z.shape, dtype=Z.dtype) < expit(Z)).astype(Z.dtype)
-    noise = rng.standard_normal(Z.shape, dtype=Z.dtype) * np.sqrt(expit(Z))
-    return np.maximum(Z + noise, 0, dtype=Z.dtype)
-
-
-def _down_mean(layer, H, b_v):
-    """Mean visible states (raw space) of ``layer`` given hidden states ``H``."""
-    std = _rbm.standardization(layer)
-    W = layer["W"] if std is None else layer["W"] * std[1][:, None]
-    return _rbm.down(H, W, b_v, layer["visible_units"])
+    mean = expit(Z) if layer["hidden_units"] == "bernoulli" else None
+    return _rbm.sample_hidden(mean, Z, layer["hidden_units"], rng,
+                              np.empty_like(Z), np.empty_like(Z))
 
 
 def _sample_down(layer, H, b_v, rng, noise=False):
-    """Sampled visible states of ``layer``: Bernoulli draws, or for Gaussian
-    units the mean (plus unit noise in standardised space if ``noise``)."""
-    V = _down_mean(layer, H, b_v)
-    if layer["visible_units"] == "bernoulli":
-        return (rng.random(V.shape, dtype=V.dtype) < V).astype(V.dtype)
-    if noise:
-        scale = _rbm.standardization(layer)[1]
-        V += rng.standard_normal(V.shape, dtype=V.dtype) * scale
+    """Sampled visible states of ``layer`` (:func:`sk_dbn._rbm.sample_visible`:
+    Bernoulli draws, the mean for Gaussian units), plus unit noise in the
+    standardised space for Gaussian units if ``noise``."""
+    V = _rbm.down_raw(layer, H, b_v)
+    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty_like(V))
+    if noise and layer["visible_units"] == "gaussian":
+        V += rng.standard_normal(V.shape, dtype=V.dtype) * _rbm.standardization(
+            layer)[1]
     return V

@@ -62,6 +62,17 @@ def down(H, W, b_visible, visible_units, out=None):
     return forward_layer(H, W.T, b_visible, VISIBLE_ACTIVATION[visible_units], out=out)
 
 
+def down_raw(layer, H, b_visible):
+    """Mean visible states of ``layer`` in raw input space given hidden ``H``.
+
+    With standardised (Gaussian) visibles ``x = m + s (h W_std.T + c_std)``, which
+    is ``h (s W_std).T + c_raw`` for the raw-space visible bias ``b_visible``.
+    """
+    std = standardization(layer)
+    W = layer["W"] if std is None else layer["W"] * std[1][:, None]
+    return down(H, W, b_visible, layer["visible_units"])
+
+
 def components_to_coefs(components):
     """Convert RBM ``components_`` (n_hidden, n_visible) to ``coefs_`` orientation.
 

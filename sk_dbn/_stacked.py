@@ -389,10 +389,7 @@ class StackedRBMTransformer(
         H = self._check_top(X)
         for layer, b_visible in zip(self._layers[::-1],
                                     self.intercepts_visible_[::-1]):
-            std = _rbm.standardization(layer)
-            # raw-space down-pass: x = m + s * (h W_std.T + c) = h (s W_std).T + c_raw
-            W = layer["W"] if std is None else layer["W"] * std[1][:, None]
-            H = _rbm.down(H, W, b_visible, layer["visible_units"])
+            H = _rbm.down_raw(layer, H, b_visible)
         return H
 
     def _check_top(self, X):

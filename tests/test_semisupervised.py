@@ -290,3 +290,22 @@ def test_frozen_init_must_be_a_fitted_stack(data):
         other = FrozenEstimator(LogisticRegression(max_iter=5).fit(X, y))
     with pytest.raises(ValueError, match="must wrap a StackedRBMTransformer"):
         DBNClassifier((12,), init=other).fit(X, y)
+
+
+@pytest.mark.parametrize("stage", ["pre-training", "mismatch"])
+def test_a_refit_failing_half_way_keeps_the_model(data, stage):
+    # a fit through a transformer init is a transaction like any other
+    X, y, y_masked = data
+    est = clf(unlabeled=-1).fit(X, y_masked)
+    before = est.predict_proba(X)
+    pre = est.pretrainer_
+    if stage == "pre-training":  # pre-training diverges inside the refit
+        est.set_params(init__learning_rate=1e30)
+        with pytest.raises(ValueError, match="init__learning_rate"):
+            est.fit(X * 1e3, y_masked)
+    else:  # the transformer no longer matches the network
+        est.set_params(init=stack(hidden_units="relu"))
+        with pytest.raises(ValueError, match="hidden_units='relu'"):
+            est.fit(X, y_masked)
+    np.testing.assert_array_equal(est.predict_proba(X), before)
+    assert est.pretrainer_ is pre
