@@ -5,7 +5,11 @@ import re
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._version import __version__
 from .utils._sklearn import Interval, InvalidParameterError
@@ -119,6 +123,25 @@ def check_predict_input(estimator, X):
     X = validate_data(estimator, X, accept_sparse="csr",
                       dtype=[np.float64, np.float32], reset=False)
     return X.astype(estimator.coefs_[0].dtype, copy=False)
+
+
+def check_sample_weight(sample_weight, X):
+    """``sample_weight`` as an array of X's dtype (None stays None); negative,
+    non-finite or all-zero weights are a ``ValueError``."""
+    if sample_weight is None:
+        return None
+    w = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                             ensure_non_negative=True)
+    if not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number "
+                         "(all weights are zero).")
+    return w
+
+
+def select_rows(mask, *arrays):
+    """The rows ``mask`` selects of each array (None stays None)."""
+    keep = np.flatnonzero(mask)
+    return tuple(None if a is None else a[keep] for a in arrays)
 
 
 def all_finite(arrays):

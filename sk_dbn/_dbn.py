@@ -1,20 +1,26 @@
-"""DBNClassifier: a feed-forward network whose initial weights are chosen by name.
+"""DBNClassifier and DBNRegressor: feed-forward networks whose initial weights are
+chosen by name.
 
-The estimator reads as a recipe -- validate, initial weights, epochs, commit --
+Each estimator reads as a recipe -- validate, initial weights, epochs, commit --
 over the maths beneath it: :mod:`sk_dbn._init` (initial weights),
 :mod:`sk_dbn._finetune` (epochs), :mod:`sk_dbn._training` (the transaction and the
-guarded loop) and :mod:`sk_dbn._network` (forward and backward passes).
+guarded loop) and :mod:`sk_dbn._network` (forward and backward passes, losses).
+The two share everything in :class:`_BaseDBN` and differ, as scikit-learn's
+``MLPClassifier`` and ``MLPRegressor`` do, only in their output layer, loss and
+target handling.
 """
 
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._activations import ACTIVATIONS, canonical
 from ._base import (
@@ -22,26 +28,36 @@ from ._base import (
     VersionedStateMixin,
     check_hidden_layer_sizes,
     check_predict_input,
+    check_sample_weight,
     copy_arrays,
+    select_rows,
 )
 from ._finetune import fine_tune
 from ._init import initial_network
-from ._network import forward_chunked, logits_to_log_proba, logits_to_proba
+from ._network import (
+    OUTPUT_FUNCTIONS,
+    forward_chunked,
+    logits_to_log_proba,
+    logits_to_proba,
+)
 from ._pretrain import is_pretraining, pretrained_weights
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
 from ._training import TrainingSession, transaction
 from .initializers import INITIALIZERS
-from .utils._sklearn import Interval, StrOptions, _fit_context
+from .utils._sklearn import Interval, Options, StrOptions, _fit_context
 
 _OPTIONAL_STATE = ("pretrainer_",)
 """Fitted attributes that only some fits have (removed by a fit that has none)."""
 
 
 def _is_marker(y, marker):
-    """Boolean mask of the entries of ``y`` equal to ``marker``."""
+    """Boolean mask of the rows of ``y`` equal to ``marker`` (every entry of a
+    row, for a 2-D ``y``)."""
     mask = np.asarray(y == marker)
-    return mask if mask.shape == y.shape else np.zeros(y.shape, dtype=bool)
+    if mask.shape != y.shape:
+        return np.zeros(y.shape[0], dtype=bool)
+    return mask.all(axis=1) if mask.ndim == 2 else mask
 
 
 def _partial_fit_available(est):
@@ -54,10 +70,176 @@ def _partial_fit_available(est):
     return True
 
 
+_SHARED_DOC = """\
+    solver : {"adam", "sgd"}, default="adam"
+        Optimiser for fine-tuning.
+    alpha : float, default=1e-4
+        L2 penalty, as in scikit-learn's networks: the loss adds
+        ``0.5 * alpha * sum(||W||^2) / n_batch`` (``n_batch``: the rows of the
+        mini-batch, or the sum of their sample weights).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size of fine-tuning; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Step size of fine-tuning.
+    max_iter : int, default=200
+        Maximum number of fine-tuning epochs of each fit.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) that counts.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without such improvement before stopping (``np.inf``: never stop
+        before ``max_iter``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score
+        (%(score)s) stops improving and restore the best weights.
+        %(split)s :meth:`partial_fit` does not support it.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    warm_start : bool, default=False
+        Continue from the current weights on the next ``fit`` (up to ``max_iter``
+        more epochs) instead of re-initialising.
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for ``solver="sgd"``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates.
+    epsilon : float, default=1e-8
+        Adam's numerical stabiliser.
+%(extra)s\
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, pre-training, the validation split and shuffling. An
+        int gives bit-identical refits.
+    verbose : int, default=0
+        Print one line per epoch when > 0.
+"""
+
+_INIT_DOC = """\
+    init : str, callable or StackedRBMTransformer, default=%(default)r
+        How the initial weights are chosen:
+
+        - a name in :data:`~sk_dbn.initializers.INITIALIZERS` (``"zeros"``,
+          ``"normal"``, ``"xavier_uniform"``, ``"he_normal"``, ...) or a callable
+          ``fn(fan_in, fan_out, *, random_state, dtype)``: every layer's weights
+          from it, all biases zero;
+        - ``"lsuv"``: orthogonal weights, then :func:`~sk_dbn.initializers.lsuv`
+          on a random batch of ``min(512, n_samples)`` training rows with
+          ``tol=0.1`` and at most 10 rescalings per layer (the variance weighted
+          by the sample weights);
+        - an unfitted :class:`StackedRBMTransformer`: greedy RBM pre-training. A
+          clone is fitted on every training row%(unlabelled)s with the sample
+          weights and its own parameters -- ``init__n_iter``,
+          ``init__learning_rate``, ... can be grid-searched -- and copies of its
+          weights and hidden biases initialise the hidden layers (mapped exactly
+          for ``"tanh"``, see Notes); the output layer is ``xavier_uniform`` with
+          zero bias. The fitted clone is kept as ``pretrainer_``. When its
+          ``random_state`` is None it is seeded from this estimator's
+          ``random_state``.
+        - a fitted :class:`StackedRBMTransformer`, or one wrapped in
+          ``sklearn.frozen.FrozenEstimator``: its weights are used as they are,
+          and it is never refitted or modified. One pre-training then serves many
+          fine-tunings, and it can have seen more unlabelled data than ``X``.
+          Wrap it in ``FrozenEstimator`` for ``clone`` and ``GridSearchCV``, which
+          would otherwise clone it unfitted.
+        - ``"rbm"``: shorthand for ``StackedRBMTransformer(hidden_layer_sizes,
+          hidden_units=...)`` with its default parameters (its visible units
+          resolve to Bernoulli for data in [0, 1], Gaussian otherwise).
+
+        A transformer's hidden layer sizes must be ``hidden_layer_sizes``, and its
+        ``hidden_units`` must suit ``activation``: ``"relu"`` (NReLU) for
+        ``"relu"`` and ``"leaky_relu"``, ``"bernoulli"`` otherwise; a fitted one
+        must have been fitted on ``n_features_in_`` features.
+
+        ``"zeros"`` (and ``"constant"``) are honest: every hidden unit of a layer
+        starts, and stays, identical -- symmetry is never broken.
+    activation : {"logistic", "sigmoid", "tanh", "relu", "leaky_relu", \
+"identity"}, default=%(activation)r
+        Hidden-layer activation (``"sigmoid"`` is an alias of ``"logistic"``;
+        ``"leaky_relu"`` has slope 0.01).
+"""
+
+_ATTRIBUTES_DOC = """\
+    coefs_ : list of ndarray
+        ``coefs_[i]`` of shape (fan_in, fan_out): the weights of layer ``i``.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` of shape (fan_out,): the biases of layer ``i``.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        The output activation: %(out)s.
+    loss_ : float
+        Training loss of the last epoch.
+    loss_curve_ : list of float
+        Training loss of each epoch, over all fits of a ``warm_start`` or
+        :meth:`partial_fit` sequence.
+    best_loss_ : float or None
+        Best training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation %(score)s of each epoch (None without early stopping).
+    best_validation_score_ : float or None
+        Best validation %(score)s (None without early stopping).
+    gradient_norms_ : ndarray of shape (len(loss_curve_), n_layers_ - 1)
+        Per epoch, the mean over mini-batches of the Frobenius norm of each
+        layer's weight gradient: vanishing or exploding gradients show here.
+    n_iter_ : int
+        Fine-tuning epochs run by the last fit (or :meth:`partial_fit` call).
+    t_ : int
+        Training samples seen by fine-tuning, over all fits.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    pretrainer_ : StackedRBMTransformer
+        The pre-training stack this fit fitted (only when ``init`` is ``"rbm"`` or
+        an unfitted transformer; a fitted or frozen ``init`` is the stack itself).
+"""
+
+_NOTES_DOC = """\
+    The network is ``h_0 = x``, ``h_i = f(h_{i-1} W_i + b_i)``, and the output
+    applies ``out_activation_`` to ``h_{L-1} W_L + b_L``; the loss is computed
+    from these pre-activations.
+
+    With ``init="rbm"`` and ``activation="tanh"``, ``tanh(x / 2) = 2 sigmoid(x) -
+    1`` gives tanh layers whose outputs are exactly ``2 h - 1`` for the RBM's
+    hidden probabilities ``h`` (see :func:`rbm_to_network`). ``"identity"``
+    starts from the RBM's pre-activations, ``"leaky_relu"`` from NReLU weights.
+
+    To inspect a network as initialised, before any fine-tuning, call
+    :meth:`initialize` instead of :meth:`fit`.
+
+    ``sample_weight`` has ``MLPClassifier``'s meaning: each mini-batch's loss is
+    the weighted mean of its rows' losses, and its L2 term is divided by the sum
+    of its weights. Rows of weight zero are dropped before anything else, so
+    they are exactly rows that were never there; an integer weight is, for a
+    full-batch fit, exactly the row repeated (for mini-batches, in distribution).
+    Pre-training and LSUV use the same weights.
+
+    :meth:`fit`, :meth:`partial_fit` and :meth:`initialize` are transactions: one
+    that raises (bad input, a diverging fit, an ``init`` callable that fails)
+    leaves the estimator exactly as it was, unfitted or with its previous
+    model; the caller's arrays are never modified. A diverging fit names its
+    likely cause (``learning_rate_init``, ``alpha``, the scale of ``X``). Ctrl-C
+    stops at the end of the current mini-batch and keeps the weights trained so
+    far (the best ones seen, with early stopping) with a
+    ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once.
+"""
+
+
+def _docstring(template, **parts):
+    """``template`` with its ``<<name>>`` placeholders replaced by ``parts``."""
+    for name, text in parts.items():
+        template = template.replace(f"<<{name}>>", text)
+    return template
+
+
 class _BaseDBN(VersionedStateMixin, BaseEstimator):
     """What every sk_dbn network estimator shares: the fit recipe and prediction.
 
-    Subclasses define the targets (``_validate_targets``) and the output layer.
+    Subclasses define the targets (``_validate_targets``, ``_y_checks``), the
+    output layer and the validation score of early stopping.
     """
 
     _parameter_constraints = {
@@ -71,9 +253,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [POSITIVE_INT],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [POSITIVE_INT],
+        "n_iter_no_change": [POSITIVE_INT, Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -85,27 +267,39 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    _y_checks = {}
+    """Keyword arguments of ``validate_data`` for ``y``."""
+
+    def _set_params(self, params):
+        """Store the constructor's arguments (``locals()`` of ``__init__``)."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Initialise the weights by ``init``, then fine-tune with backprop.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (float32 is kept float32 throughout).
-        y : array-like of shape (n_samples,)
-            Targets (class labels for a classifier; rows whose label is
-            ``unlabeled`` only serve pre-training and LSUV).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels or a label indicator matrix for a classifier
+            (rows whose label is ``unlabeled`` only serve pre-training and LSUV),
+            real values for a regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). Rows of weight 0 are dropped.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def initialize(self, X, y):
+    def initialize(self, X, y, sample_weight=None):
         """Set up the network as ``init`` makes it, without any fine-tuning.
 
         Afterwards the estimator predicts with the initial weights, and
@@ -116,9 +310,10 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (used by ``"lsuv"`` and ``"rbm"``).
-        y : array-like of shape (n_samples,)
-            Targets (class labels for a classifier; rows whose label is
-            ``unlabeled`` only serve pre-training and LSUV).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, as for :meth:`fit`.
 
         Returns
         -------
@@ -137,9 +332,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                [0., 0., 0.],
                [0., 0., 0.]])
         """
-        return self._fit(X, y, incremental=False, train=False)
+        return self._fit(X, y, sample_weight, incremental=False, train=False)
 
-    def _fit(self, X, y, *, incremental, classes=None, train=True):
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None, train=True):
         """Validate, initial weights, epochs, commit; on error ``self`` is unchanged."""
         with transaction(self):
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -151,23 +346,29 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                     "warm_start continue the same network (refit without warm_start)."
                 )
             X_all, y = validate_data(self, X, y, accept_sparse="csr",
-                                     dtype=[np.float64, np.float32], reset=first)
-            X, y = self._labelled(X_all, y)
+                                     dtype=[np.float64, np.float32], reset=first,
+                                     multi_output=True, **self._y_checks)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            w_all = check_sample_weight(sample_weight, X_all)
+            if w_all is not None:  # a row of weight 0 is a row that is not there
+                X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
+            X, y, w = self._labelled(X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
             y = self._validate_targets(X, y, state, first, incremental, classes)
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
             with TrainingSession() as session:
                 if first:
-                    state.update(self._initial_state(X_all, sizes, state, rng,
-                                                     session))
+                    state.update(self._initial_state(X_all, w_all, sizes, state,
+                                                     rng, session))
                 if train and not session.interrupted:
-                    fine_tune(self, state, X, y, incremental=incremental, rng=rng,
-                              session=session, score=self._validation_score)
+                    fine_tune(self, state, X, y, sample_weight=w,
+                              incremental=incremental, rng=rng, session=session)
             self._commit(state)
         return self
 
-    def _initial_state(self, X, sizes, state, rng, session):
+    def _initial_state(self, X, sample_weight, sizes, state, rng, session):
         """Fresh fitted state: initial weights by ``init`` (pre-training and LSUV
         see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
@@ -177,14 +378,15 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         def pretrain(X, rng):
             coefs, intercepts, fitted = pretrained_weights(
                 self.init, X, sizes, activation, rng=rng, session=session,
-                verbose=self.verbose)
+                verbose=self.verbose, sample_weight=sample_weight)
             if fitted is not None:
                 new["pretrainer_"] = fitted
             return coefs, intercepts
 
         coefs, intercepts = initial_network(
             self.init, layer_sizes, X, activation, rng=rng,
-            pretrain=pretrain if is_pretraining(self.init) else None)
+            pretrain=pretrain if is_pretraining(self.init) else None,
+            sample_weight=sample_weight)
         return {**new, "coefs_": coefs, "intercepts_": intercepts,
                 "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0, "loss_": None,
                 "loss_curve_": [],
@@ -193,20 +395,19 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 "best_validation_score_": None, "best_loss_": None,
                 "_no_improvement_count": 0, "_initial_loss": None}
 
-    def _labelled(self, X, y):
-        """The rows of ``(X, y)`` that have a label (all unless ``unlabeled``
-        marks some); a ``ValueError`` when none has."""
+    def _labelled(self, X, y, sample_weight):
+        """The rows of ``(X, y, sample_weight)`` that have a label (all unless
+        ``unlabeled`` marks some); a ``ValueError`` when none has."""
         marker = getattr(self, "unlabeled", None)
         if marker is None:
-            return X, y
+            return X, y, sample_weight
         unlabelled = _is_marker(y, marker)
         if unlabelled.all():
             raise ValueError(f"y has no labelled row: all {y.shape[0]} rows are "
                              f"unlabeled={marker!r}.")
         if not unlabelled.any():
-            return X, y
-        keep = np.flatnonzero(~unlabelled)
-        return X[keep], y[keep]
+            return X, y, sample_weight
+        return select_rows(~unlabelled, X, y, sample_weight)
 
     def _continued_state(self, incremental):
         """Copies of the fitted state to train on (warm_start or partial_fit)."""
@@ -234,6 +435,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             setattr(self, name, value)
 
     def _logits(self, X, coefs=None, intercepts=None):
+        """The output layer's pre-activations for ``X`` (infinite ones clipped to
+        the largest float); a ``ValueError`` when they overflow to NaN."""
         coefs = self.coefs_ if coefs is None else coefs
         intercepts = self.intercepts_ if intercepts is None else intercepts
         activation = canonical(self.activation)
@@ -260,175 +463,37 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         return tags
 
 
-class DBNClassifier(ClassifierMixin, _BaseDBN):
-    """Neural network classifier with a choice of weight initialisation.
+_CLASSIFIER_DOC = """Neural network classifier with a choice of weight initialisation.
 
     The initial weights come from ``init``: any scheme of
     :mod:`sk_dbn.initializers` by name or as a callable, ``"lsuv"`` (orthogonal,
     then layer-sequential unit variance), or ``"rbm"`` (greedy RBM pre-training, a
     deep belief network). The whole network is then fine-tuned with backprop on the
     cross-entropy, as scikit-learn's ``MLPClassifier`` does; parameters shared with
-    it mean the same.
+    it mean the same. Binary, multiclass and multilabel targets (a 0/1 indicator
+    matrix, one logistic output per label) are supported.
 
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(256,)
         Number of units of each hidden layer. 256 logistic units pre-trained as an
         RBM reach ~0.98 test accuracy on the digits data set.
-    init : str, callable or StackedRBMTransformer, default="rbm"
-        How the initial weights are chosen:
-
-        - a name in :data:`~sk_dbn.initializers.INITIALIZERS` (``"zeros"``,
-          ``"normal"``, ``"xavier_uniform"``, ``"he_normal"``, ...) or a callable
-          ``fn(fan_in, fan_out, *, random_state, dtype)``: every layer's weights
-          from it, all biases zero;
-        - ``"lsuv"``: orthogonal weights, then :func:`~sk_dbn.initializers.lsuv`
-          on a random batch of ``min(512, n_samples)`` training rows with
-          ``tol=0.1`` and at most 10 rescalings per layer;
-        - an unfitted :class:`StackedRBMTransformer`: greedy RBM pre-training. A
-          clone is fitted on every training row (unlabelled ones included) with
-          its own parameters -- ``init__n_iter``, ``init__learning_rate``, ... can
-          be grid-searched -- and copies of its weights and hidden biases
-          initialise the hidden layers (mapped exactly for ``"tanh"``, see Notes);
-          the output layer is ``xavier_uniform`` with zero bias. The fitted clone
-          is kept as ``pretrainer_``. When its ``random_state`` is None it is
-          seeded from this estimator's ``random_state``.
-        - a fitted :class:`StackedRBMTransformer`, or one wrapped in
-          ``sklearn.frozen.FrozenEstimator``: its weights are used as they are,
-          and it is never refitted or modified. One pre-training then serves many
-          fine-tunings, and it can have seen more unlabelled data than ``X``.
-          Wrap it in ``FrozenEstimator`` for ``clone`` and ``GridSearchCV``, which
-          would otherwise clone it unfitted.
-        - ``"rbm"``: shorthand for ``StackedRBMTransformer(hidden_layer_sizes,
-          hidden_units=...)`` with its default parameters.
-
-        A transformer's hidden layer sizes must be ``hidden_layer_sizes``, and its
-        ``hidden_units`` must suit ``activation``: ``"relu"`` (NReLU) for
-        ``"relu"`` and ``"leaky_relu"``, ``"bernoulli"`` otherwise; a fitted one
-        must have been fitted on ``n_features_in_`` features.
-
-        ``"zeros"`` (and ``"constant"``) are honest: every hidden unit of a layer
-        starts, and stays, identical — symmetry is never broken.
-    activation : {"logistic", "sigmoid", "tanh", "relu", "leaky_relu", \
-"identity"}, default="logistic"
-        Hidden-layer activation (``"sigmoid"`` is an alias of ``"logistic"``;
-        ``"leaky_relu"`` has slope 0.01).
-    solver : {"adam", "sgd"}, default="adam"
-        Optimiser for fine-tuning.
-    alpha : float, default=1e-4
-        L2 penalty, as in ``MLPClassifier``: the loss adds
-        ``0.5 * alpha * sum(||W||^2) / n_batch``.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size of fine-tuning; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Step size of fine-tuning.
-    max_iter : int, default=200
-        Maximum number of fine-tuning epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the loss (or validation score) that counts.
-    n_iter_no_change : int, default=10
-        Epochs without such improvement before stopping.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop when its accuracy stops
-        improving and restore the best weights. The split is stratified as in
-        ``MLPClassifier``, except where a class cannot be represented on both
-        sides (tiny data sets): there it is a plain random split.
-        :meth:`partial_fit` does not support it, as in ``MLPClassifier``.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    shuffle : bool, default=True
-        Shuffle the samples every epoch.
-    warm_start : bool, default=False
-        Continue from the current weights on the next ``fit`` instead of
-        re-initialising.
-    momentum : float, default=0.9
-        Momentum of ``solver="sgd"``.
-    nesterovs_momentum : bool, default=True
-        Nesterov momentum for ``solver="sgd"``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's moment decay rates.
-    epsilon : float, default=1e-8
-        Adam's numerical stabiliser.
-    unlabeled : int, float, str or None, default=None
-        The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
-        semi-supervised convention). Unlabelled rows are used by pre-training and
-        by LSUV's variance probe, and by nothing else: not by fine-tuning,
-        ``classes_``, the early-stopping split or ``t_``; :meth:`score` leaves
-        them out. ``None``: every row is labelled (so labels {-1, 1} are an
-        ordinary binary problem).
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, pre-training, the validation split and shuffling. An
-        int gives bit-identical refits.
-    verbose : int, default=0
-        Print one line per epoch when > 0.
-
+<<init>><<shared>>
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    coefs_ : list of ndarray
-        ``coefs_[i]`` of shape (fan_in, fan_out): the weights of layer ``i``.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` of shape (fan_out,): the biases of layer ``i``.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of output units (1 for two classes).
-    out_activation_ : str
-        ``"logistic"`` (two classes) or ``"softmax"``.
-    loss_ : float
-        Training loss of the last epoch.
-    loss_curve_ : list of float
-        Training loss of each epoch.
-    best_loss_ : float or None
-        Best training loss (None with early stopping).
-    validation_scores_ : list of float or None
-        Validation accuracy of each epoch (None without early stopping).
-    best_validation_score_ : float or None
-        Best validation accuracy (None without early stopping).
-    gradient_norms_ : ndarray of shape (n_iter_, n_layers_ - 1)
-        Per epoch, the mean over mini-batches of the Frobenius norm of each
-        layer's weight gradient: vanishing or exploding gradients show here.
-    n_iter_ : int
-        Fine-tuning epochs run.
-    t_ : int
-        Training samples seen by fine-tuning.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
-    pretrainer_ : StackedRBMTransformer
-        The pre-training stack this fit fitted (only when ``init`` is ``"rbm"`` or
-        an unfitted transformer; a fitted or frozen ``init`` is the stack itself).
-
+        Class labels (for a multilabel ``y``, the column indices ``0, ...,
+        n_labels - 1``, as scikit-learn defines them).
+<<attributes>>
     See Also
     --------
+    DBNRegressor : the same network for regression.
     StackedRBMTransformer : the greedy RBM pre-training on its own.
     sklearn.neural_network.MLPClassifier : the same network, Glorot-initialised.
 
     Notes
     -----
-    The network is ``h_0 = x``, ``h_i = f(h_{i-1} W_i + b_i)`` and the output is a
-    softmax (one logistic unit for two classes) of ``h_{L-1} W_L + b_L``; the loss
-    is the cross-entropy computed from these logits.
-
-    With ``init="rbm"`` and ``activation="tanh"``, ``tanh(x / 2) = 2 sigmoid(x) - 1``
-    gives tanh layers whose outputs are exactly ``2 h - 1`` for the RBM's hidden
-    probabilities ``h`` (see :func:`rbm_to_network`). ``"identity"`` starts from the
-    RBM's pre-activations, ``"leaky_relu"`` from NReLU weights.
-
-    To inspect a network as initialised, before any fine-tuning, call
-    :meth:`initialize` instead of :meth:`fit`.
-
-    :meth:`fit`, :meth:`partial_fit` and :meth:`initialize` are transactions: one
-    that raises (bad input, a diverging fit, an ``init`` callable that fails)
-    leaves the classifier exactly as it was, unfitted or with its previous
-    model; the caller's arrays are never modified. A diverging fit names its
-    likely cause (``learning_rate_init``, ``alpha``, the scale of ``X``). Ctrl-C
-    stops at the end of the current mini-batch and keeps the weights trained so
-    far (the best ones seen, with early stopping) with a
-    ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once.
-
+<<notes>>
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -449,7 +514,45 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     ...                     unlabeled=-1, learning_rate_init=0.01, random_state=0)
     >>> clf.fit(X[:1500] / 16, y_few).score(X[1500:] / 16, y[1500:]) > 0.8
     True
-    """
+
+    Multilabel: one logistic output per column of the indicator matrix.
+
+    >>> Y = np.column_stack([y % 2, y > 4])   # odd? greater than 4?
+    >>> clf = DBNClassifier((64,), init="xavier_uniform", learning_rate_init=0.01,
+    ...                     max_iter=20, random_state=0).fit(X[:1500] / 16, Y[:1500])
+    >>> clf.predict(X[1500:1503] / 16).shape
+    (3, 2)
+"""
+
+_UNLABELED_DOC = """\
+    unlabeled : int, float, str or None, default=None
+        The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
+        semi-supervised convention; for a multilabel ``y``, a row all of whose
+        entries are the marker). Unlabelled rows are used by pre-training and by
+        LSUV's variance probe (with their sample weights), and by nothing else:
+        not by fine-tuning, ``classes_``, the early-stopping split or ``t_``;
+        :meth:`score` leaves them out. ``None``: every row is labelled (so
+        labels {-1, 1} are an ordinary binary problem).
+"""
+
+
+class DBNClassifier(ClassifierMixin, _BaseDBN):
+    __doc__ = _docstring(
+        _CLASSIFIER_DOC,
+        init=_INIT_DOC % {"default": "rbm", "activation": "logistic",
+                          "unlabelled": " (unlabelled ones included)"},
+        shared=_SHARED_DOC % {
+            "score": "accuracy; subset accuracy for multilabel targets",
+            "split": "The split is stratified as in ``MLPClassifier``, except "
+                     "where a class cannot be represented on both sides (tiny data "
+                     "sets) or for multilabel targets: there it is a plain random "
+                     "split.",
+            "extra": _UNLABELED_DOC},
+        attributes=_ATTRIBUTES_DOC % {
+            "out": '``"logistic"`` (two classes, or multilabel) or ``"softmax"``',
+            "score": "accuracy"},
+        notes=_NOTES_DOC)
+
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
         "unlabeled": [None, Real, str],
@@ -481,32 +584,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         random_state=None,
         verbose=0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.init = init
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.unlabeled = unlabeled
-        self.random_state = random_state
-        self.verbose = verbose
+        self._set_params(locals())
 
     @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of fine-tuning on the given batch.
 
         The first call initialises the network exactly as :meth:`fit` would (for
@@ -518,29 +600,46 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A batch of training data.
-        y : array-like of shape (n_samples,)
-            Class labels (``unlabeled`` for rows without one).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (``unlabeled`` for rows without one), or a label
+            indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). Rows of weight 0 are dropped.
         classes : array-like of shape (n_classes,), default=None
             All classes that can appear; required on the first call. The
-            ``unlabeled`` marker, if listed, is not a class and is dropped.
+            ``unlabeled`` marker, if listed, is not a class and is dropped. For
+            a multilabel ``y`` the classes are its column indices, whatever is
+            passed.
 
         Returns
         -------
         self : DBNClassifier
             The updated classifier.
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _validate_targets(self, X, y, state, first, incremental, classes):
-        """Class indices of ``y``; on a first fit, the output layer in ``state``."""
+        """``y`` as the loss takes it (class indices, or the indicator matrix in
+        ``X``'s dtype); on a first fit, the output layer in ``state``."""
         check_classification_targets(y)
         target = type_of_target(y)
-        if target not in ("binary", "multiclass"):
+        if target not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
-                f"DBNClassifier supports binary and multiclass targets; got {target}."
+                "DBNClassifier supports binary, multiclass and multilabel-indicator "
+                f"targets; got {target}."
             )
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        multilabel = target == "multilabel-indicator"
+        if not first and multilabel != (state["n_outputs_"] > 1
+                                        and state["out_activation_"] == "logistic"):
+            raise ValueError(
+                f"y is {target}, but the network was fitted on "
+                f"{'multilabel' if not multilabel else 'single-label'} targets; "
+                "refit without warm_start to change the kind of target."
+            )
+        if multilabel:
+            return self._multilabel_targets(X, y, state, first)
         if classes is not None:
             classes = np.unique(classes)
             if self.unlabeled is not None:  # the marker is not a class
@@ -569,28 +668,56 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             )
         return np.searchsorted(state["classes_"], y)
 
-    def _predict_index(self, X, coefs=None, intercepts=None):
+    @staticmethod
+    def _multilabel_targets(X, y, state, first):
+        n_labels = y.shape[1]
+        if first:
+            state.update(classes_=np.arange(n_labels), n_outputs_=n_labels,
+                         out_activation_="logistic")
+        elif n_labels != state["n_outputs_"]:
+            raise ValueError(f"y has {n_labels} labels, but the network was "
+                             f"fitted on {state['n_outputs_']}.")
+        y = y.toarray() if hasattr(y, "toarray") else y
+        return np.asarray(y, dtype=X.dtype)
+
+    def _predict_encoded(self, X, coefs=None, intercepts=None):
+        """Class indices, or the 0/1 indicator matrix of a multilabel network."""
         logits = self._logits(X, coefs, intercepts)
         if logits.shape[1] == 1:
             return (logits[:, 0] > 0).astype(np.intp)
+        if self._multilabel():
+            return (logits > 0).astype(np.int64)
         return np.argmax(logits, axis=1)
 
-    def _validation_score(self, coefs, intercepts, X, y):
-        """Accuracy of the network ``(coefs, intercepts)`` on class indices ``y``."""
-        return float(np.mean(self._predict_index(X, coefs, intercepts) == y))
+    def _multilabel(self):
+        """Whether the fitted network is multilabel (one logistic unit per label)."""
+        return self.out_activation_ == "logistic" and self.n_outputs_ > 1
+
+    def _validation_score(self, coefs, intercepts, X, y, sample_weight=None):
+        """Accuracy of the network ``(coefs, intercepts)`` on encoded targets
+        ``y`` (subset accuracy for an indicator matrix)."""
+        logits = self._logits(X, coefs, intercepts)
+        if y.ndim == 2:
+            pred = (logits > 0).astype(y.dtype)
+        elif logits.shape[1] == 1:
+            pred = (logits[:, 0] > 0).astype(np.intp)
+        else:
+            pred = np.argmax(logits, axis=1)
+        return float(accuracy_score(y, pred, sample_weight=sample_weight))
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on the labelled rows of ``(X, y)``.
 
         Rows whose label is ``unlabeled`` have nothing to be compared with and are
         left out, so cross-validation and grid searches on partly labelled data
-        score the labelled rows of each held-out fold.
+        score the labelled rows of each held-out fold. For a multilabel ``y`` it
+        is the subset accuracy (every label of a row right).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test data.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
             True labels (``unlabeled`` for rows without one).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
@@ -632,11 +759,12 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels, or the predicted indicator matrix of a multilabel
+            classifier.
         """
-        index = self._predict_index(check_predict_input(self, X))
-        return self.classes_[index]
+        encoded = self._predict_encoded(check_predict_input(self, X))
+        return encoded if encoded.ndim == 2 else self.classes_[encoded]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -649,9 +777,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns ordered as ``classes_``; rows sum to 1.
+            Probabilities, columns ordered as ``classes_``; rows sum to 1. For a
+            multilabel classifier, each label's probability (rows need not sum
+            to 1).
         """
-        return logits_to_proba(self._logits(check_predict_input(self, X)))
+        logits = self._logits(check_predict_input(self, X))
+        if self._multilabel():
+            return OUTPUT_FUNCTIONS["logistic"](logits)
+        return logits_to_proba(logits)
 
     def predict_log_proba(self, X):
         """Log class probabilities, computed stably from the logits.
@@ -664,6 +797,224 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns ordered as ``classes_``.
+            Log-probabilities, columns ordered as ``classes_`` (each label's, for
+            a multilabel classifier).
         """
-        return logits_to_log_proba(self._logits(check_predict_input(self, X)))
+        logits = self._logits(check_predict_input(self, X))
+        if self._multilabel():
+            return log_expit(logits)
+        return logits_to_log_proba(logits)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+_REGRESSOR_DOC = """Neural network regressor with a choice of weight initialisation.
+
+    The same network as :class:`DBNClassifier`, with an identity output layer
+    (``exp`` for the Poisson loss) and the squared error, as scikit-learn's
+    ``MLPRegressor``: parameters shared with it mean the same. Single- and
+    multi-output ``y``. The initial weights come from ``init``: any scheme of
+    :mod:`sk_dbn.initializers` by name or as a callable, ``"lsuv"``, or
+    ``"rbm"`` (greedy RBM pre-training; real-valued ``X`` gets Gaussian visible
+    units).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Number of units of each hidden layer.
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        ``"squared_error"``: half the squared error, identity output;
+        ``"poisson"``: half the Poisson deviance with a log link (``exp``
+        output), for non-negative ``y`` such as counts. As in ``MLPRegressor``,
+        ``loss_`` reports the squared error averaged over the outputs, while the
+        gradient is that of their sum (so ``alpha`` and the step sizes mean the
+        same as there).
+<<init>><<shared>>
+    Attributes
+    ----------
+<<attributes>>
+    See Also
+    --------
+    DBNClassifier : the same network for classification.
+    StackedRBMTransformer : the greedy RBM pre-training on its own.
+    sklearn.neural_network.MLPRegressor : the same network, Glorot-initialised.
+
+    Notes
+    -----
+<<notes>>
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_dbn import DBNRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = make_pipeline(StandardScaler(), DBNRegressor(
+    ...     (32,), learning_rate_init=0.01, max_iter=300, random_state=0))
+    >>> reg.fit(X[:350], y[:350]).score(X[350:], y[350:]) > 0.4
+    True
+"""
+
+
+class DBNRegressor(RegressorMixin, _BaseDBN):
+    __doc__ = _docstring(
+        _REGRESSOR_DOC,
+        init=_INIT_DOC % {"default": "he_uniform", "activation": "relu",
+                          "unlabelled": ""},
+        shared=_SHARED_DOC % {
+            "score": "R²",
+            "split": "The split is a plain random split, as in ``MLPRegressor``.",
+            "extra": ""},
+        attributes=_ATTRIBUTES_DOC % {
+            "out": '``"identity"`` (squared error) or ``"exp"`` (Poisson)',
+            "score": "R²"},
+        notes=_NOTES_DOC)
+
+    _parameter_constraints = {
+        **_BaseDBN._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    _y_checks = {"y_numeric": True}
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        loss="squared_error",
+        init="he_uniform",
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params(locals())
+
+    @available_if(_partial_fit_available)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of fine-tuning on the given batch.
+
+        The first call initialises the network exactly as :meth:`fit` would;
+        later calls only fine-tune, keeping the optimiser state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows (None: all 1). Rows of weight 0 are dropped.
+
+        Returns
+        -------
+        self : DBNRegressor
+            The updated regressor.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _validate_targets(self, X, y, state, first, incremental, classes):
+        """``y`` as a 2-D array in ``X``'s dtype; on a first fit, the output
+        layer in ``state``."""
+        out = self._out_activation()
+        if out == "exp" and (y < 0).any():
+            raise ValueError("Some value(s) of y are negative which is not allowed "
+                             "for Poisson regression.")
+        y = np.asarray(y, dtype=X.dtype).reshape(y.shape[0], -1)
+        if first:
+            state.update(n_outputs_=y.shape[1], out_activation_=out)
+        elif y.shape[1] != state["n_outputs_"]:
+            raise ValueError(f"y has {y.shape[1]} outputs, but the network was "
+                             f"fitted on {state['n_outputs_']}.")
+        elif out != state["out_activation_"]:
+            raise ValueError(
+                f"loss={self.loss!r} needs the output activation {out!r}, but the "
+                f"network was fitted with {state['out_activation_']!r}; refit "
+                "without warm_start to change the loss."
+            )
+        return y
+
+    def _out_activation(self):
+        """The output activation ``loss`` asks for (its canonical link)."""
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _predict_values(self, X, out, coefs=None, intercepts=None):
+        logits = self._logits(X, coefs, intercepts)
+        with np.errstate(over="ignore"):
+            return OUTPUT_FUNCTIONS[out](logits)
+
+    def _validation_score(self, coefs, intercepts, X, y, sample_weight=None):
+        """R² of the network ``(coefs, intercepts)`` (being fitted, so with the
+        output ``loss`` asks for) on the targets ``y``."""
+        pred = self._predict_values(X, self._out_activation(), coefs, intercepts)
+        return float(r2_score(y, pred, sample_weight=sample_weight))
+
+    def predict(self, X):
+        """Predict target values.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values (1-D for a single output, as in ``MLPRegressor``).
+        """
+        y = self._predict_values(check_predict_input(self, X), self.out_activation_)
+        return y.ravel() if y.shape[1] == 1 else y
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of :meth:`predict` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R² (averaged uniformly over the outputs), 1 at best.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_dbn import DBNRegressor
+        >>> X = np.random.default_rng(0).normal(size=(200, 3)); y = X @ [1, 2, 3]
+        >>> reg = DBNRegressor((16,), learning_rate_init=0.01, max_iter=300,
+        ...                    random_state=0).fit(X, y)
+        >>> reg.score(X, y) > 0.95
+        True
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags

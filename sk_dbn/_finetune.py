@@ -45,12 +45,14 @@ def batch_size(est, n_samples):
     return min(est.batch_size, n_samples)
 
 
-def validation_split(X, y, fraction, rng, stratify):
-    """``X_train, X_val, y_train, y_val``; stratified by ``y`` where possible.
+def validation_split(X, y, sample_weight, fraction, rng, stratify):
+    """``X_train, X_val, y_train, y_val, w_train, w_val``; stratified by ``y``
+    where possible (the weights, None or an array, follow their rows).
 
-    As ``MLPClassifier``, a classifier's split is stratified; where that cannot
-    be (a class with a single row, or fewer validation or training rows than
-    classes, as in tiny data sets) it falls back to a plain random split.
+    As ``MLPClassifier``, a single-output classifier's split is stratified; where
+    that cannot be (a class with a single row, or fewer validation or training
+    rows than classes, as in tiny data sets) it falls back to a plain random
+    split.
     """
     n = X.shape[0]
     n_val = int(np.ceil(fraction * n))
@@ -65,8 +67,10 @@ def validation_split(X, y, fraction, rng, stratify):
         counts = np.unique(y, return_counts=True)[1]
         if counts.min() >= 2 and min(n_val, n - n_val) >= counts.shape[0]:
             strata = y
-    return train_test_split(X, y, test_size=n_val, stratify=strata,
-                            random_state=int(rng.integers(2**31 - 1)))
+    arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
+    parts = train_test_split(*arrays, test_size=n_val, stratify=strata,
+                             random_state=int(rng.integers(2**31 - 1)))
+    return (*parts, None, None) if sample_weight is None else tuple(parts)
 
 
 def reset_stopping_state(state, early_stopping):
@@ -83,18 +87,24 @@ def reset_stopping_state(state, early_stopping):
                      best_loss_=np.inf, _no_improvement_count=0)
 
 
-def fine_tune(est, state, X, y, *, incremental, rng, session, score):
+def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
     """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
 
-    ``score(coefs, intercepts, X_val, y_val)`` is the validation score of early
-    stopping. A first Ctrl-C stops after the current mini-batch (with early
-    stopping, the best weights seen are restored).
+    ``est._validation_score(coefs, intercepts, X_val, y_val, w_val)`` is the
+    validation score of early stopping, ``est._logits`` the network's output.
+    ``n_iter_`` counts the epochs of this call, as in scikit-learn; ``t_``,
+    ``loss_curve_`` and ``gradient_norms_`` run on across calls. A first Ctrl-C
+    stops after the current mini-batch (with early stopping, the best weights
+    seen are restored).
     """
     early_stopping = est.early_stopping and not incremental
     reset_stopping_state(state, early_stopping)
+    state["n_iter_"] = 0
     if early_stopping:
-        X, X_val, y, y_val = validation_split(X, y, est.validation_fraction, rng,
-                                              stratify=True)
+        X, X_val, y, y_val, sample_weight, w_val = validation_split(
+            X, y, sample_weight, est.validation_fraction, rng,
+            stratify=state["out_activation_"] == "softmax"
+            or (state["out_activation_"] == "logistic" and y.ndim == 1))
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est)
@@ -112,8 +122,8 @@ def fine_tune(est, state, X, y, *, incremental, rng, session, score):
     with session.stage():
         for _ in range(1 if incremental else est.max_iter):
             start = time.time()
-            loss, norms, first = _epoch(est, state, X, y, ws, optimizer, rng,
-                                        session)
+            loss, norms, first = _epoch(est, state, X, y, sample_weight, ws,
+                                        optimizer, rng, session)
             # a loss beyond the weights' dtype (a huge L2 term in float32) or
             # LOSS_GROWTH times that of the initial network, or an optimizer state
             # that overflowed, is divergence too
@@ -135,8 +145,8 @@ def fine_tune(est, state, X, y, *, incremental, rng, session, score):
             if incremental:
                 continue
             if early_stopping:
-                value = _checked(score, coefs, intercepts, X_val, y_val,
-                                 causes=causes)
+                value = _checked(est._validation_score, coefs, intercepts, X_val,
+                                 y_val, w_val, causes=causes)
                 state["validation_scores_"].append(value)
                 if _improved(est, state, -value, -state["best_validation_score_"]):
                     best = copy_arrays(params)
@@ -153,8 +163,7 @@ def fine_tune(est, state, X, y, *, incremental, rng, session, score):
                           f"{est.n_iter_no_change} consecutive epochs. Stopping.")
                 break
     # finite weights whose outputs overflow on the training data diverged too
-    _checked(score, coefs, intercepts, X[:OUTPUT_PROBE], y[:OUTPUT_PROBE],
-             causes=causes)
+    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts, causes=causes)
     if best is not None:
         for p, b in zip(params, best):
             p[...] = b
@@ -174,13 +183,15 @@ def fine_tune(est, state, X, y, *, incremental, rng, session, score):
         )
 
 
-def _checked(score, coefs, intercepts, X, y, *, causes):
-    """``score(...)``; outputs that overflow (a ValueError) mean divergence."""
-    if not all_finite(coefs + intercepts):
+def _checked(function, *args, causes):
+    """``function(*args)`` of a network (its weights among ``args``); weights
+    that are not finite, or outputs that overflow (a ValueError), mean
+    divergence."""
+    if not all_finite([a for arg in args if isinstance(arg, list) for a in arg]):
         raise DivergenceError("Fine-tuning diverged: the weights are not finite.",
                               causes())
     try:
-        return score(coefs, intercepts, X, y)
+        return function(*args)
     except ValueError as exc:
         raise DivergenceError("Fine-tuning diverged: the network's outputs "
                               "overflow on the training data.", causes()) from exc
@@ -201,34 +212,49 @@ def _improved(est, state, value, best):
     return value < best
 
 
-def _epoch(est, state, X, y, ws, optimizer, rng, session):
+def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
     """One pass of backprop: (mean loss, mean gradient norm per layer, the loss
-    of the first mini-batch, taken before its update)."""
+    of the first mini-batch, taken before its update).
+
+    With ``sample_weight``, each mini-batch's loss is its weighted mean, its L2
+    term is divided by the sum of its weights (``MLPClassifier``'s convention),
+    and the epoch's loss is the mean of the batches' losses weighted by their
+    sums of weights.
+    """
     activation = canonical(est.activation)
+    output = state["out_activation_"]
+    # MLPRegressor reports the squared error averaged over the outputs (while
+    # its gradient, as here, is that of their sum); loss_ follows it
+    report = 1.0 / y.shape[1] if output == "identity" else 1.0
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     n_samples, n_layers = X.shape[0], len(coefs)
     order = rng.permutation(n_samples) if est.shuffle else np.arange(n_samples)
-    total_loss, norms, n_batches, first = 0.0, np.zeros(n_layers), 0, None
+    total_loss, total_weight = 0.0, 0.0
+    norms, n_batches, first = np.zeros(n_layers), 0, None
     # the L2 term and the sums of squares (for the penalty and gradient_norms_)
     # are taken inside the optimiser's cache-sized chunks
     sums = np.zeros((len(params), 2))
     for batch in gen_batches(n_samples, ws.batch_size):
         idx = order[batch]
-        n = idx.shape[0]
+        w = None if sample_weight is None else sample_weight[idx]
+        n = idx.shape[0] if w is None else float(w.sum())
         activations, deltas, scratch = ws.batch(X, idx)
         data_loss = loss_and_gradients(
             activations, y[idx], coefs, intercepts, activation, 0.0, deltas,
-            ws.grads[:n_layers], ws.grads[n_layers:], scratch,
+            ws.grads[:n_layers], ws.grads[n_layers:], scratch, output=output,
+            sample_weight=w,
         )
         sums[...] = 0
         optimizer.update(params, ws.grads,
                          [est.alpha / n] * n_layers + [0.0] * n_layers, sums)
-        loss = data_loss + l2_penalty(sums[:n_layers, 1].sum(), est.alpha, n)
+        loss = report * data_loss + l2_penalty(sums[:n_layers, 1].sum(), est.alpha,
+                                               n)
         total_loss += n * loss
+        total_weight += n
         first = loss if first is None else first
         norms += np.sqrt(sums[:n_layers, 0])
         n_batches += 1
-        state["t_"] += n
+        state["t_"] += idx.shape[0]
         session.check()
-    return total_loss / n_samples, norms / n_batches, first
+    return total_loss / total_weight, norms / n_batches, first

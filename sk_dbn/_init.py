@@ -49,13 +49,18 @@ def random_network(init, layer_sizes, *, rng, dtype):
     return coefs, [np.zeros(b, dtype=dtype) for _, b in pairs]
 
 
-def lsuv_network(layer_sizes, X, activation, *, rng, dtype):
-    """Orthogonal weights rescaled by LSUV on up to ``LSUV_BATCH`` rows of ``X``."""
+def lsuv_network(layer_sizes, X, activation, *, rng, dtype, sample_weight=None):
+    """Orthogonal weights rescaled by LSUV on up to ``LSUV_BATCH`` rows of ``X``
+    (their variances weighted by ``sample_weight``)."""
     coefs, intercepts = random_network(orthogonal, layer_sizes, rng=rng, dtype=dtype)
     n = X.shape[0]
-    probe = X[np.sort(rng.permutation(n)[:LSUV_BATCH])] if n > LSUV_BATCH else X
+    probe, weights = X, sample_weight
+    if n > LSUV_BATCH:
+        rows = np.sort(rng.permutation(n)[:LSUV_BATCH])
+        probe = X[rows]
+        weights = None if sample_weight is None else sample_weight[rows]
     lsuv(coefs, intercepts, probe, activation, tol=LSUV_TOL,
-         max_trials=LSUV_MAX_TRIALS)
+         max_trials=LSUV_MAX_TRIALS, sample_weight=weights)
     return coefs, intercepts
 
 
@@ -72,12 +77,14 @@ def pretrained_network(rbm_coefs, rbm_intercepts, activation, n_outputs, *, rng,
     return coefs, intercepts
 
 
-def initial_network(init, layer_sizes, X, activation, *, rng, pretrain=None):
+def initial_network(init, layer_sizes, X, activation, *, rng, pretrain=None,
+                    sample_weight=None):
     """``(coefs, intercepts)`` of a new network, as ``init`` makes them.
 
     With ``pretrain`` (the estimator's pre-training, for ``init="rbm"`` or a
     :class:`StackedRBMTransformer`), ``pretrain(X, rng)`` returns the hidden
-    layers' RBM weights and biases; the estimator owns the stack.
+    layers' RBM weights and biases; the estimator owns the stack (and passes it
+    the sample weights). LSUV weights its variances by ``sample_weight``.
     """
     dtype = X.dtype
     if pretrain is not None:
@@ -85,5 +92,6 @@ def initial_network(init, layer_sizes, X, activation, *, rng, pretrain=None):
         return pretrained_network(rbm_coefs, rbm_intercepts, activation,
                                   layer_sizes[-1], rng=rng, dtype=dtype)
     if init == "lsuv":
-        return lsuv_network(layer_sizes, X, activation, rng=rng, dtype=dtype)
+        return lsuv_network(layer_sizes, X, activation, rng=rng, dtype=dtype,
+                            sample_weight=sample_weight)
     return random_network(init, layer_sizes, rng=rng, dtype=dtype)

@@ -3,12 +3,12 @@
 Pure functions on lists of arrays, shared by the classifier's fine-tuning and
 prediction, by LSUV's variance probe and by the RBM up-pass. Weights are in
 (fan_in, fan_out) orientation. The last layer has no activation: it produces logits,
-and the cross-entropy is computed from them (never from rounded probabilities).
+and the loss is computed from them (never from rounded probabilities).
 """
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, logsumexp, softmax
+from scipy.special import expit, log_expit, logsumexp, softmax, xlogy
 
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._inplace import axpy
@@ -64,58 +64,122 @@ def logits_to_log_proba(logits):
     return logits - logsumexp(logits, axis=1, keepdims=True)
 
 
-def output_loss_delta(logits, y, delta):
-    """Mean cross-entropy of integer labels ``y`` given ``logits``.
+OUTPUT_FUNCTIONS = {
+    "softmax": lambda Z: softmax(Z, axis=1),
+    "logistic": expit,
+    "identity": lambda Z: Z,
+    "exp": np.exp,
+}
+"""The output layer's link from the last layer's pre-activations to predictions
+(``out_activation_``): each is the canonical link of its loss, so the gradient of
+the loss with respect to the pre-activations is ``prediction - target``."""
 
-    Writes ``p - onehot(y)`` (the gradient of the summed loss w.r.t. the logits)
-    into ``delta`` and returns the mean loss.
+
+def _softmax_rows(Z, y, delta):
+    # log-sum-exp by hand: scipy's logsumexp costs more in Python overhead
+    # than the arithmetic on these (n, n_classes) arrays
+    rows = np.arange(Z.shape[0])
+    zmax = Z.max(axis=1, keepdims=True)
+    np.subtract(Z, zmax, out=delta)
+    np.exp(delta, out=delta)
+    total = delta.sum(axis=1, keepdims=True)
+    losses = (np.log(total) + zmax)[:, 0] - Z[rows, y]
+    delta /= total
+    delta[rows, y] -= 1
+    return losses
+
+
+def _logistic_rows(Z, Y, delta):
+    # -log p(y|z) = log(1 + e^z) - y z per label, summed over labels
+    Y = Y.reshape(Z.shape)
+    losses = np.logaddexp(0, Z).sum(axis=1) - np.einsum("ij,ij->i", Y, Z)
+    expit(Z, out=delta)
+    delta -= Y
+    return losses
+
+
+def _squared_rows(Z, Y, delta):
+    np.subtract(Z, Y.reshape(Z.shape), out=delta)
+    return 0.5 * np.einsum("ij,ij->i", delta, delta)
+
+
+def _poisson_rows(Z, Y, delta):
+    # half the Poisson deviance of the mean exp(z): exp(z) - y z + y log y - y
+    Y = Y.reshape(Z.shape)
+    np.exp(Z, out=delta)
+    losses = (delta + xlogy(Y, Y) - Y - Y * Z).sum(axis=1)
+    delta -= Y
+    return losses
+
+
+_ROW_LOSSES = {
+    "softmax": _softmax_rows,
+    "logistic": _logistic_rows,
+    "identity": _squared_rows,
+    "exp": _poisson_rows,
+}
+
+
+def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
+    """Mean loss of the targets ``y`` given the last layer's pre-activations.
+
+    ``output`` is the output activation (a key of :data:`OUTPUT_FUNCTIONS`) and
+    names the loss it is the canonical link of: ``"softmax"`` -- cross-entropy of
+    integer class indices ``y``; ``"logistic"`` -- binary cross-entropy summed
+    over the columns (one column of 0/1 labels for two classes, or a multilabel
+    indicator matrix); ``"identity"`` -- half the squared error summed over the
+    outputs; ``"exp"`` -- half the Poisson deviance summed over the outputs. The
+    default is the classifier's: ``"logistic"`` for one column, else
+    ``"softmax"``.
+
+    Writes ``prediction - y`` (the gradient of each row's loss with respect to
+    its pre-activations, unweighted) into ``delta`` and returns the mean loss
+    over the rows, weighted by ``sample_weight`` if given.
     """
-    n = logits.shape[0]
-    if logits.shape[1] == 1:
-        z = logits[:, 0]
-        # -log p(y|z) = log(1 + e^z) - y z
-        loss = np.logaddexp(0, z).sum() - np.dot(y, z)
-        expit(logits, out=delta)
-        delta[:, 0] -= y
-    else:
-        # log-sum-exp by hand: scipy's logsumexp costs more in Python overhead
-        # than the arithmetic on these (n, n_classes) arrays
-        rows = np.arange(n)
-        zmax = logits.max(axis=1, keepdims=True)
-        np.subtract(logits, zmax, out=delta)
-        np.exp(delta, out=delta)
-        total = delta.sum(axis=1, keepdims=True)
-        loss = (np.log(total) + zmax).sum() - logits[rows, y].sum()
-        delta /= total
-        delta[rows, y] -= 1
-    return float(loss) / n
+    if output is None:
+        output = "logistic" if logits.shape[1] == 1 else "softmax"
+    losses = _ROW_LOSSES[output](logits, y, delta)
+    if sample_weight is None:
+        return float(losses.sum()) / logits.shape[0]
+    return float(np.dot(sample_weight, losses)) / float(sample_weight.sum())
 
 
 def l2_penalty(sum_of_squares, alpha, n):
-    """The L2 term of the loss, ``0.5 * alpha * sum(||W||^2) / n``."""
+    """The L2 term of the loss, ``0.5 * alpha * sum(||W||^2) / n``.
+
+    ``n`` is the number of rows of the batch, or the sum of their sample weights.
+    """
     return 0.5 * alpha * sum_of_squares / n
 
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None,
+    intercept_grads, scratch=None, *, output=None, sample_weight=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
-    The loss is ``mean cross-entropy + 0.5 * alpha * sum(||W||^2) / n`` (the
-    convention of scikit-learn's ``MLPClassifier``, so ``alpha`` means the same).
-    ``deltas[i]`` (and ``scratch[i]``, a work buffer) have the shape of
-    ``activations[i + 1]``. (Fine-tuning passes ``alpha=0`` and lets the
-    optimiser add the L2 term chunk by chunk, see ``sk_dbn._finetune``.)
+    The loss is ``mean loss + 0.5 * alpha * sum(||W||^2) / n`` (the convention
+    of scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, so ``alpha`` means
+    the same); with ``sample_weight`` the mean is weighted and ``n`` is the sum
+    of the weights. ``output`` names the output activation and loss (see
+    :func:`output_loss_delta`). ``deltas[i]`` (and ``scratch[i]``, a work
+    buffer) have the shape of ``activations[i + 1]``. (Fine-tuning passes
+    ``alpha=0`` and lets the optimiser add the L2 term chunk by chunk, see
+    ``sk_dbn._finetune``.)
     """
     forward(activations, coefs, intercepts, activation)
     n = activations[0].shape[0]
-    loss = output_loss_delta(activations[-1], y, deltas[-1])
+    loss = output_loss_delta(activations[-1], y, deltas[-1], sample_weight, output)
+    dtype = deltas[-1].dtype
+    if sample_weight is None:
+        deltas[-1] *= dtype.type(1.0 / n)
+    else:
+        n = float(sample_weight.sum())
+        deltas[-1] *= (sample_weight / n).astype(dtype, copy=False)[:, None]
     if alpha:
         loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
-    deltas[-1] *= deltas[-1].dtype.type(1.0 / n)
     derivative = DERIVATIVES[activation]
-    ones = np.ones(n, dtype=deltas[-1].dtype)  # column sums as a GEMV: 3x faster
+    ones = np.ones(activations[0].shape[0], dtype=dtype)  # column sums as a GEMV
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
         if sp.issparse(A):

@@ -29,11 +29,13 @@ def hidden_units_for(activation):
     return "relu" if activation in ("relu", "leaky_relu") else "bernoulli"
 
 
-def pretrained_weights(init, X, sizes, activation, *, rng, session, verbose=0):
+def pretrained_weights(init, X, sizes, activation, *, rng, session, verbose=0,
+                       sample_weight=None):
     """``(coefs, intercepts, fitted)`` of the stack ``init`` stands for.
 
-    ``fitted`` is the stack fitted here on ``X`` (None when ``init`` was already
-    fitted or frozen: its weights are used as they are). ``coefs`` and
+    ``fitted`` is the stack fitted here on ``X`` with ``sample_weight`` (None
+    when ``init`` was already fitted or frozen: its weights are used as they
+    are). ``coefs`` and
     ``intercepts`` are the stack's own arrays; the caller copies them.
     Raises a ``ValueError`` naming both values when the stack does not match the
     network (hidden sizes, hidden units, input width).
@@ -49,7 +51,8 @@ def pretrained_weights(init, X, sizes, activation, *, rng, session, verbose=0):
             )
         return stack.coefs_, stack.intercepts_, None
     try:
-        session.interrupted |= stack._fit(X, incremental=False)
+        session.interrupted |= stack._fit(X, incremental=False,
+                                          sample_weight=sample_weight)
     except DivergenceError as exc:
         raise _renamed(exc, init, stack) from exc
     return stack.coefs_, stack.intercepts_, stack

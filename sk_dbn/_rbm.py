@@ -225,18 +225,22 @@ def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
             up_rows(Vk, Hk, H_sample if step < k - 1 else None)
 
 
-def _statistics(ws, n, scale):
+def _statistics(ws, n, scale, negative=None):
     """CD statistics of the batch, times ``scale``, in ``ws.grads``.
 
     The weight term is one GEMM of the stacked batches,
-    ``[V0; Vk].T @ [scale H0; -scale Hk]`` (positive and negative phase in a
+    ``[V0; Vk].T @ [scale H0; -negative Hk]`` (positive and negative phase in a
     single product); scaling the (2n, n_hidden) hidden block before the product is
     cheaper than scaling the (n_visible, n_hidden) result. The bias terms are
-    GEMVs with a vector of ``+-scale``. Overwrites ``ws.H[:2n]``.
+    GEMVs with the vector of these row scales. ``scale`` (and ``negative``,
+    ``scale`` by default) is a number or one per row: sample weights. Overwrites
+    ``ws.H[:2n]``.
     """
     V, H = ws.V[: 2 * n], ws.H[: 2 * n]
     signs = ws.signs[: 2 * n]
-    signs[:n], signs[n:] = scale, -scale
+    signs[:n] = scale
+    signs[n:] = scale if negative is None else negative
+    signs[n:] *= -1
     H *= signs[:, None]
     gW, gbh, gbv = ws.grads
     np.dot(V.T, H, out=gW)
@@ -279,35 +283,42 @@ def rbm_to_network(coefs, intercepts, activation):
     return new_coefs, new_intercepts
 
 
-def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units):
-    """Mean squared error of the mean-field reconstruction ``down(up(V))``."""
+def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units,
+                         sample_weight=None):
+    """Mean squared error of the mean-field reconstruction ``down(up(V))`` (the
+    rows weighted by ``sample_weight``)."""
     R = down(up(V, W, b_hidden, hidden_units), W, b_visible, visible_units)
     R -= V
-    return float(np.mean(np.square(R, out=R)))
+    per_row = np.square(R, out=R).mean(axis=1)
+    return float(np.average(per_row, weights=sample_weight))
 
 
 # ------------------------------------------------------------ input moments
-def moments(A):
+def moments(A, sample_weight=None):
     """``{"n", "mean", "m2"}`` of the columns of ``A``, accumulated in float64.
 
     Chunk by chunk, each chunk's centred sums combined with Chan et al.'s pairwise
     update: stable for features like 1e12 +- 100 (where ``E[x^2] - mean^2`` in
     float32 cancels to noise), and the memory stays bounded for sparse ``A``.
+    With ``sample_weight``, ``n`` is the sum of the weights and the moments are
+    weighted (an integer weight counts as that many copies of the row).
     """
     stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1])}
-    return merge_moments(stats, A)
+    return merge_moments(stats, A, sample_weight)
 
 
-def merge_moments(stats, A):
+def merge_moments(stats, A, sample_weight=None):
     """``stats`` updated with the rows of ``A`` (a new dict)."""
     n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
     for start in range(0, A.shape[0], MOMENT_CHUNK):
         chunk = A[start : start + MOMENT_CHUNK]
         chunk = chunk.toarray() if sp.issparse(chunk) else chunk
         chunk = np.asarray(chunk, dtype=np.float64)
-        nb = chunk.shape[0]
-        mean_b = chunk.mean(axis=0)
-        m2_b = np.square(chunk - mean_b).sum(axis=0)
+        w = (np.ones(chunk.shape[0]) if sample_weight is None else np.asarray(
+            sample_weight[start : start + MOMENT_CHUNK], dtype=np.float64))
+        nb = float(w.sum())
+        mean_b = (w @ chunk) / nb
+        m2_b = w @ np.square(chunk - mean_b)
         total = n + nb
         delta = mean_b - mean
         mean += delta * (nb / total)
@@ -349,11 +360,13 @@ def standardization(layer):
 
 
 # ---------------------------------------------------------------- the layer
-def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False):
+def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False,
+              sample_weight=None):
     """Training state of an RBM over input ``A`` with initial weights ``W``.
 
     Hidden biases start at 0; Bernoulli visible biases at ``log(p / (1 - p))``
-    (Hinton's guide), Gaussian ones at 0 in the standardised space.
+    (Hinton's guide), Gaussian ones at 0 in the standardised space. Means and
+    moments of ``A`` are weighted by ``sample_weight``.
     """
     dtype = W.dtype
     n_visible, n_hidden = W.shape
@@ -362,7 +375,7 @@ def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False):
         "visible_units": visible_units,
         "hidden_units": hidden_units,
         "shared_scale": shared_scale,
-        "moments": moments(A) if gaussian else None,
+        "moments": moments(A, sample_weight) if gaussian else None,
         "W": W,
         "b_hidden": np.zeros(n_hidden, dtype=dtype),
         "b_visible": np.zeros(n_visible, dtype=dtype),
@@ -377,7 +390,7 @@ def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False):
         # > 1: the Gibbs chain v -> max(0, v W) W.T amplifies (see train_layer)
         layer["initial_gain"] = float(np.linalg.norm(W.astype(np.float64), 2))
     else:
-        mean = np.asarray(A.mean(axis=0), dtype=np.float64).ravel()
+        mean = moments(A, sample_weight)["mean"]
         layer["b_visible"] = visible_bias_from_data(mean, dtype)
     return layer
 
@@ -394,8 +407,9 @@ def raw_params(layer):
     return tuple(params) if std is None else fold_standardization(*params, *std)
 
 
-def add_rows(layer, A):
-    """Merge ``A`` into a Gaussian layer's running moments, in place.
+def add_rows(layer, A, sample_weight=None):
+    """Merge ``A`` (weighted by ``sample_weight``) into a Gaussian layer's running
+    moments, in place.
 
     The training-space parameters are re-expressed under the new standardisation
     so the function on raw inputs is unchanged (velocities likewise, by the linear
@@ -407,7 +421,7 @@ def add_rows(layer, A):
     old = standardization(layer)
     raw = fold_standardization(layer["W"], layer["b_hidden"], layer["b_visible"],
                                *old)
-    layer["moments"] = merge_moments(layer["moments"], A)
+    layer["moments"] = merge_moments(layer["moments"], A, sample_weight)
     new = standardization(layer)
     layer["max_sq_norm"] = max(layer["max_sq_norm"], max_sq_norm(A, new))
     layer["W"], layer["b_hidden"], layer["b_visible"] = unfold_standardization(
@@ -444,13 +458,17 @@ def probe_rows(layer, A):
 
 
 def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
-                weight_decay, k, persistent, probe):
+                weight_decay, k, persistent, probe, sample_weight=None,
+                probe_weight=None):
     """One epoch of CD-k (or PCD-k) over ``A``, in place; returns the error.
 
     ``ws`` is a :class:`CDWorkspace` for this layer; ``session.check()`` runs after
     every mini-batch. The step is SGD with ``momentum`` on the negative CD
-    gradient plus ``weight_decay * W``. Returns the reconstruction error of
-    ``probe`` (see :func:`probe_rows`).
+    gradient plus ``weight_decay * W``. With ``sample_weight``, a batch's data
+    statistics are its rows' weighted mean, and so are the negative ones of CD
+    (each row's chain stands for that row); PCD's chains, which belong to no
+    row, count equally. Returns the reconstruction error of ``probe`` (see
+    :func:`probe_rows`), weighted by ``probe_weight``.
     """
     n_samples = A.shape[0]
     std = standardization(layer)
@@ -477,11 +495,16 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
         gibbs_phases(ws, n, *params, k=k, chain=chain, rng=rng,
                      visible_units=layer["visible_units"],
                      hidden_units=layer["hidden_units"])
-        grads = _statistics(ws, n, -learning_rate / n)  # lr times descent direction
+        if sample_weight is None:  # lr times the descent direction
+            grads = _statistics(ws, n, -learning_rate / n)
+        else:
+            w = sample_weight[idx]
+            grads = _statistics(ws, n, w * (-learning_rate / float(w.sum())),
+                                -learning_rate / n if persistent else None)
         optimizer.update(params, grads, decay)
         session.check()
     return reconstruction_error(probe, *params, layer["visible_units"],
-                                layer["hidden_units"])
+                                layer["hidden_units"], probe_weight)
 
 
 def learning_rate_factor(layer, batch_size):
@@ -507,8 +530,10 @@ def learning_rate_factor(layer, batch_size):
 
 
 def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_rate,
-                momentum, weight_decay, batch_size, cd_k, persistent, init, **_):
-    """``n_epochs`` epochs of CD on ``layer`` (number ``index`` in its stack).
+                momentum, weight_decay, batch_size, cd_k, persistent, init,
+                sample_weight=None, **_):
+    """``n_epochs`` epochs of CD on ``layer`` (number ``index`` in its stack),
+    the rows of ``A`` weighted by ``sample_weight``.
 
     Takes the hyperparameters of :class:`~sk_dbn.StackedRBMTransformer` by name.
     Hinton's schedules: momentum ``min(0.5, momentum)`` for the first 5 epochs,
@@ -521,12 +546,15 @@ def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_ra
     ws = CDWorkspace(min(batch_size, A.shape[0]), *W.shape, W.dtype)
     rate = learning_rate * learning_rate_factor(layer, ws.H_sample.shape[0])
     probe = probe_rows(layer, A)
+    probe_weight = (None if sample_weight is None
+                    else sample_weight[: probe.shape[0]])
     for _ in range(n_epochs):
         start, epoch = time.time(), len(layer["errors"])
         error = train_epoch(
             layer, A, ws, rng=rng, session=session, learning_rate=rate,
             momentum=min(0.5, momentum) if epoch < 5 else momentum,
             weight_decay=weight_decay, k=cd_k, persistent=persistent, probe=probe,
+            sample_weight=sample_weight, probe_weight=probe_weight,
         )
         check_diverged(
             error if error < DIVERGED else np.inf,

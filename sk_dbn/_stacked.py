@@ -20,6 +20,8 @@ from ._base import (
     VersionedStateMixin,
     check_hidden_layer_sizes,
     check_predict_input,
+    check_sample_weight,
+    select_rows,
 )
 from ._generative import GenerativeMixin
 from ._init import draw_weights
@@ -228,7 +230,7 @@ class StackedRBMTransformer(
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train every RBM layer, greedily from the bottom.
 
         Parameters
@@ -237,17 +239,22 @@ class StackedRBMTransformer(
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in every statistic of the fit (None: all 1): the
+            CD statistics of each mini-batch are weighted means, and so are the
+            initial visible biases and the standardisation of Gaussian visible
+            units. Rows of weight 0 are dropped.
 
         Returns
         -------
         self : StackedRBMTransformer
             The fitted transformer.
         """
-        self._fit(X, incremental=False)
+        self._fit(X, incremental=False, sample_weight=sample_weight)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """One more CD pass over ``X`` for every layer (initialising on first call).
 
         Parameters
@@ -256,21 +263,24 @@ class StackedRBMTransformer(
             A batch of training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, as for :meth:`fit`.
 
         Returns
         -------
         self : StackedRBMTransformer
             The updated transformer.
         """
-        self._fit(X, incremental=True)
+        self._fit(X, incremental=True, sample_weight=sample_weight)
         return self
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, sample_weight=None):
         """Validate, initialise (if needed), train, commit; True if interrupted."""
         with transaction(self):
             first = not (incremental and hasattr(self, "_layers"))
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-            X, visible_units = self._validate_fit_data(X, first, sizes)
+            X, w, visible_units = self._validate_fit_data(X, sample_weight, first,
+                                                          sizes)
             layers = [] if first else [_rbm.copy_layer(a) for a in self._layers]
             rng = check_generator(self.random_state,
                                   step=0 if first else self.n_iter_)
@@ -279,15 +289,16 @@ class StackedRBMTransformer(
                 A = X
                 for i, n_hidden in enumerate(sizes):
                     if first:
-                        layers.append(self._new_layer(i, A, n_hidden, visible_units,
-                                                      rng))
+                        layers.append(self._new_layer(i, A, w, n_hidden,
+                                                      visible_units, rng))
                     elif not session.interrupted:
-                        _rbm.add_rows(layers[i], A)
+                        _rbm.add_rows(layers[i], A, w)
                     if not session.interrupted:
                         with session.stage():
                             _rbm.train_layer(
                                 layers[i], A, n_epochs, rng=rng, session=session,
-                                index=i, **self.get_params(deep=False))
+                                index=i, sample_weight=w,
+                                **self.get_params(deep=False))
                     if i + 1 < len(sizes):
                         A = self._up(layers[i], A)
             self._commit(layers, visible_units)
@@ -300,11 +311,16 @@ class StackedRBMTransformer(
             )
         return session.interrupted
 
-    def _validate_fit_data(self, X, first, sizes):
+    def _validate_fit_data(self, X, sample_weight, first, sizes):
+        """``(X, sample_weight, visible_units)`` for a fit: rows of weight 0
+        dropped before anything looks at them."""
         X = validate_data(self, X, accept_sparse="csr",
                           dtype=[np.float64, np.float32], reset=first)
+        w = check_sample_weight(sample_weight, X)
+        if w is not None:
+            X, w = select_rows(w > 0, X, w)
         if first:
-            return X, self._resolve_visible_units(X)
+            return X, w, self._resolve_visible_units(X)
         fitted = [a["W"].shape[1] for a in self._layers]
         if sizes != fitted:
             raise ValueError(
@@ -313,10 +329,11 @@ class StackedRBMTransformer(
                 "a new one)."
             )
         X = X.astype(self._layers[0]["W"].dtype, copy=False)
+        w = None if w is None else w.astype(X.dtype, copy=False)
         if self.visible_units_ == "bernoulli":
             _check_unit_interval(X, "visible_units='bernoulli' (resolved at the first "
                                  "fit)")
-        return X, self.visible_units_
+        return X, w, self.visible_units_
 
     def _resolve_visible_units(self, X):
         if self.visible_units == "auto":
@@ -325,14 +342,16 @@ class StackedRBMTransformer(
             _check_unit_interval(X, "visible_units='bernoulli'")
         return self.visible_units
 
-    def _new_layer(self, i, A, n_hidden, visible_units, rng):
-        """Training state of layer ``i`` over its input ``A``, weights from init."""
+    def _new_layer(self, i, A, sample_weight, n_hidden, visible_units, rng):
+        """Training state of layer ``i`` over its input ``A`` (rows weighted by
+        ``sample_weight``), weights from init."""
         W = draw_weights(self.init, A.shape[1], n_hidden, rng=rng, dtype=A.dtype,
                          layer=i)
         below = visible_units if i == 0 else (
             "bernoulli" if self.hidden_units == "bernoulli" else "gaussian")
         return _rbm.new_layer(A, W, visible_units=below,
-                              hidden_units=self.hidden_units, shared_scale=i > 0)
+                              hidden_units=self.hidden_units, shared_scale=i > 0,
+                              sample_weight=sample_weight)
 
     def _up(self, layer, A):
         """Mean-field output of ``layer`` for its raw input ``A``."""

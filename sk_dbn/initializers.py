@@ -593,7 +593,8 @@ def calculate_gain(activation, param=None):
     raise ValueError(f"Unknown activation {activation!r} for calculate_gain")
 
 
-def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
+def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
+         sample_weight=None):
     """Layer-sequential unit-variance rescaling (Mishkin & Matas 2015, Algorithm 1).
 
     Starting from (usually orthogonal) weights, for each hidden layer in turn:
@@ -624,6 +625,8 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
         Tolerance on the variance.
     max_trials : int, default=10
         Maximum rescalings per layer.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the rows of ``X`` in the variance (None: all equal).
 
     Returns
     -------
@@ -649,17 +652,24 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
     from ._activations import ACTIVATIONS
     from ._network import affine
 
+    def variance(Z):
+        if sample_weight is None:
+            return float(Z.var())
+        w = np.asarray(sample_weight, dtype=np.float64)
+        mean = float(w @ Z.sum(axis=1)) / (w.sum() * Z.shape[1])
+        return float(w @ np.square(Z - mean).sum(axis=1)) / (w.sum() * Z.shape[1])
+
     A = X
     variances = []
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         Z = affine(A, W, b)
-        var = float(Z.var())
+        var = variance(Z)
         for _ in range(max_trials):
             if abs(var - 1.0) < tol or not (0 < var < np.inf):
                 break
             W /= W.dtype.type(np.sqrt(var))
             Z = affine(A, W, b, out=Z)
-            var = float(Z.var())
+            var = variance(Z)
         variances.append(var)
         A = ACTIVATIONS[activation](Z)
     return variances

@@ -9,7 +9,8 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
+from sk_dbn._pretrain import is_pretraining
 
 ESTIMATORS = [
     StackedRBMTransformer(),
@@ -28,12 +29,55 @@ ESTIMATORS = [
     DBNClassifier(init="rbm", activation="relu", early_stopping=True),
     StackedRBMTransformer(persistent=True, cd_k=3, visible_units="gaussian",
                           hidden_units="relu"),
+    DBNRegressor(),
+    DBNRegressor((8,), init="lsuv", activation="tanh", solver="sgd",
+                 learning_rate_init=0.01, max_iter=50),
+    DBNRegressor((8,), loss="poisson", init="xavier_uniform",
+                 learning_rate_init=0.01),
+    DBNRegressor((16,), init="rbm", activation="logistic", learning_rate_init=0.01),
+    DBNRegressor((16,), init="xavier_uniform", early_stopping=True,
+                 learning_rate_init=0.01),
 ]
 
+_STOCHASTIC_WEIGHTS = (
+    "{} draws random numbers per row position: CD samples hidden states for "
+    "each row of a mini-batch{}. A row of weight k draws one sample where k "
+    "repeated rows draw k independent ones, so the two fits are equal in "
+    "distribution, not to 1e-7 (tests/test_sample_weight.py checks both the "
+    "exact batch statistics and the equivalence in distribution)."
+)
 
-@parametrize_with_checks(ESTIMATORS)
+
+def _expected_failures(estimator):
+    """The checks that cannot hold, and why."""
+    if getattr(estimator, "loss", None) == "poisson":
+        return {"check_regressor_multioutput": (
+            "The check's multi-output targets ignore the positive_only tag: they "
+            "are negative, which the Poisson loss rejects (as MLPRegressor's "
+            "does; the check is not run on it, whose tags say single-output).")}
+    if isinstance(estimator, StackedRBMTransformer):
+        reason = _STOCHASTIC_WEIGHTS.format("Pre-training", "")
+    elif is_pretraining(estimator.init):
+        reason = _STOCHASTIC_WEIGHTS.format(
+            "Pre-training (init=...)", ", before the deterministic fine-tuning")
+    elif estimator.early_stopping:
+        reason = ("The early-stopping split draws rows at random: repeated copies "
+                  "of a row can fall on both sides of it, a weighted row on one "
+                  "(as in MLPClassifier).")
+    else:
+        return {}
+    return {"check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_no_expected_failures_for_the_default_regressor_and_a_classifier():
+    assert _expected_failures(DBNRegressor()) == {}
+    assert _expected_failures(ESTIMATORS[3]) == {}
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -416,7 +417,7 @@ def test_partial_fit():
     losses = []
     for k in range(2, 6):
         clf.partial_fit(X, y)
-        assert clf.n_iter_ == k
+        assert clf.n_iter_ == 1  # as MLPClassifier: the epochs of this call
         assert clf.t_ == first.sum() + (k - 1) * 200
         losses.append(clf.loss_)
     assert len(clf.loss_curve_) == 5
@@ -433,7 +434,7 @@ def test_partial_fit_continues_after_fit():
     clf = small(max_iter=3).fit(X, y)
     t = clf.t_
     clf.partial_fit(X, y)
-    assert clf.n_iter_ == 4 and clf.t_ == t + 150
+    assert clf.n_iter_ == 1 and clf.t_ == t + 150
     assert len(clf.loss_curve_) == 4
 
 
@@ -444,8 +445,14 @@ def test_warm_start_continues_loss_curve():
     weights = copy.deepcopy(clf.coefs_)
     clf.set_params(max_iter=2)
     clf.fit(X, y)
-    assert clf.n_iter_ == 5
-    assert len(clf.loss_curve_) == 5 and clf.loss_curve_[:3] == curve
+    # as MLPClassifier: n_iter_ counts this fit's epochs, the curve runs on
+    mlp = MLPClassifier((8,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, y).set_params(max_iter=2).fit(X, y)
+    assert clf.n_iter_ == mlp.n_iter_ == 2
+    assert len(clf.loss_curve_) == len(mlp.loss_curve_) == 5
+    assert clf.loss_curve_[:3] == curve
     # continued from the fitted weights, not re-initialised: its first new epoch
     # starts near where the first fit ended
     assert clf.loss_curve_[3] < curve[0]
@@ -561,7 +568,7 @@ def test_binary_string_labels():
     np.testing.assert_array_equal(pred, clf.classes_[np.argmax(proba, axis=1)])
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10,
                                atol=1e-12)
-    assert clf.gradient_norms_.shape == (clf.n_iter_, clf.n_layers_ - 1)
+    assert clf.gradient_norms_.shape == (len(clf.loss_curve_), clf.n_layers_ - 1)
     assert np.all(np.isfinite(clf.gradient_norms_)) and np.all(clf.gradient_norms_ > 0)
 
 

@@ -198,9 +198,9 @@ def _count_pretraining(monkeypatch):
     calls = []
     real = StackedRBMTransformer._fit
 
-    def counted(self, X, incremental):
+    def counted(self, X, incremental, sample_weight=None):
         calls.append(X.shape[0])
-        return real(self, X, incremental)
+        return real(self, X, incremental, sample_weight)
 
     monkeypatch.setattr(StackedRBMTransformer, "_fit", counted)
     return calls

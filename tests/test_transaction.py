@@ -189,7 +189,7 @@ def test_interrupt_with_early_stopping_restores_best(monkeypatch):
     X, y = _data(n=200)
     seen = []
 
-    def score(self, coefs, intercepts, X_val, y_val):
+    def score(self, coefs, intercepts, X_val, y_val, sample_weight=None):
         seen.append([W.copy() for W in coefs])
         return 1.0 if len(seen) == 1 else 0.5  # epoch 1 is the best
 
@@ -269,7 +269,7 @@ def test_switch_early_stopping_between_warm_start_fits():
     assert clf.best_loss_ is None and len(clf.validation_scores_) == 3
     clf.set_params(early_stopping=False).fit(X, y)
     assert clf.validation_scores_ is None and np.isfinite(clf.best_loss_)
-    assert clf.n_iter_ == 9
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 9
 
 
 def test_partial_fit_with_early_stopping_as_mlp():
@@ -287,7 +287,7 @@ def test_partial_fit_with_early_stopping_as_mlp():
     clf.set_params(early_stopping=True, warm_start=True, max_iter=2).fit(X, y)
     assert len(clf.validation_scores_) == 2
     clf.set_params(early_stopping=False).partial_fit(X, y)
-    assert clf.n_iter_ == 4
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 4
 
 
 # ---------------------------------------------- class 4: transformer partial_fit
@@ -358,7 +358,7 @@ def test_pretraining_divergence_names_the_pretraining_parameter():
 def test_pretraining_divergence_with_init_rbm_says_how_to_set_it(monkeypatch):
     # init="rbm" has no init__learning_rate to set: the message names the
     # transformer it stands for (the defaults do not diverge, so fake it)
-    def diverge(self, X, incremental):
+    def diverge(self, X, incremental, sample_weight=None):
         raise DivergenceError("Pre-training diverged.",
                               [("learning_rate", 0.05, "lower learning_rate")])
 
