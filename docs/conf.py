@@ -3,6 +3,11 @@
 Builds offline (no intersphinx, no downloads): ``sphinx-build -W -b html docs
 docs/_build/html``. Add ``-D plot_gallery=0`` to render the example gallery
 without running the examples.
+
+The pages read offline too: maths is typeset by MathJax 3 from the
+``sphinx-mathjax-offline`` package (the ``docs`` extra), which copies it into
+the build's ``_static/mathjax`` and points ``mathjax_path`` there instead of a
+CDN.
 """
 
 import os
@@ -25,6 +30,7 @@ version = release = sk_dbn.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
