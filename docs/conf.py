@@ -3,12 +3,19 @@
 Builds offline (no intersphinx, no downloads): ``sphinx-build -W -b html docs
 docs/_build/html``. Add ``-D plot_gallery=0`` to render the example gallery
 without running the examples.
+
+The pages read offline too: maths is typeset by MathJax 3 from the
+``sphinx-mathjax-offline`` package (the ``docs`` extra), which copies it into
+the build's ``_static/mathjax`` and points ``mathjax_path`` there instead of a
+CDN.
 """
 
 import os
 import re
 import sys
 from pathlib import Path
+
+from numpydoc.xref import DEFAULT_LINKS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the sk_dbn source next to docs/
@@ -25,6 +32,7 @@ version = release = sk_dbn.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -38,21 +46,27 @@ default_role = "literal"
 # -- autodoc / numpydoc ------------------------------------------------------
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"
+# signatures show defaults as written (``dtype=np.float64``), not as their repr
+# (``dtype=<class 'numpy.float64'>``)
+autodoc_preserve_defaults = True
 numpydoc_show_class_members = False  # methods are listed by autodoc's :members:
 numpydoc_class_members_toctree = False
 # Types become cross-references (so names such as ``n_iter_`` in "of shape
 # (n_iter_,)" are not read as reST link targets). Without intersphinx, unresolved
-# :obj: references render as plain code; numpydoc's default aliases that point
-# to intersphinx-only labels and terms are replaced, since those would warn.
+# :obj: references render as plain code. numpydoc's default aliases all point
+# into the Python and NumPy intersphinx inventories ("int" -> :class:`python:int`,
+# "bool" -> :ref:`python:bltin-boolean-values`): unresolved, the roles render
+# their target ("python:int") and the labels and terms warn. So every default
+# alias is replaced by the plain name, which renders as written ("int").
 numpydoc_xref_param_type = True
 numpydoc_xref_ignore = {
     "of", "or", "and", "shape", "default", "optional", "instance", "the", "a",
     "an", "to", "in",
 }
-numpydoc_xref_aliases = {
-    name: name
-    for name in ("bool", "iterable", "sequence", "generator", "scalar")
-} | {"boolean": "bool", "array-like": "array-like", "array_like": "array-like"}
+numpydoc_xref_aliases = {name: name for name in DEFAULT_LINKS} | {
+    "boolean": "bool", "string": "str", "array-like": "array-like",
+    "array_like": "array-like",
+}
 
 # -- sphinx-gallery ------------------------------------------------------------
 sphinx_gallery_conf = {

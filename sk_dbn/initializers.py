@@ -34,8 +34,11 @@ __all__ = [
     "lsuv",
     "normal",
     "orthogonal",
+    "orthogonal_relu",
+    "prettytensor_xavier_normal",
     "truncated_normal",
     "uniform",
+    "variance_scaling",
     "xavier_normal",
     "xavier_uniform",
     "zeros",
@@ -87,6 +90,53 @@ def _uniform(fan_in, fan_out, limit, random_state, dtype):
     W *= W.dtype.type(2.0 * limit)
     W -= W.dtype.type(limit)
     return W
+
+
+def _truncated(fan_in, fan_out, factor, random_state, dtype):
+    # factor * z, z ~ N(0, 1) with every |z| > 2 redrawn (rejection sampling)
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    rng = check_generator(random_state)
+    z = rng.standard_normal(fan_in * fan_out)
+    bad = np.flatnonzero(np.abs(z) > _TRUNC)
+    while bad.size:
+        z[bad] = rng.standard_normal(bad.size)
+        bad = bad[np.abs(z[bad]) > _TRUNC]
+    z *= factor
+    return z.reshape(fan_in, fan_out).astype(dtype, copy=False)
+
+
+_MODES = ("fan_in", "fan_out", "fan_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+
+def _check_option(name, value, allowed):
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def _scaled(fan_in, fan_out, *, scale, mode, distribution, gain, random_state,
+            dtype, modes=_MODES):
+    """Weights of variance ``gain**2 * scale / n``, with ``n`` chosen by ``mode``.
+
+    The one mechanism behind :func:`variance_scaling` and the fan-scaled schemes
+    (Xavier, He, LeCun). ``gain`` multiplies the standard deviation (or limit)
+    after the square root, so the schemes keep the streams they had when each
+    computed ``gain * sqrt(c / n)`` itself.
+    """
+    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    _check_option("mode", mode, modes)
+    _check_option("distribution", distribution, _DISTRIBUTIONS)
+    n = {"fan_in": fan_in, "fan_out": fan_out,
+         "fan_avg": (fan_in + fan_out) / 2}[mode]
+    if distribution == "uniform":
+        # U[-a, a] has variance a**2 / 3
+        limit = gain * np.sqrt(3.0 * scale / n)
+        return _uniform(fan_in, fan_out, limit, random_state, dtype)
+    std = gain * np.sqrt(scale / n)
+    if distribution == "untruncated_normal":
+        return _normal(fan_in, fan_out, std, random_state, dtype)
+    return _truncated(fan_in, fan_out, std / _TRUNC_STD, random_state, dtype)
 
 
 def zeros(fan_in, fan_out, *, random_state=None, dtype=np.float64):
@@ -210,16 +260,28 @@ def uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, limit=0.05)
 
 
 def truncated_normal(
-    fan_in, fan_out, *, random_state=None, dtype=np.float64, std=0.01, gain=1.0
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, std=0.01, gain=1.0,
+    std_of="result",
 ):
-    """Truncated Gaussian with the requested standard deviation.
+    """Truncated Gaussian, cut at two standard deviations of its parent normal.
 
-    Draws :math:`z \\sim \\mathcal{N}(0, 1)`, redraws every :math:`|z| > 2`, then
-    returns :math:`W = \\text{gain} \\cdot \\text{std} \\cdot z / s` with
-    :math:`s = \\sqrt{1 - 4\\varphi(2) / (\\Phi(2) - \\Phi(-2))} \\approx 0.8796`,
-    the standard deviation of the truncated standard normal — so the standard
-    deviation of the *result* is ``gain * std`` and every weight lies within
-    ``2 * gain * std / s``.
+    Draws :math:`z \\sim \\mathcal{N}(0, 1)` and redraws every :math:`|z| > 2`;
+    :math:`s = \\sqrt{1 - 4\\varphi(2) / (\\Phi(2) - \\Phi(-2))} \\approx 0.8796`
+    is the standard deviation of this truncated standard normal. ``std_of`` says
+    whose standard deviation ``std`` is:
+
+    - ``"result"`` (default): :math:`W = \\text{gain} \\cdot \\text{std} \\cdot z / s`,
+      so the standard deviation of the *result* is ``gain * std`` and every
+      weight lies within ``2 * gain * std / s``;
+    - ``"parent"``: :math:`W = \\text{gain} \\cdot \\text{std} \\cdot z`, a normal
+      of standard deviation ``gain * std`` with every value beyond two of its
+      standard deviations redrawn and *not* rescaled, as TensorFlow 1's
+      ``tf.truncated_normal`` and ``tf.truncated_normal_initializer(stddev=...)``
+      draw: every weight lies within ``2 * gain * std`` and the standard
+      deviation of the result is ``s * gain * std``.
+
+    Both draw the same :math:`z` for the same seed; they differ by the factor
+    :math:`1/s`.
 
     Parameters
     ----------
@@ -230,29 +292,122 @@ def truncated_normal(
     dtype : dtype, default=np.float64
         Floating dtype of the result.
     std : float, default=0.01
-        Standard deviation of the result.
+        Standard deviation of the result, or of the normal before truncation
+        (see ``std_of``).
     gain : float, default=1.0
         Multiplies the standard deviation.
+    std_of : {"result", "parent"}, default="result"
+        Whether ``std`` is the standard deviation of the truncated result or that
+        of the parent normal distribution (TensorFlow 1 semantics).
 
     Returns
     -------
     W : ndarray of shape (fan_in, fan_out)
 
+    See Also
+    --------
+    prettytensor_xavier_normal : the ``std_of="parent"`` variant of a lecture slide.
+    variance_scaling : a truncated normal whose result has a fan-scaled variance.
+
     Examples
     --------
+    >>> import numpy as np
     >>> from sk_dbn.initializers import truncated_normal
     >>> truncated_normal(300, 400, std=1.0, random_state=0).std().round(2)
     np.float64(1.0)
+    >>> W = truncated_normal(300, 400, std=1.0, std_of="parent", random_state=0)
+    >>> W.std().round(2)
+    np.float64(0.88)
+    >>> bool(np.abs(W).max() <= 2.0)
+    True
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    rng = check_generator(random_state)
-    z = rng.standard_normal(fan_in * fan_out)
-    bad = np.flatnonzero(np.abs(z) > _TRUNC)
-    while bad.size:
-        z[bad] = rng.standard_normal(bad.size)
-        bad = bad[np.abs(z[bad]) > _TRUNC]
-    z *= gain * std / _TRUNC_STD
-    return z.reshape(fan_in, fan_out).astype(dtype, copy=False)
+    _check_option("std_of", std_of, ("result", "parent"))
+    factor = gain * std / _TRUNC_STD if std_of == "result" else gain * std
+    return _truncated(fan_in, fan_out, factor, random_state, dtype)
+
+
+def variance_scaling(
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, scale=1.0,
+    mode="fan_in", distribution="truncated_normal",
+):
+    """Keras' ``VarianceScaling``: weights of variance ``scale / n``.
+
+    :math:`n` is chosen by ``mode``: :math:`n_{in}` (``"fan_in"``),
+    :math:`n_{out}` (``"fan_out"``) or :math:`(n_{in} + n_{out}) / 2`
+    (``"fan_avg"``); the weights are drawn from ``distribution``:
+
+    - ``"truncated_normal"``: :func:`truncated_normal` with
+      ``std=sqrt(scale / n)``, the standard deviation of the *result* (keras
+      draws from a normal of standard deviation
+      ``sqrt(scale / n) / 0.87962566103423978`` cut at two of its standard
+      deviations: the same distribution). Every weight lies within
+      :math:`2\\sqrt{\\text{scale}/n} / 0.8796`;
+    - ``"untruncated_normal"``: :math:`\\mathcal{N}(0, \\text{scale}/n)`;
+    - ``"uniform"``: :math:`\\mathcal{U}[-a, a)` with
+      :math:`a = \\sqrt{3\\,\\text{scale}/n}`.
+
+    The registry name ``"variance_scaling"`` is this function at its defaults,
+    which are keras' (and equal keras' ``LecunNormal``).
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    scale : float, default=1.0
+        Variance times :math:`n`; must be positive.
+    mode : {"fan_in", "fan_out", "fan_avg"}, default="fan_in"
+        Which :math:`n` divides ``scale``.
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}, \
+default="truncated_normal"
+        The shape of the distribution. (Keras also reads ``"normal"`` as
+        ``"truncated_normal"``; here it is refused, since sk_dbn's
+        :func:`normal` is untruncated.)
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Notes
+    -----
+    The fan-scaled schemes are special cases and are drawn by the same code:
+    with gain :math:`g`,
+
+    ==============================  ===============================================
+    scheme                          ``variance_scaling`` arguments
+    ==============================  ===============================================
+    ``xavier_normal``               ``scale=g**2, mode="fan_avg"``, untruncated
+    ``xavier_uniform``              ``scale=g**2, mode="fan_avg"``, uniform
+    ``he_normal(mode=m)``           ``scale=2 * g**2, mode=m``, untruncated
+    ``he_uniform(mode=m)``          ``scale=2 * g**2, mode=m``, uniform
+    ``lecun_normal``                ``scale=g**2, mode="fan_in"``, untruncated
+    ``lecun_uniform``               ``scale=g**2, mode="fan_in"``, uniform
+    ==============================  ===============================================
+
+    With :math:`g = 1` they give the same weights for the same seed; with another
+    gain the same distribution (the gain multiplies after the square root, which
+    may differ in the last bit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dbn.initializers import variance_scaling
+    >>> W = variance_scaling(400, 300, scale=2.0, random_state=0)
+    >>> (W.std() / np.sqrt(2.0 / 400)).round(2)
+    np.float64(1.0)
+    >>> W = variance_scaling(400, 300, mode="fan_out", distribution="uniform",
+    ...                      random_state=0)
+    >>> bool(np.abs(W).max() <= np.sqrt(3.0 / 300))
+    True
+    """
+    if not (isinstance(scale, numbers.Real) and scale > 0):
+        raise ValueError(f"scale must be a positive number; got {scale!r}")
+    return _scaled(fan_in, fan_out, scale=scale, mode=mode,
+                   distribution=distribution, gain=1.0, random_state=random_state,
+                   dtype=dtype)
 
 
 def xavier_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
@@ -283,9 +438,9 @@ def xavier_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=
     >>> xavier_normal(300, 500, random_state=0).std().round(3)
     np.float64(0.05)
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    std = gain * np.sqrt(2.0 / (fan_in + fan_out))
-    return _normal(fan_in, fan_out, std, random_state, dtype)
+    return _scaled(fan_in, fan_out, scale=1.0, mode="fan_avg",
+                   distribution="untruncated_normal", gain=gain,
+                   random_state=random_state, dtype=dtype)
 
 
 def xavier_uniform(
@@ -319,17 +474,78 @@ def xavier_uniform(
     >>> bool(abs(xavier_uniform(300, 300, random_state=0)).max() <= 0.1)
     True
     """
+    return _scaled(fan_in, fan_out, scale=1.0, mode="fan_avg",
+                   distribution="uniform", gain=gain, random_state=random_state,
+                   dtype=dtype)
+
+
+def prettytensor_xavier_normal(
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
+):
+    """Prettytensor's ``xavier_init(uniform=False)``: truncated, not rescaled.
+
+    The normal branch of the ``xavier_init`` of prettytensor (and of the
+    TensorFlow 1 tutorials that copied it) is
+    ``tf.truncated_normal_initializer(stddev=sqrt(3 / (n_in + n_out)))``: a
+    normal of that standard deviation with every value beyond two of its standard
+    deviations redrawn, and not rescaled afterwards. Here that is exactly
+    ``truncated_normal(std=gain * sqrt(3 / (fan_in + fan_out)), std_of="parent")``:
+
+    - every weight lies within :math:`2 g \\sqrt{3 / (n_{in} + n_{out})}`;
+    - the standard deviation is :math:`s\\,g\\sqrt{3 / (n_{in} + n_{out})}` with
+      :math:`s \\approx 0.8796` (see :func:`truncated_normal`), so the variance
+      is :math:`\\approx 2.32\\,g^2 / (n_{in} + n_{out})`, 16% more than
+      :func:`xavier_normal`'s :math:`2 g^2 / (n_{in} + n_{out})`.
+
+    The uniform branch (``uniform=True``, prettytensor's default) is
+    :func:`xavier_uniform`.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the standard deviation of the parent normal (and so the
+        bound and the result's standard deviation).
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dbn.initializers import prettytensor_xavier_normal
+    >>> W = prettytensor_xavier_normal(300, 500, random_state=0)
+    >>> bool(np.abs(W).max() <= 2 * np.sqrt(3 / 800))
+    True
+    >>> (W.std() / np.sqrt(3 / 800)).round(2)
+    np.float64(0.88)
+    """
     fan_in, fan_out = _check_shape(fan_in, fan_out)
-    limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
-    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+    std = gain * np.sqrt(3.0 / (fan_in + fan_out))
+    return truncated_normal(fan_in, fan_out, random_state=random_state, dtype=dtype,
+                            std=std, std_of="parent")
 
 
-def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
-    """He et al. (2015) normal: std = gain * sqrt(2 / fan_in).
+_HE_MODES = ("fan_in", "fan_out")
+
+
+def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0,
+              mode="fan_in"):
+    """He et al. (2015) normal: std = gain * sqrt(2 / fan_in), or / fan_out.
 
     The factor 2 compensates for ReLU zeroing half of its inputs, so the variance of
-    pre-activations stays constant through a deep ReLU network. Alias:
-    ``kaiming_normal``.
+    pre-activations stays constant through a deep ReLU network. With
+    ``mode="fan_out"`` the standard deviation is ``gain * sqrt(2 / fan_out)``.
+    PyTorch's ``kaiming_normal_(w, a, mode, nonlinearity)`` is
+    ``he_normal(gain=calculate_gain(nonlinearity, a) / sqrt(2), mode=mode)``
+    (its weight ``w`` is the transpose of this array, (fan_out, fan_in); the
+    fans are the same). Alias: ``kaiming_normal``.
 
     Parameters
     ----------
@@ -341,6 +557,11 @@ def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0)
         Floating dtype of the result.
     gain : float, default=1.0
         Multiplies the standard deviation.
+    mode : {"fan_in", "fan_out"}, default="fan_in"
+        ``"fan_in"``: std = gain * sqrt(2 / fan_in), which keeps the variance of
+        the activations in the forward pass; ``"fan_out"``: std = gain *
+        sqrt(2 / fan_out), which keeps that of the gradients in the backward
+        pass (PyTorch's ``mode``).
 
     Returns
     -------
@@ -351,17 +572,22 @@ def he_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0)
     >>> from sk_dbn.initializers import he_normal
     >>> he_normal(200, 500, random_state=0).std().round(2)
     np.float64(0.1)
+    >>> he_normal(500, 200, mode="fan_out", random_state=0).std().round(2)
+    np.float64(0.1)
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    std = gain * np.sqrt(2.0 / fan_in)
-    return _normal(fan_in, fan_out, std, random_state, dtype)
+    return _scaled(fan_in, fan_out, scale=2.0, mode=mode,
+                   distribution="untruncated_normal", gain=gain,
+                   random_state=random_state, dtype=dtype, modes=_HE_MODES)
 
 
-def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
-    """He et al. (2015) uniform: limit = gain * sqrt(6 / fan_in).
+def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0,
+               mode="fan_in"):
+    """He et al. (2015) uniform: limit = gain * sqrt(6 / fan_in), or / fan_out.
 
-    Same variance, :math:`2/n_{in}`, as :func:`he_normal`. Alias:
-    ``kaiming_uniform``.
+    Same variance, :math:`2/n_{in}` (:math:`2/n_{out}` with ``mode="fan_out"``),
+    as :func:`he_normal`. PyTorch's ``kaiming_uniform_(w, a, mode,
+    nonlinearity)`` is ``he_uniform(gain=calculate_gain(nonlinearity, a) /
+    sqrt(2), mode=mode)``. Alias: ``kaiming_uniform``.
 
     Parameters
     ----------
@@ -373,6 +599,9 @@ def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
         Floating dtype of the result.
     gain : float, default=1.0
         Multiplies the limit.
+    mode : {"fan_in", "fan_out"}, default="fan_in"
+        ``"fan_in"``: limit = gain * sqrt(6 / fan_in); ``"fan_out"``: limit =
+        gain * sqrt(6 / fan_out) (see :func:`he_normal`).
 
     Returns
     -------
@@ -383,10 +612,12 @@ def he_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
     >>> from sk_dbn.initializers import he_uniform
     >>> bool(abs(he_uniform(600, 10, random_state=0)).max() <= 0.1)
     True
+    >>> bool(abs(he_uniform(10, 600, mode="fan_out", random_state=0)).max() <= 0.1)
+    True
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    limit = gain * np.sqrt(6.0 / fan_in)
-    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+    return _scaled(fan_in, fan_out, scale=2.0, mode=mode, distribution="uniform",
+                   gain=gain, random_state=random_state, dtype=dtype,
+                   modes=_HE_MODES)
 
 
 def lecun_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
@@ -417,9 +648,9 @@ def lecun_normal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1
     >>> lecun_normal(400, 300, random_state=0).std().round(3)
     np.float64(0.05)
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    std = gain * np.sqrt(1.0 / fan_in)
-    return _normal(fan_in, fan_out, std, random_state, dtype)
+    return _scaled(fan_in, fan_out, scale=1.0, mode="fan_in",
+                   distribution="untruncated_normal", gain=gain,
+                   random_state=random_state, dtype=dtype)
 
 
 def lecun_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
@@ -448,9 +679,8 @@ def lecun_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=
     >>> bool(abs(lecun_uniform(300, 10, random_state=0)).max() <= 0.1)
     True
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
-    limit = gain * np.sqrt(3.0 / fan_in)
-    return _uniform(fan_in, fan_out, limit, random_state, dtype)
+    return _scaled(fan_in, fan_out, scale=1.0, mode="fan_in", distribution="uniform",
+                   gain=gain, random_state=random_state, dtype=dtype)
 
 
 def orthogonal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0):
@@ -494,16 +724,57 @@ def orthogonal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
     return np.ascontiguousarray(W, dtype=dtype)
 
 
+def orthogonal_relu(
+    fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
+):
+    """Orthogonal weights scaled by sqrt(2), for ReLU layers ("OrthoNorm-MSRA scaled").
+
+    :func:`orthogonal` with gain ``sqrt(2) * gain``: the orthonormal matrix times
+    the ReLU factor of He et al. (MSRA), ``sqrt(2) = calculate_gain("relu")``, as
+    in the "OrthoNorm-MSRA scaled" initialisation that Mishkin & Matas (2015)
+    compare with LSUV. Every singular value is ``sqrt(2) * gain``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Number of inputs and outputs of the layer.
+    random_state : None, int, Generator or RandomState, default=None
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the result.
+    gain : float, default=1.0
+        Multiplies the singular values further.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dbn.initializers import orthogonal, orthogonal_relu
+    >>> W = orthogonal_relu(3, 5, random_state=0)
+    >>> np.allclose(W @ W.T, 2 * np.eye(3))
+    True
+    >>> np.array_equal(W, orthogonal(3, 5, gain=np.sqrt(2), random_state=0))
+    True
+    """
+    return orthogonal(fan_in, fan_out, random_state=random_state, dtype=dtype,
+                      gain=calculate_gain("relu") * gain)
+
+
 INITIALIZERS = {
     "zeros": zeros,
     "constant": constant,
     "normal": normal,
     "uniform": uniform,
     "truncated_normal": truncated_normal,
+    "variance_scaling": variance_scaling,
     "xavier_normal": xavier_normal,
     "xavier_uniform": xavier_uniform,
     "glorot_normal": xavier_normal,
     "glorot_uniform": xavier_uniform,
+    "prettytensor_xavier_normal": prettytensor_xavier_normal,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
     "kaiming_normal": he_normal,
@@ -511,6 +782,7 @@ INITIALIZERS = {
     "lecun_normal": lecun_normal,
     "lecun_uniform": lecun_uniform,
     "orthogonal": orthogonal,
+    "orthogonal_relu": orthogonal_relu,
 }
 """Registry of initializers by name (aliases map to the same function)."""
 

@@ -61,7 +61,8 @@ def _fitted_attributes(estimator):
 
 # ------------------------------------------------------------------- the build
 def test_docs_build_without_warnings(tmp_path):
-    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme"):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme",
+                   "sphinx-mathjax-offline"):
         pytest.importorskip(module)
     # build a copy, so the source tree gets no generated files
     generated = ("_build", "auto_examples", "gen_modules", "sg_execution_times.rst")
@@ -82,6 +83,28 @@ def test_docs_build_without_warnings(tmp_path):
         # aliases (glorot_normal is xavier_normal) are documented by their target
         target = f"{qualname.rsplit('.', 1)[0]}.{obj.__name__}"
         assert f'id="{target}"' in api, f"{qualname} missing from the API page"
+    # parameter types render as written ("int"), not as the intersphinx targets
+    # numpydoc's default aliases point to ("python:int"), unresolved offline
+    assert '<span class="pre">int</span>' in api
+    assert "python:" not in api
+    assert "numpy:" not in api
+    _assert_maths_offline(html)
+
+
+def _assert_maths_offline(html):
+    """Every page with maths loads MathJax, and all its scripts, from the build."""
+    math_pages = [page for page in html.rglob("*.html")
+                  if 'class="math' in page.read_text(encoding="utf-8")]
+    assert html / "user_guide" / "initializers.html" in math_pages
+    for page in math_pages:
+        text = page.read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', text)
+        mathjax = [src for src in scripts if "mathjax" in src.lower()]
+        assert mathjax, f"{page}: no MathJax script"
+        for src in scripts:
+            assert not re.match(r"(https?:)?//", src), f"{page} loads {src}"
+        for src in mathjax:
+            assert (page.parent / src.split("?")[0]).is_file(), f"{page}: {src}"
 
 
 def test_every_example_is_in_the_gallery_source():

@@ -50,6 +50,12 @@ def _truncnorm_dist(std):
     return stats.truncnorm(-2, 2, loc=0.0, scale=std / TRUNC_STD)
 
 
+def _truncnorm_parent_dist(std):
+    # N(0, std**2) truncated to [-2 std, 2 std], not rescaled (TensorFlow 1's
+    # truncated_normal): its own std is TRUNC_STD * std
+    return stats.truncnorm(-2, 2, loc=0.0, scale=std)
+
+
 # name -> (options passed, function (fan_in, fan_out, gain) -> frozen distribution,
 #          whether the scheme takes `gain`)
 RANDOM_SCHEMES = {
@@ -82,10 +88,22 @@ RANDOM_SCHEMES["lecun_normal"] = (
 RANDOM_SCHEMES["lecun_uniform"] = (
     {}, lambda fi, fo, g: _uniform_dist(g * np.sqrt(3.0 / fi)), True
 )
+# keras' VarianceScaling() default: truncated normal whose *result* has variance
+# 1 / fan_in
+RANDOM_SCHEMES["variance_scaling"] = (
+    {}, lambda fi, fo, g: _truncnorm_dist(np.sqrt(1.0 / fi)), False
+)
+# the lecture slide's prettytensor xavier_init(uniform=False): the *parent* normal
+# has std sqrt(3 / (fan_in + fan_out)), cut at 2 of its std, not rescaled
+RANDOM_SCHEMES["prettytensor_xavier_normal"] = (
+    {}, lambda fi, fo, g: _truncnorm_parent_dist(g * np.sqrt(3.0 / (fi + fo))), True
+)
 
+# squared scale of the orthogonal schemes' singular values
+ORTHOGONAL = {"orthogonal": 1.0, "orthogonal_relu": 2.0}
 UNIFORM_SCHEMES = [n for n in RANDOM_SCHEMES if n.endswith("uniform")]
-SCALED_SCHEMES = [n for n, spec in RANDOM_SCHEMES.items() if spec[2]] + ["orthogonal"]
-ALL_RANDOM = [*RANDOM_SCHEMES, "orthogonal"]
+SCALED_SCHEMES = [n for n, spec in RANDOM_SCHEMES.items() if spec[2]] + [*ORTHOGONAL]
+ALL_RANDOM = [*RANDOM_SCHEMES, *ORTHOGONAL]
 
 
 def _draw(name, shape, gain=None, random_state=0, dtype=np.float64):
@@ -134,13 +152,16 @@ def test_registry_covers_every_scheme_and_alias():
 def test_random_scheme_matches_distribution(name, shape, gain):
     W = _draw(name, shape, gain=gain)
     assert W.shape == shape
-    dist = _expected_dist(name, shape, gain)
+    _assert_distribution(W, _expected_dist(name, shape, gain), (name, shape, gain))
+
+
+def _assert_distribution(W, dist, label):
     w = W.ravel()
     n = w.size
 
     # Kolmogorov-Smirnov against the intended distribution (seeded: deterministic)
     result = stats.kstest(w, dist.cdf)
-    assert result.pvalue > 1e-3, (name, shape, gain, result)
+    assert result.pvalue > 1e-3, (label, result)
 
     # sample variance within 4 sigma of the formula; for a zero-mean distribution
     # Var(s^2) ~= (mu4 - sigma^4) / n (= 2 sigma^4 / n for a normal, and
@@ -148,7 +169,7 @@ def test_random_scheme_matches_distribution(name, shape, gain):
     var = dist.var()
     mu4 = dist.moment(4)
     sigma_var = np.sqrt((mu4 - var**2) / (n - 1))
-    assert abs(w.var(ddof=1) - var) < 4 * sigma_var, (name, w.var(), var)
+    assert abs(w.var(ddof=1) - var) < 4 * sigma_var, (label, w.var(), var)
 
     # and the mean within 4 sigma of 0
     assert abs(w.mean()) < 4 * np.sqrt(var / n)
@@ -184,6 +205,11 @@ def test_fan_in_is_used_not_fan_out(fan_in, fan_out):
     for name in ("xavier_normal", "xavier_uniform"):
         W = INITIALIZERS[name](fan_in, fan_out, random_state=1)
         assert abs(W.var() / (2.0 / (fan_in + fan_out)) - 1) < 0.03, name
+    # He with mode="fan_out" (torch's kaiming_*_ mode) scales with fan_out only
+    for name in ("he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform"):
+        W = INITIALIZERS[name](fan_in, fan_out, mode="fan_out", random_state=1)
+        assert abs(W.var() / (2.0 / fan_out) - 1) < 0.03, name
+        assert abs(W.var() / (2.0 / fan_in) - 1) > 0.2, name
 
 
 UNIFORM_CASES = [
@@ -215,31 +241,243 @@ def test_truncated_normal_bounds(shape, std, gain):
     assert abs(W.std() / (std * gain) - 1) < 0.01
 
 
+# ------------------------------------------- options: std_of, mode, variance_scaling
+# keras' VarianceScaling: variance scale / n, n chosen by mode ...
+VS_VARIANCE = {
+    "fan_in": lambda fi, fo, scale: scale / fi,
+    "fan_out": lambda fi, fo, scale: scale / fo,
+    "fan_avg": lambda fi, fo, scale: 2.0 * scale / (fi + fo),
+}
+# ... drawn from one of three distributions of that variance
+VS_DIST = {
+    "truncated_normal": lambda var: _truncnorm_dist(np.sqrt(var)),
+    "untruncated_normal": lambda var: _normal_dist(np.sqrt(var)),
+    "uniform": lambda var: _uniform_dist(np.sqrt(3.0 * var)),
+}
+
+
+def _vs_case(mode, distribution, scale=2.5):
+    options = {"scale": scale, "mode": mode, "distribution": distribution}
+    return ("variance_scaling", options,
+            lambda fi, fo: VS_DIST[distribution](VS_VARIANCE[mode](fi, fo, scale)))
+
+
+# (name, options, (fan_in, fan_out) -> frozen distribution)
+OPTION_CASES = [
+    ("he_normal", {"mode": "fan_in"},
+     lambda fi, fo: _normal_dist(np.sqrt(2.0 / fi))),
+    ("he_normal", {"mode": "fan_out"},
+     lambda fi, fo: _normal_dist(np.sqrt(2.0 / fo))),
+    ("he_normal", {"mode": "fan_out", "gain": 1.7},
+     lambda fi, fo: _normal_dist(1.7 * np.sqrt(2.0 / fo))),
+    ("he_uniform", {"mode": "fan_out"},
+     lambda fi, fo: _uniform_dist(np.sqrt(6.0 / fo))),
+    ("he_uniform", {"mode": "fan_out", "gain": 1.7},
+     lambda fi, fo: _uniform_dist(1.7 * np.sqrt(6.0 / fo))),
+    ("truncated_normal", {"std": 0.3, "std_of": "result"},
+     lambda fi, fo: _truncnorm_dist(0.3)),
+    ("truncated_normal", {"std": 0.3, "std_of": "parent"},
+     lambda fi, fo: _truncnorm_parent_dist(0.3)),
+    ("truncated_normal", {"std": 0.3, "std_of": "parent", "gain": 1.7},
+     lambda fi, fo: _truncnorm_parent_dist(0.3 * 1.7)),
+    *[_vs_case(mode, dist) for mode in VS_VARIANCE for dist in VS_DIST],
+    _vs_case("fan_avg", "truncated_normal", scale=0.5),
+]
+
+
+def _option_id(case):
+    name, options, _ = case
+    return "-".join([name, *(f"{k}={v}" for k, v in options.items())])
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+@pytest.mark.parametrize("case", OPTION_CASES, ids=_option_id)
+def test_option_matches_distribution(case, shape):
+    name, options, dist_fn = case
+    W = INITIALIZERS[name](*shape, random_state=13, **options)
+    assert W.shape == shape
+    _assert_distribution(W, dist_fn(*shape), (name, options, shape))
+
+
+# every scheme whose distribution is bounded: the uniform ones and the truncated
+# normals of either kind
+BOUNDED_CASES = [
+    case for case in OPTION_CASES
+    if np.isfinite(case[2](*SHAPES[0]).support()[1])
+] + [
+    (name, {}, lambda fi, fo, name=name: _expected_dist(name, (fi, fo), None))
+    for name in ("variance_scaling", "prettytensor_xavier_normal")
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+@pytest.mark.parametrize("case", BOUNDED_CASES, ids=_option_id)
+def test_bounded_option_reaches_its_bound(case, shape):
+    name, options, dist_fn = case
+    W = INITIALIZERS[name](*shape, random_state=14, **options)
+    bound = dist_fn(*shape).support()[1]
+    assert np.abs(W).max() <= bound * (1 + 1e-12)
+    assert W.max() > 0.99 * bound
+    assert W.min() < -0.99 * bound
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_truncated_normal_std_of_parent_is_tensorflow1(shape):
+    # TensorFlow 1's truncated_normal(stddev=s): N(0, s^2) with values beyond 2 s
+    # redrawn and not rescaled, so its std is ~0.88 s
+    kw = dict(std=0.3, gain=1.5, random_state=4)
+    result = inits.truncated_normal(*shape, **kw)
+    parent = inits.truncated_normal(*shape, std_of="parent", **kw)
+    # the same draws, one rescaled by 1/s and the other not
+    np.testing.assert_allclose(parent, TRUNC_STD * result, rtol=1e-12)
+    assert np.abs(parent).max() <= 2 * 0.45
+    assert abs(parent.std() / (TRUNC_STD * 0.45) - 1) < 0.01
+    assert abs(parent.std() / 0.45 - 1) > 0.1
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_ids)
+def test_prettytensor_xavier_normal_is_the_slides_scheme(shape):
+    fan_in, fan_out = shape
+    # xavier_init(n_inputs, n_outputs, uniform=False) returns
+    # truncated_normal_initializer(stddev=sqrt(3 / (n_inputs + n_outputs)))
+    stddev = np.sqrt(3.0 / (fan_in + fan_out))
+    W = inits.prettytensor_xavier_normal(fan_in, fan_out, random_state=9)
+    np.testing.assert_array_equal(
+        W, inits.truncated_normal(fan_in, fan_out, std=stddev, std_of="parent",
+                                  random_state=9))
+    assert np.abs(W).max() <= 2 * stddev
+    assert abs(W.std() / (0.87962566103423978 * stddev) - 1) < 0.01
+    # which is 16% more variance than xavier_normal's 2 / (fan_in + fan_out)
+    assert abs(W.var() * (fan_in + fan_out) / 2 - 1.16) < 0.02
+
+
+@pytest.mark.parametrize("mode", VS_VARIANCE)
+def test_variance_scaling_truncated_normal_is_keras(mode):
+    # keras: stddev = sqrt(scale / n) / 0.87962566103423978, then a normal of that
+    # stddev truncated at 2 stddev (TensorFlow semantics)
+    fan_in, fan_out = 7, 13
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
+    stddev = np.sqrt(2.5 / n[mode]) / 0.87962566103423978
+    W = inits.variance_scaling(fan_in, fan_out, scale=2.5, mode=mode, random_state=5)
+    np.testing.assert_allclose(
+        W, inits.truncated_normal(fan_in, fan_out, std=stddev, std_of="parent",
+                                  random_state=5), rtol=1e-14)
+    np.testing.assert_array_equal(
+        W, inits.truncated_normal(fan_in, fan_out, std=np.sqrt(2.5 / n[mode]),
+                                  random_state=5))
+
+
+# the fan-scaled schemes as variance_scaling calls (gain 1)
+SPECIAL_CASES = [
+    ("xavier_normal", {}, 1.0, "fan_avg", "untruncated_normal"),
+    ("xavier_uniform", {}, 1.0, "fan_avg", "uniform"),
+    ("he_normal", {}, 2.0, "fan_in", "untruncated_normal"),
+    ("he_normal", {"mode": "fan_out"}, 2.0, "fan_out", "untruncated_normal"),
+    ("he_uniform", {}, 2.0, "fan_in", "uniform"),
+    ("he_uniform", {"mode": "fan_out"}, 2.0, "fan_out", "uniform"),
+    ("lecun_normal", {}, 1.0, "fan_in", "untruncated_normal"),
+    ("lecun_uniform", {}, 1.0, "fan_in", "uniform"),
+]
+
+
+@pytest.mark.parametrize(("name", "options", "scale", "mode", "distribution"),
+                         SPECIAL_CASES)
+def test_fan_scaled_schemes_are_variance_scaling(name, options, scale, mode,
+                                                 distribution):
+    for shape in [(7, 13), (13, 7)]:
+        W = INITIALIZERS[name](*shape, random_state=3, **options)
+        V = inits.variance_scaling(*shape, scale=scale, mode=mode,
+                                   distribution=distribution, random_state=3)
+        np.testing.assert_array_equal(W, V)
+        # a gain g is a scale g**2 (equal up to the last bit)
+        W = INITIALIZERS[name](*shape, random_state=3, gain=1.7, **options)
+        V = inits.variance_scaling(*shape, scale=scale * 1.7**2, mode=mode,
+                                   distribution=distribution, random_state=3)
+        np.testing.assert_allclose(W, V, rtol=1e-14)
+
+
+def test_seeded_fan_scaled_streams_are_unchanged():
+    # Fits seeded before variance_scaling existed start from the same weights: the
+    # schemes still draw seeded standard normals (or uniforms on [0, 1)) and
+    # multiply them by gain * sqrt(c / n), computed as before.
+    fan_in, fan_out = 7, 13
+    z = np.random.default_rng(21).standard_normal((fan_in, fan_out))
+    u = np.random.default_rng(21).random((fan_in, fan_out))
+
+    def uni(limit):
+        return u * (2.0 * limit) - limit
+
+    expected = {
+        ("xavier_normal", 1.0): z * np.sqrt(2.0 / (fan_in + fan_out)),
+        ("xavier_uniform", 1.0): uni(np.sqrt(6.0 / (fan_in + fan_out))),
+        ("he_normal", 1.0): z * np.sqrt(2.0 / fan_in),
+        ("he_uniform", 1.0): uni(np.sqrt(6.0 / fan_in)),
+        ("lecun_normal", 1.0): z * np.sqrt(1.0 / fan_in),
+        ("lecun_uniform", 1.0): uni(np.sqrt(3.0 / fan_in)),
+        ("xavier_normal", 1.7): z * (1.7 * np.sqrt(2.0 / (fan_in + fan_out))),
+        ("he_uniform", 1.7): uni(1.7 * np.sqrt(6.0 / fan_in)),
+    }
+    for (name, gain), W in expected.items():
+        np.testing.assert_array_equal(
+            INITIALIZERS[name](fan_in, fan_out, gain=gain, random_state=21), W,
+            err_msg=f"{name} gain={gain}")
+
+
+@pytest.mark.parametrize(("fn", "options", "match"), [
+    (inits.he_normal, {"mode": "fan_avg"}, "mode"),
+    (inits.he_uniform, {"mode": "FAN_IN"}, "mode"),
+    (inits.variance_scaling, {"mode": "fan_sum"}, "mode"),
+    (inits.variance_scaling, {"distribution": "normal"}, "distribution"),
+    (inits.variance_scaling, {"distribution": None}, "distribution"),
+    (inits.variance_scaling, {"scale": 0.0}, "scale"),
+    (inits.variance_scaling, {"scale": -1.0}, "scale"),
+    (inits.variance_scaling, {"scale": np.nan}, "scale"),
+    (inits.truncated_normal, {"std_of": "both"}, "std_of"),
+], ids=lambda v: v.__name__ if callable(v) else None)
+def test_bad_option_raises_value_error(fn, options, match):
+    with pytest.raises(ValueError, match=match):
+        fn(4, 3, random_state=0, **options)
+
+
+@pytest.mark.parametrize("name", ORTHOGONAL)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("gain", [1.0, calculate_gain("tanh")])
 @pytest.mark.parametrize(("fan_in", "fan_out"), [*SHAPES, (200, 200)])
-def test_orthogonal(fan_in, fan_out, gain, dtype):
-    W = orthogonal(fan_in, fan_out, gain=gain, random_state=5, dtype=dtype)
+def test_orthogonal(fan_in, fan_out, gain, dtype, name):
+    W = INITIALIZERS[name](fan_in, fan_out, gain=gain, random_state=5, dtype=dtype)
     assert W.shape == (fan_in, fan_out)
     assert W.dtype == dtype
+    # every singular value is `gain` (times sqrt(2) for orthogonal_relu)
+    scale2 = ORTHOGONAL[name] * gain**2
     atol = 1e-5 if dtype == np.float32 else 1e-10
     if fan_in <= fan_out:
         G = W.astype(np.float64) @ W.T.astype(np.float64)
     else:
         G = W.T.astype(np.float64) @ W.astype(np.float64)
-    np.testing.assert_allclose(G, gain**2 * np.eye(min(fan_in, fan_out)),
-                               atol=atol * gain**2)
-    # singular values are all `gain`
+    np.testing.assert_allclose(G, scale2 * np.eye(min(fan_in, fan_out)),
+                               atol=atol * scale2)
     np.testing.assert_allclose(np.linalg.svd(W.astype(np.float64), compute_uv=False),
-                               gain, rtol=1e-4 if dtype == np.float32 else 1e-10)
+                               np.sqrt(scale2),
+                               rtol=1e-4 if dtype == np.float32 else 1e-10)
 
 
+def test_orthogonal_relu_is_orthogonal_times_sqrt2():
+    for shape in [(4, 6), (6, 4)]:
+        for gain in (1.0, 1.5):
+            np.testing.assert_array_equal(
+                inits.orthogonal_relu(*shape, gain=gain, random_state=2),
+                orthogonal(*shape, gain=np.sqrt(2.0) * gain, random_state=2))
+
+
+@pytest.mark.parametrize("name", ORTHOGONAL)
 @pytest.mark.parametrize("shape", SHAPES, ids=_ids)
-def test_orthogonal_is_not_degenerate(shape):
+def test_orthogonal_is_not_degenerate(shape, name):
     # entries look like a Haar matrix: mean ~0, each of variance 1/max(fan_in, fan_out)
-    W = orthogonal(*shape, random_state=6)
-    assert abs(W.mean()) < 4 * np.sqrt(1 / max(shape) / W.size)
-    assert abs(W.var() * max(shape) - 1) < 0.02
+    # (times the squared scale)
+    W = INITIALIZERS[name](*shape, random_state=6)
+    var = ORTHOGONAL[name] / max(shape)
+    assert abs(W.mean()) < 4 * np.sqrt(var / W.size)
+    assert abs(W.var() / var - 1) < 0.02
 
 
 @pytest.mark.parametrize("name", SCALED_SCHEMES)
@@ -273,8 +511,9 @@ def test_dtype_and_shape(name, dtype):
 @pytest.mark.parametrize("name", sorted(ALL_RANDOM))
 def test_float32_has_the_intended_scale(name):
     W = _draw(name, (300, 400), dtype=np.float32, random_state=8)
-    if name == "orthogonal":
-        expected_var = 1 / 400  # 300 orthonormal rows of length 400
+    if name in ORTHOGONAL:
+        # 300 orthonormal rows of length 400, times the scale
+        expected_var = ORTHOGONAL[name] / 400
     else:
         expected_var = _expected_dist(name, (300, 400), None).var()
     assert abs(W.astype(np.float64).var() / expected_var - 1) < 0.03
