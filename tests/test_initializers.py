@@ -17,6 +17,7 @@ from sk_dbn.initializers import (
     calculate_gain,
     constant,
     get_initializer,
+    lecun_normal,
     lsuv,
     orthogonal,
     zeros,
@@ -353,10 +354,47 @@ def test_get_initializer():
         ("leaky_relu", 0.2, np.sqrt(2.0 / (1 + 0.2**2))),
         ("leaky_relu", 1.0, 1.0),
         ("leaky_relu", 0.0, np.sqrt(2.0)),
+        ("leaky_relu", 1 / 3, np.sqrt(2.0 / (1 + 1 / 9))),
+        # maxout: 1 / sqrt(E[M_k^2]), closed forms for k = 2, 3, 4
+        ("maxout", None, 1.0),
+        ("maxout", 2, 1.0),
+        ("maxout", 3, 1 / np.sqrt(1 + np.sqrt(3) / (2 * np.pi))),
+        ("maxout", np.int64(4), 1 / np.sqrt(1 + np.sqrt(3) / np.pi)),
     ],
 )
 def test_calculate_gain(activation, param, expected):
     assert calculate_gain(activation, param) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 10, 50])
+def test_calculate_gain_maxout_matches_monte_carlo(k):
+    # E[M_k^2] for M_k the max of k iid standard normals, estimated by sampling
+    M = np.random.default_rng(k).standard_normal((400_000, k)).max(axis=1)
+    second_moment = np.mean(M**2)
+    stderr = np.std(M**2) / np.sqrt(M.shape[0])
+    gain = calculate_gain("maxout", k)
+    assert abs(gain**-2 - second_moment) < 4 * stderr
+    # the gain is what keeps the second moment: maxout units of lecun_normal
+    # weights times the gain, on unit-second-moment inputs, output it again
+    rng = np.random.default_rng(100 + k)
+    X = rng.standard_normal((2000, 400))
+    W = lecun_normal(400, 300 * k, random_state=rng, gain=gain)
+    out = (X @ W).reshape(2000, k, 300).max(axis=1)
+    assert np.mean(out**2) == pytest.approx(1.0, abs=0.03)
+
+
+def test_calculate_gain_maxout_is_deterministic_and_decreasing():
+    gains = [calculate_gain("maxout", k) for k in range(2, 12)]
+    assert gains == [calculate_gain("maxout", k) for k in range(2, 12)]
+    assert all(a > b for a, b in zip(gains, gains[1:]))
+    # far beyond the usual k the integral still finds the narrow peak
+    assert calculate_gain("maxout", 10**6) ** -2 == pytest.approx(23.709, rel=1e-3)
+
+
+@pytest.mark.parametrize("param", [1, 0, 2.5, "3", True])
+def test_calculate_gain_maxout_bad_pieces(param):
+    with pytest.raises(ValueError, match="pieces"):
+        calculate_gain("maxout", param)
 
 
 def test_calculate_gain_bad_name():
