@@ -17,7 +17,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
-from ._activations import canonical
 from ._base import (
     DivergenceError,
     TrainingInterruptedWarning,
@@ -204,7 +203,7 @@ def _improved(est, state, value, best):
 def _epoch(est, state, X, y, ws, optimizer, rng, session):
     """One pass of backprop: (mean loss, mean gradient norm per layer, the loss
     of the first mini-batch, taken before its update)."""
-    activation = canonical(est.activation)
+    activation = est._hidden_activation()
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     n_samples, n_layers = X.shape[0], len(coefs)

@@ -654,7 +654,8 @@ def _max_normal_second_moment(k):
     return total
 
 
-def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
+def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
+         negative_slope=0.01, maxout_pieces=2):
     """Layer-sequential unit-variance rescaling (Mishkin & Matas 2015, Algorithm 1).
 
     Starting from (usually orthogonal) weights, for each hidden layer in turn:
@@ -669,6 +670,12 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
     nonlinearity as a separate layer. This is also the only reading that works for
     every activation: a logistic unit's output variance is at most 1/4, so it can
     never be rescaled to 1.
+
+    A maxout layer is rescaled piece by piece: each of its ``k`` pieces (the
+    column block ``W[:, p*m:(p+1)*m]``, see :class:`~sk_dbn.DBNClassifier`) gets
+    an affine output of unit variance. This is what the authors' Caffe code does
+    with their maxout networks, where each piece is an inner-product/convolution
+    layer of its own, followed by an element-wise max layer that LSUV skips.
 
     Parameters
     ----------
@@ -685,11 +692,17 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
         Tolerance on the variance.
     max_trials : int, default=10
         Maximum rescalings per layer.
+    negative_slope : float, default=0.01
+        Negative slope of ``"leaky_relu"``.
+    maxout_pieces : int, default=2
+        Pieces per unit of ``"maxout"``: a hidden layer of ``m`` units has
+        ``m * maxout_pieces`` columns.
 
     Returns
     -------
     variances : list of float
-        The final variance of each hidden layer's output on ``X``.
+        The final variance of each hidden layer's output on ``X`` (for maxout,
+        that of the piece furthest from 1).
 
     Notes
     -----
@@ -707,20 +720,25 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10):
     >>> bool(abs(v[0] - 1) < 0.1)
     True
     """
-    from ._activations import ACTIVATIONS
-    from ._network import affine
+    from ._activations import as_activation, piece
+    from ._network import affine, check_widths
 
+    activation = as_activation(activation, negative_slope, maxout_pieces)
+    check_widths(coefs, activation)
+    k = activation.width_factor  # one piece, all columns, unless maxout
     A = X
     variances = []
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         Z = affine(A, W, b)
-        var = float(Z.var())
+        var = np.array([float(piece(Z, p, k).var()) for p in range(k)])
         for _ in range(max_trials):
-            if abs(var - 1.0) < tol or not (0 < var < np.inf):
+            todo = (np.abs(var - 1.0) >= tol) & (var > 0) & (var < np.inf)
+            if not todo.any():
                 break
-            W /= W.dtype.type(np.sqrt(var))
+            for p in np.flatnonzero(todo):
+                piece(W, p, k)[...] /= W.dtype.type(np.sqrt(var[p]))
             Z = affine(A, W, b, out=Z)
-            var = float(Z.var())
-        variances.append(var)
-        A = ACTIVATIONS[activation](Z)
+            var = np.array([float(piece(Z, p, k).var()) for p in range(k)])
+        variances.append(float(var[np.argmax(np.abs(var - 1.0))]))
+        A = activation.forward(Z)
     return variances
