@@ -199,6 +199,7 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
     parameter, chunk by chunk as the optimizer goes, so the optimizer's time can
     be read as a number of such memory passes.
     """
+    from sk_dbn._activations import make_activation
     from sk_dbn._inplace import chunks
     from sk_dbn._network import BackpropWorkspace, loss_and_gradients
     from sk_dbn._optimizers import Adam
@@ -227,9 +228,10 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
                 n_layers = len(coefs)
                 for idx in batch_idx:
                     acts, deltas, scr = ws.batch(X, idx)
-                    loss_and_gradients(acts, y[idx], coefs, intercepts, "logistic",
-                                       0.0, deltas, ws.grads[:n_layers],
-                                       ws.grads[n_layers:], scr)
+                    loss_and_gradients(acts, y[idx], coefs, intercepts,
+                                       make_activation("logistic"), 0.0, deltas,
+                                       ws.grads[:n_layers], ws.grads[n_layers:],
+                                       scr)
 
             def optimizer(opt=opt, params=params, ws=ws, decay=decay, sums=sums,
                           n=n_steps):

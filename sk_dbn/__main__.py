@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer, __version__
-from sk_dbn._activations import canonical
+from sk_dbn._activations import make_activation
 from sk_dbn._pretrain import hidden_units_for
 from sk_dbn.initializers import normal
 
@@ -85,7 +85,7 @@ def make_classifier(init, activation, settings, seed):
     if init == "rbm":  # init="rbm" with the demo's pre-training length
         init = StackedRBMTransformer(
             settings["hidden_layer_sizes"], n_iter=settings["pretrain_n_iter"],
-            hidden_units=hidden_units_for(canonical(activation)))
+            hidden_units=hidden_units_for(make_activation(activation)))
     return DBNClassifier(
         settings["hidden_layer_sizes"],
         init=init,

@@ -10,7 +10,7 @@ The two share everything in :class:`_BaseDBN` and differ, as scikit-learn's
 target handling.
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_expit
@@ -22,7 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._activations import ACTIVATIONS, canonical
+from ._activations import ACTIVATIONS, IDENTITY, make_activation
 from ._base import (
     POSITIVE_INT,
     VersionedStateMixin,
@@ -36,6 +36,7 @@ from ._finetune import fine_tune
 from ._init import initial_network
 from ._network import (
     OUTPUT_FUNCTIONS,
+    check_widths,
     forward_chunked,
     logits_to_log_proba,
     logits_to_proba,
@@ -148,22 +149,42 @@ _INIT_DOC = """\
 
         A transformer's hidden layer sizes must be ``hidden_layer_sizes``, and its
         ``hidden_units`` must suit ``activation``: ``"relu"`` (NReLU) for
-        ``"relu"`` and ``"leaky_relu"``, ``"bernoulli"`` otherwise; a fitted one
-        must have been fitted on ``n_features_in_`` features.
+        ``"relu"`` and ``"leaky_relu"``, ``"bernoulli"`` otherwise (none for
+        ``"maxout"``); a fitted one must have been fitted on ``n_features_in_``
+        features.
 
         ``"zeros"`` (and ``"constant"``) are honest: every hidden unit of a layer
         starts, and stays, identical -- symmetry is never broken.
-    activation : {"logistic", "sigmoid", "tanh", "relu", "leaky_relu", \
+    activation : {"logistic", "sigmoid", "tanh", "relu", "leaky_relu", "maxout", \
 "identity"}, default=%(activation)r
-        Hidden-layer activation (``"sigmoid"`` is an alias of ``"logistic"``;
-        ``"leaky_relu"`` has slope 0.01).
+        Hidden-layer activation (``"sigmoid"`` is an alias of ``"logistic"``):
+
+        - ``"leaky_relu"``: ``max(z, a z)`` with ``a = negative_slope``; the
+          "very leaky" ReLU (VLReLU) of Graham (2014) is
+          ``activation="leaky_relu", negative_slope=1/3``;
+        - ``"maxout"`` (Goodfellow et al. 2013): each hidden unit outputs the
+          max of ``k = maxout_pieces`` affine maps of its input, so a hidden
+          layer of ``m`` units has weights of shape ``(fan_in, m * k)`` and
+          ``m * k`` biases, and the next layer has ``fan_in = m``. Every piece
+          is drawn by ``init`` as the weights of a layer of ``m`` units, and
+          ``"lsuv"`` rescales each piece to unit variance. ``init="rbm"`` and
+          RBM transformers do not combine with it (an RBM has no maxout units).
+    negative_slope : float in [0, 1), default=0.01
+        Slope of ``"leaky_relu"`` for negative inputs (0 is the ReLU); ignored by
+        other activations.
+    maxout_pieces : int >= 2, default=2
+        Linear pieces per ``"maxout"`` unit; ignored by other activations.
 """
 
 _ATTRIBUTES_DOC = """\
     coefs_ : list of ndarray
-        ``coefs_[i]`` of shape (fan_in, fan_out): the weights of layer ``i``.
+        ``coefs_[i]`` of shape (fan_in, fan_out): the weights of layer ``i``. For
+        a maxout hidden layer of ``m`` units and ``k`` pieces, fan_out is
+        ``m * k``, piece-major: column ``p * m + j`` is piece ``p`` of unit ``j``
+        (``coefs_[i].reshape(fan_in, k, m)[:, p, j]``).
     intercepts_ : list of ndarray
-        ``intercepts_[i]`` of shape (fan_out,): the biases of layer ``i``.
+        ``intercepts_[i]`` of shape (fan_out,): the biases of layer ``i`` (the
+        same layout).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
@@ -247,6 +268,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable,
                  StackedRBMTransformer, FrozenEstimator],
         "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
+        "negative_slope": [Interval(Real, 0, 1, closed="left")],
+        "maxout_pieces": [Interval(Integral, 2, None, closed="left")],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), POSITIVE_INT],
@@ -339,12 +362,14 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         with transaction(self):
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
             first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
-            if not first and sizes != [W.shape[1] for W in self.coefs_[:-1]]:
+            if not first and sizes != [W.shape[0] for W in self.coefs_[1:]]:
                 raise ValueError(
                     f"hidden_layer_sizes={sizes} differs from the fitted network's "
-                    f"{[W.shape[1] for W in self.coefs_[:-1]]}; partial_fit and "
+                    f"{[W.shape[0] for W in self.coefs_[1:]]}; partial_fit and "
                     "warm_start continue the same network (refit without warm_start)."
                 )
+            if not first:
+                self._hidden_activation(self.coefs_)
             X_all, y = validate_data(self, X, y, accept_sparse="csr",
                                      dtype=[np.float64, np.float32], reset=first,
                                      multi_output=True, **self._y_checks)
@@ -372,7 +397,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         """Fresh fitted state: initial weights by ``init`` (pre-training and LSUV
         see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
-        activation = canonical(self.activation)
+        activation = self._hidden_activation()
         new = {}
 
         def pretrain(X, rng):
@@ -434,15 +459,25 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         for name, value in state.items():
             setattr(self, name, value)
 
+    def _hidden_activation(self, coefs=None):
+        """The hidden activation object of ``activation``, ``negative_slope`` and
+        ``maxout_pieces``; checked against the layer widths of ``coefs`` if given
+        (a ``ValueError`` when the weights were made for other parameters)."""
+        activation = make_activation(self.activation, self.negative_slope,
+                                     self.maxout_pieces)
+        if coefs is not None:
+            check_widths(coefs, activation)
+        return activation
+
     def _logits(self, X, coefs=None, intercepts=None):
         """The output layer's pre-activations for ``X`` (infinite ones clipped to
         the largest float); a ``ValueError`` when they overflow to NaN."""
         coefs = self.coefs_ if coefs is None else coefs
         intercepts = self.intercepts_ if intercepts is None else intercepts
-        activation = canonical(self.activation)
+        activation = self._hidden_activation(coefs)
         with np.errstate(over="ignore", invalid="ignore"):
             logits = forward_chunked(X, coefs, intercepts,
-                                     [activation] * (len(coefs) - 1) + ["identity"])
+                                     [activation] * (len(coefs) - 1) + [IDENTITY])
         bad = np.isnan(logits).any(axis=1)
         if bad.any():
             data = X.data if hasattr(X, "tocsr") else X
@@ -564,6 +599,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         *,
         init="rbm",
         activation="logistic",
+        negative_slope=0.01,
+        maxout_pieces=2,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -887,6 +924,8 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         loss="squared_error",
         init="he_uniform",
         activation="relu",
+        negative_slope=0.01,
+        maxout_pieces=2,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",

@@ -17,7 +17,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
-from ._activations import canonical
 from ._base import (
     DivergenceError,
     TrainingInterruptedWarning,
@@ -221,7 +220,7 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
     and the epoch's loss is the mean of the batches' losses weighted by their
     sums of weights.
     """
-    activation = canonical(est.activation)
+    activation = est._hidden_activation()
     output = state["out_activation_"]
     # MLPRegressor reports the squared error averaged over the outputs (while
     # its gradient, as here, is that of their sum); loss_ follows it

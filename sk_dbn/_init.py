@@ -41,18 +41,32 @@ def draw_weights(init, fan_in, fan_out, *, rng, dtype, layer):
     return W
 
 
-def random_network(init, layer_sizes, *, rng, dtype):
-    """``(coefs, intercepts)`` with every layer's weights from ``init``, zero biases."""
-    pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
-    coefs = [draw_weights(init, a, b, rng=rng, dtype=dtype, layer=i)
-             for i, (a, b) in enumerate(pairs)]
-    return coefs, [np.zeros(b, dtype=dtype) for _, b in pairs]
+def random_network(init, layer_sizes, activation, *, rng, dtype):
+    """``(coefs, intercepts)`` with every layer's weights from ``init``, zero biases.
+
+    A hidden layer of ``m`` units with ``k = activation.width_factor`` pieces per
+    unit (maxout) gets ``k`` independent draws ``init(fan_in, m)``, side by side:
+    piece ``p`` is the column block ``p*m:(p+1)*m``. Each piece is then exactly
+    what ``init`` makes for a layer of ``m`` units (an orthogonal matrix, or
+    Glorot's variance with ``fan_out = m``: a unit passes its gradient back
+    through one piece only).
+    """
+    coefs, intercepts = [], []
+    last = len(layer_sizes) - 2
+    for i, (a, b) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        k = 1 if i == last else activation.width_factor
+        pieces = [draw_weights(init, a, b, rng=rng, dtype=dtype, layer=i)
+                  for _ in range(k)]
+        coefs.append(pieces[0] if k == 1 else np.concatenate(pieces, axis=1))
+        intercepts.append(np.zeros(k * b, dtype=dtype))
+    return coefs, intercepts
 
 
 def lsuv_network(layer_sizes, X, activation, *, rng, dtype, sample_weight=None):
     """Orthogonal weights rescaled by LSUV on up to ``LSUV_BATCH`` rows of ``X``
     (their variances weighted by ``sample_weight``)."""
-    coefs, intercepts = random_network(orthogonal, layer_sizes, rng=rng, dtype=dtype)
+    coefs, intercepts = random_network(orthogonal, layer_sizes, activation, rng=rng,
+                                       dtype=dtype)
     n = X.shape[0]
     probe, weights = X, sample_weight
     if n > LSUV_BATCH:
@@ -94,4 +108,4 @@ def initial_network(init, layer_sizes, X, activation, *, rng, pretrain=None,
     if init == "lsuv":
         return lsuv_network(layer_sizes, X, activation, rng=rng, dtype=dtype,
                             sample_weight=sample_weight)
-    return random_network(init, layer_sizes, rng=rng, dtype=dtype)
+    return random_network(init, layer_sizes, activation, rng=rng, dtype=dtype)

@@ -4,13 +4,16 @@ Pure functions on lists of arrays, shared by the classifier's fine-tuning and
 prediction, by LSUV's variance probe and by the RBM up-pass. Weights are in
 (fan_in, fan_out) orientation. The last layer has no activation: it produces logits,
 and the loss is computed from them (never from rounded probabilities).
+
+Hidden activations are the objects of :mod:`sk_dbn._activations`. A hidden layer
+of ``m`` units has ``m * activation.width_factor`` pre-activations (``fan_out`` of
+its weights): ``m`` except for maxout, whose ``k`` pieces per unit make ``m * k``.
 """
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax, xlogy
 
-from ._activations import ACTIVATIONS, DERIVATIVES
 from ._inplace import axpy
 
 
@@ -28,24 +31,47 @@ def affine(A, W, b, out=None):
     return out
 
 
-def forward_layer(A, W, b, activation, out=None):
-    """One layer: ``activation(A @ W + b)``, in place in ``out`` if given."""
-    return ACTIVATIONS[activation](affine(A, W, b, out=out))
+def forward_layer(A, W, b, activation, out=None, pre=None):
+    """One layer: ``activation(A @ W + b)``, into ``out`` if given.
+
+    ``pre`` (of shape ``(n, W.shape[1])``) receives the pre-activations of an
+    activation that keeps them (maxout, for its backward pass); elementwise
+    activations work in place in ``out`` and leave ``pre`` alone.
+    """
+    Z = affine(A, W, b, out=activation.pre_buffer(out, pre))
+    return activation.forward(Z, out=out)
 
 
-def forward(activations, coefs, intercepts, activation):
+def forward(activations, coefs, intercepts, activation, pre=None):
     """Fill ``activations[1:]`` from ``activations[0]``; the last entry gets logits.
 
     ``activations`` is a list of ``len(coefs) + 1`` arrays (``activations[0]`` the
-    input batch, the others preallocated outputs of matching shape).
+    input batch, the others preallocated outputs of matching shape); ``pre[i]``,
+    if given, is a buffer of layer ``i``'s pre-activation shape (see
+    :func:`forward_layer`).
     """
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         if i == last:
             affine(activations[i], W, b, out=activations[i + 1])
         else:
-            forward_layer(activations[i], W, b, activation, out=activations[i + 1])
+            forward_layer(activations[i], W, b, activation, out=activations[i + 1],
+                          pre=None if pre is None else pre[i])
     return activations[-1]
+
+
+def check_widths(coefs, activation):
+    """A ``ValueError`` unless every hidden layer has ``width_factor`` times as
+    many pre-activations as the next layer has inputs."""
+    k = activation.width_factor
+    for i, (W, W_next) in enumerate(zip(coefs[:-1], coefs[1:])):
+        if W.shape[1] != k * W_next.shape[0]:
+            raise ValueError(
+                f"Hidden layer {i + 1} has {W.shape[1]} pre-activations for the "
+                f"{W_next.shape[0]} inputs of the next layer, but activation "
+                f"{activation} takes {k} per unit: the weights were made for "
+                "another activation or maxout_pieces (refit after changing them)."
+            )
 
 
 def logits_to_proba(logits):
@@ -162,12 +188,15 @@ def loss_and_gradients(
     of scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, so ``alpha`` means
     the same); with ``sample_weight`` the mean is weighted and ``n`` is the sum
     of the weights. ``output`` names the output activation and loss (see
-    :func:`output_loss_delta`). ``deltas[i]`` (and ``scratch[i]``, a work
-    buffer) have the shape of ``activations[i + 1]``. (Fine-tuning passes
+    :func:`output_loss_delta`). ``deltas[i]`` has the shape of layer ``i``'s
+    pre-activations, ``(n, coefs[i].shape[1])``, and ``scratch[i]`` (a work
+    buffer) that of ``activations[i + 1]``; the two shapes differ only for
+    maxout layers, whose pre-activations the forward pass keeps in ``deltas``.
+    (Fine-tuning passes
     ``alpha=0`` and lets the optimiser add the L2 term chunk by chunk, see
     ``sk_dbn._finetune``.)
     """
-    forward(activations, coefs, intercepts, activation)
+    forward(activations, coefs, intercepts, activation, pre=deltas)
     n = activations[0].shape[0]
     loss = output_loss_delta(activations[-1], y, deltas[-1], sample_weight, output)
     dtype = deltas[-1].dtype
@@ -178,7 +207,6 @@ def loss_and_gradients(
         deltas[-1] *= (sample_weight / n).astype(dtype, copy=False)[:, None]
     if alpha:
         loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
-    derivative = DERIVATIVES[activation]
     ones = np.ones(activations[0].shape[0], dtype=dtype)  # column sums as a GEMV
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = activations[i], deltas[i]
@@ -190,29 +218,32 @@ def loss_and_gradients(
             axpy(alpha / n, coefs[i], coef_grads[i])
         np.dot(ones, delta, out=intercept_grads[i])
         if i > 0:
-            np.dot(delta, coefs[i].T, out=deltas[i - 1])
-            derivative(A, deltas[i - 1], None if scratch is None else scratch[i - 1])
+            activation.backward(A, delta, coefs[i], deltas[i - 1],
+                                None if scratch is None else scratch[i - 1])
     return loss
 
 
 class BackpropWorkspace:
     """Preallocated per-fit buffers for mini-batch backprop.
 
-    Holds the input batch (dense ``X``), each layer's activations, deltas and a
-    scratch buffer, at ``batch_size`` rows; :meth:`batch` returns views for the
-    rows of one batch, so a fit allocates them once.
+    Holds the input batch (dense ``X``), each layer's activations, deltas
+    (pre-activation width, see :func:`loss_and_gradients`) and a scratch buffer,
+    at ``batch_size`` rows; :meth:`batch` returns views for the rows of one
+    batch, so a fit allocates them once. A hidden layer's output width is the
+    next layer's ``fan_in``.
     """
 
     def __init__(self, batch_size, X, coefs):
         dtype = coefs[0].dtype
         self.batch_size = batch_size
-        widths = [W.shape[1] for W in coefs]
+        pre_widths = [W.shape[1] for W in coefs]
+        widths = [W.shape[0] for W in coefs[1:]] + pre_widths[-1:]
         self.x = None if sp.issparse(X) else np.empty((batch_size, X.shape[1]), dtype)
         self.activations = [np.empty((batch_size, w), dtype) for w in widths]
-        self.deltas = [np.empty((batch_size, w), dtype) for w in widths]
+        self.deltas = [np.empty((batch_size, w), dtype) for w in pre_widths]
         self.scratch = [np.empty((batch_size, w), dtype) for w in widths]
         self.grads = [np.empty_like(W) for W in coefs] + [
-            np.empty(w, dtype) for w in widths
+            np.empty(w, dtype) for w in pre_widths
         ]
 
     def batch(self, X, idx):
@@ -248,7 +279,8 @@ def forward_chunked(X, coefs, intercepts, activations, chunk_size=2048):
     output itself is bounded by ``chunk_size`` times the widest layer, whatever
     ``n_samples``.
     """
-    out = np.empty((X.shape[0], coefs[-1].shape[1]), dtype=coefs[0].dtype)
+    width = coefs[-1].shape[1] // activations[-1].width_factor
+    out = np.empty((X.shape[0], width), dtype=coefs[0].dtype)
     start = 0
     for outputs in iter_forward(X, coefs, intercepts, activations, chunk_size):
         out[start : start + outputs[-1].shape[0]] = outputs[-1]

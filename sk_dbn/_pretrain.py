@@ -25,8 +25,16 @@ def is_pretraining(init):
 
 
 def hidden_units_for(activation):
-    """The RBM hidden units whose weights suit a network with ``activation``."""
-    return "relu" if activation in ("relu", "leaky_relu") else "bernoulli"
+    """The RBM hidden units whose weights suit a network with ``activation`` (an
+    activation object); a ``ValueError`` for maxout, which no RBM has."""
+    if activation.name == "maxout":
+        raise ValueError(
+            "activation='maxout' cannot start from RBM weights (init='rbm' or a "
+            "StackedRBMTransformer): an RBM has no maxout units, so pre-training "
+            "gives no weights for the pieces of a unit. Use a registry init (for "
+            "example init='he_normal') or init='lsuv'."
+        )
+    return "relu" if activation.name in ("relu", "leaky_relu") else "bernoulli"
 
 
 def pretrained_weights(init, X, sizes, activation, *, rng, session, verbose=0,
@@ -87,6 +95,7 @@ def _check_matches(stack, init, sizes, activation):
     """The stack's hidden layers must be the network's, with suitable units."""
     if isinstance(init, str):
         return
+    wanted = hidden_units_for(activation)  # first: maxout fits no stack at all
     fitted = _is_fitted(stack)
     stack_sizes = ([W.shape[1] for W in stack.coefs_] if fitted
                    else check_hidden_layer_sizes(stack.hidden_layer_sizes))
@@ -95,13 +104,12 @@ def _check_matches(stack, init, sizes, activation):
             f"init is a StackedRBMTransformer with hidden layers {stack_sizes}, but "
             f"hidden_layer_sizes is {sizes}; give both the same sizes."
         )
-    wanted = hidden_units_for(activation)
     if stack.hidden_units != wanted:
         raise ValueError(
             f"init is a StackedRBMTransformer with hidden_units="
             f"{stack.hidden_units!r}, which does not suit activation="
-            f"{activation!r}; use hidden_units={wanted!r} (NReLU units for relu "
-            "and leaky_relu networks, Bernoulli units otherwise)."
+            f"{activation.name!r}; use hidden_units={wanted!r} (NReLU units for "
+            "relu and leaky_relu networks, Bernoulli units otherwise)."
         )
 
 

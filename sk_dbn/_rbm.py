@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils import gen_batches
 
+from ._activations import make_activation
 from ._base import copy_arrays
 from ._network import affine, forward_layer
 from ._optimizers import SGD
@@ -48,8 +49,10 @@ DIVERGED = 1e6
 MOMENT_CHUNK = 4096
 """Rows per chunk when accumulating the input moments in float64."""
 
-HIDDEN_ACTIVATION = {"bernoulli": "logistic", "relu": "relu"}
-VISIBLE_ACTIVATION = {"bernoulli": "logistic", "gaussian": "identity"}
+HIDDEN_ACTIVATION = {"bernoulli": make_activation("logistic"),
+                     "relu": make_activation("relu")}
+VISIBLE_ACTIVATION = {"bernoulli": make_activation("logistic"),
+                      "gaussian": make_activation("identity")}
 
 
 def up(V, W, b_hidden, hidden_units, out=None):
@@ -268,9 +271,10 @@ def rbm_to_network(coefs, intercepts, activation):
     probability: the first layer takes ``(W / 2, b / 2)``; a higher layer, whose
     input is ``2 h - 1`` instead of ``h``, takes ``(W / 4, b / 2 + W.sum(0) / 4)``.
     Every other activation takes copies of the weights as they are (ReLU networks
-    get them from NReLU RBMs).
+    get them from NReLU RBMs). ``activation`` is an activation object of
+    :mod:`sk_dbn._activations`.
     """
-    if activation != "tanh":
+    if activation.name != "tanh":
         return copy_arrays(coefs), copy_arrays(intercepts)
     new_coefs, new_intercepts = [], []
     for i, (W, b) in enumerate(zip(coefs, intercepts)):

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import canonical
+from ._activations import make_activation
 from ._base import check_predict_input
 from ._network import iter_forward
 from ._rbm import HIDDEN_ACTIVATION
@@ -61,7 +61,8 @@ def _unwrap(estimator, X):
 
 
 def _hidden_layers(estimator):
-    """``(coefs, intercepts, activation)`` of the hidden layers of ``estimator``.
+    """``(coefs, intercepts, activation)`` of the hidden layers of ``estimator``,
+    the activation as an object of :mod:`sk_dbn._activations`.
 
     A :class:`~sk_dbn.StackedRBMTransformer` has only hidden layers; a network
     classifier's last layer (the output) is left out.
@@ -79,7 +80,11 @@ def _hidden_layers(estimator):
             "a StackedRBMTransformer or an estimator with coefs_, intercepts_ and "
             "activation (such as MLPClassifier)."
         )
-    return list(coefs[:-1]), list(intercepts[:-1]), canonical(activation)
+    if hasattr(estimator, "_hidden_activation"):  # with its slope, its pieces
+        activation = estimator._hidden_activation(coefs)
+    else:
+        activation = make_activation(activation)
+    return list(coefs[:-1]), list(intercepts[:-1]), activation
 
 
 def _iter_chunks(estimator, X):
@@ -95,7 +100,7 @@ def _iter_chunks(estimator, X):
     X = check_predict_input(estimator, X)
     for outputs in iter_forward(X, coefs, intercepts, [activation] * len(coefs),
                                 chunk_size=_CHUNK):
-        yield activation, outputs
+        yield activation.name, outputs
 
 
 def _hidden_outputs(estimator, X):
@@ -148,7 +153,8 @@ def activation_statistics(estimator, X, *, saturation_margin=0.01):
 
         - ``"layer"`` (int): 1 for the first hidden layer, and so on;
         - ``"activation"`` (str): the canonical activation name;
-        - ``"n_units"`` (int): width of the layer;
+        - ``"n_units"`` (int): width of the layer (for maxout, the number of
+          units ``m``, whose output is the max over their pieces);
         - ``"mean"``, ``"std"`` (float): over all outputs of the layer (all
           samples and all units);
         - ``"saturated"`` (float): fraction of outputs within
@@ -156,7 +162,9 @@ def activation_statistics(estimator, X, *, saturation_margin=0.01):
           ``nan`` for other activations);
         - ``"dead"`` (float): fraction of outputs in the flat part of a rectifier,
           exactly 0 for ``relu`` and ``<= 0`` for ``leaky_relu`` (``nan`` for
-          other activations);
+          other activations; ``maxout`` has no flat part, as one of a unit's
+          pieces always passes its gradient back, and no bounds, so both
+          ``"saturated"`` and ``"dead"`` are ``nan`` for it);
         - ``"dead_units"`` (float): fraction of units that are dead on *every*
           row of ``X`` (``nan`` for non-rectifiers).
 
@@ -430,6 +438,9 @@ def plot_gradient_norms(estimator, *, ax=None, log_scale=True):
     for i in range(n_layers):
         fan_in, fan_out = estimator.coefs_[i].shape
         name = "output" if i == n_layers - 1 else f"layer {i + 1}"
+        if i < n_layers - 1 and fan_out != estimator.coefs_[i + 1].shape[0]:
+            units = estimator.coefs_[i + 1].shape[0]  # maxout: units x pieces
+            fan_out = f"{units}×{fan_out // units}"
         ax.plot(epochs, norms[:, i], marker="o" if len(epochs) < 30 else None,
                 markersize=3, label=f"{name} ({fan_in} → {fan_out})",
                 color=plt.get_cmap("viridis")(i / max(n_layers - 1, 1)))

@@ -825,33 +825,62 @@ def get_initializer(init):
 def calculate_gain(activation, param=None):
     """Recommended gain for an activation function.
 
-    ========================  =========================
+    ========================  ==================================================
     activation                gain
-    ========================  =========================
+    ========================  ==================================================
     identity, logistic        1
     tanh                      5/3
     relu                      sqrt(2)
     leaky_relu                sqrt(2 / (1 + slope**2))
-    ========================  =========================
+    maxout (k pieces)         1 / sqrt(E[M_k^2]): 1 for k = 2, 0.885 for k = 3
+    ========================  ==================================================
 
     Parameters
     ----------
     activation : {"identity", "linear", "logistic", "sigmoid", "tanh", "relu", \
-"leaky_relu"}
+"leaky_relu", "maxout"}
         The activation that follows the layer.
-    param : float, default=None
-        Negative slope of ``leaky_relu`` (default 0.01, as in
-        :class:`~sk_dbn.DBNClassifier`).
+    param : float or int, default=None
+        Negative slope of ``leaky_relu`` (default 0.01), or the number of pieces
+        ``k`` of ``maxout`` (an int >= 2, default 2), as in
+        :class:`~sk_dbn.DBNClassifier`.
 
     Returns
     -------
     gain : float
+
+    Notes
+    -----
+    The gain :math:`g` of an initializer with :math:`\\operatorname{Var}(W) =
+    g^2 / n_{in}` keeps the second moment of the layer outputs constant from
+    layer to layer: the pre-activations of a unit are then
+    :math:`z \\sim \\mathcal{N}(0, g^2 E[h^2])` for inputs :math:`h` of second
+    moment :math:`E[h^2]`, and :math:`E[f(z)^2] = E[h^2]` asks for
+    :math:`g^2 E[f(u)^2] = 1` with :math:`u \\sim \\mathcal{N}(0, 1)`. For the
+    ReLU, :math:`E[\\max(u, 0)^2] = 1/2` gives He's :math:`\\sqrt{2}`; for the
+    leaky ReLU, :math:`(1 + a^2)/2`.
+
+    A maxout unit outputs :math:`M_k`, the max of its :math:`k` pieces, which
+    given the input are independent Gaussians of the same variance when each
+    piece's weights are drawn independently (as :class:`~sk_dbn.DBNClassifier`
+    draws them; exactly Gaussian for Gaussian weights, nearly so for wide layers
+    otherwise). So the gain is :math:`1 / \\sqrt{E[M_k^2]}` for :math:`M_k` the
+    max of :math:`k` iid standard normals, computed here by numerical
+    integration of :math:`E[M_k^2] = \\int x^2\\, k\\, \\varphi(x)
+    \\Phi(x)^{k-1}\\, dx`. For :math:`k = 2` it is exactly 1: :math:`\\max(a,
+    b)^2 + \\min(a, b)^2 = a^2 + b^2`, and :math:`(a, b) \\to (-a, -b)` swaps
+    the max and the min, so :math:`E[\\max(a, b)^2] = E[a^2]`. Closed forms
+    exist for :math:`k = 3` and :math:`4`: :math:`1 + \\sqrt{3}/(2\\pi)` and
+    :math:`1 + \\sqrt{3}/\\pi`. The second moment grows with :math:`k`
+    (roughly as :math:`2 \\ln k`), so the gain falls below 1.
 
     Examples
     --------
     >>> from sk_dbn.initializers import calculate_gain
     >>> calculate_gain("tanh")
     1.6666666666666667
+    >>> round(calculate_gain("maxout", 3), 4)
+    0.8854
     """
     if activation in ("identity", "linear", "logistic", "sigmoid"):
         return 1.0
@@ -862,11 +891,43 @@ def calculate_gain(activation, param=None):
     if activation == "leaky_relu":
         slope = 0.01 if param is None else float(param)
         return float(np.sqrt(2.0 / (1.0 + slope**2)))
+    if activation == "maxout":
+        k = 2 if param is None else param
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
+            raise ValueError(f"calculate_gain('maxout', param) needs the number of "
+                             f"pieces, an int >= 2; got {param!r}.")
+        return float(1.0 / np.sqrt(_max_normal_second_moment(int(k))))
     raise ValueError(f"Unknown activation {activation!r} for calculate_gain")
 
 
+def _max_normal_second_moment(k):
+    """:math:`E[M_k^2]` for :math:`M_k` the max of ``k`` iid standard normals.
+
+    The density of :math:`M_k` is :math:`k \\varphi(x) \\Phi(x)^{k-1}`; the
+    integrand is evaluated in log space (``scipy.special.log_ndtr``), so it
+    neither underflows nor overflows, and integrated with ``scipy.integrate.quad``
+    over the whole line, split where the density peaks.
+    """
+    from scipy.integrate import quad
+    from scipy.special import log_ndtr
+
+    log_k = np.log(k) - 0.5 * np.log(2.0 * np.pi)
+
+    def integrand(x):
+        return x * x * np.exp(log_k - 0.5 * x * x + (k - 1) * log_ndtr(x))
+
+    # the density peaks near sqrt(2 ln k); splitting there keeps quad's
+    # infinite-range transforms away from a narrow peak when k is large
+    peak = float(np.sqrt(2.0 * np.log(k)))
+    total = 0.0
+    for low, high in ((-np.inf, 0.0), (0.0, peak), (peak, np.inf)):
+        if high > low:
+            total += quad(integrand, low, high, epsabs=1e-14, epsrel=1e-12)[0]
+    return total
+
+
 def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
-         sample_weight=None):
+         negative_slope=0.01, maxout_pieces=2, sample_weight=None):
     """Layer-sequential unit-variance rescaling (Mishkin & Matas 2015, Algorithm 1).
 
     Starting from (usually orthogonal) weights, for each hidden layer in turn:
@@ -881,6 +942,12 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
     nonlinearity as a separate layer. This is also the only reading that works for
     every activation: a logistic unit's output variance is at most 1/4, so it can
     never be rescaled to 1.
+
+    A maxout layer is rescaled piece by piece: each of its ``k`` pieces (the
+    column block ``W[:, p*m:(p+1)*m]``, see :class:`~sk_dbn.DBNClassifier`) gets
+    an affine output of unit variance. This is what the authors' Caffe code does
+    with their maxout networks, where each piece is an inner-product/convolution
+    layer of its own, followed by an element-wise max layer that LSUV skips.
 
     Parameters
     ----------
@@ -897,13 +964,19 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
         Tolerance on the variance.
     max_trials : int, default=10
         Maximum rescalings per layer.
+    negative_slope : float, default=0.01
+        Negative slope of ``"leaky_relu"``.
+    maxout_pieces : int, default=2
+        Pieces per unit of ``"maxout"``: a hidden layer of ``m`` units has
+        ``m * maxout_pieces`` columns.
     sample_weight : ndarray of shape (n_samples,), default=None
         Weights of the rows of ``X`` in the variance (None: all equal).
 
     Returns
     -------
     variances : list of float
-        The final variance of each hidden layer's output on ``X``.
+        The final variance of each hidden layer's output on ``X`` (for maxout,
+        that of the piece furthest from 1).
 
     Notes
     -----
@@ -921,8 +994,8 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
     >>> bool(abs(v[0] - 1) < 0.1)
     True
     """
-    from ._activations import ACTIVATIONS
-    from ._network import affine
+    from ._activations import as_activation, piece
+    from ._network import affine, check_widths
 
     def variance(Z):
         if sample_weight is None:
@@ -931,17 +1004,22 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
         mean = float(w @ Z.sum(axis=1)) / (w.sum() * Z.shape[1])
         return float(w @ np.square(Z - mean).sum(axis=1)) / (w.sum() * Z.shape[1])
 
+    activation = as_activation(activation, negative_slope, maxout_pieces)
+    check_widths(coefs, activation)
+    k = activation.width_factor  # one piece, all columns, unless maxout
     A = X
     variances = []
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         Z = affine(A, W, b)
-        var = variance(Z)
+        var = np.array([variance(piece(Z, p, k)) for p in range(k)])
         for _ in range(max_trials):
-            if abs(var - 1.0) < tol or not (0 < var < np.inf):
+            todo = (np.abs(var - 1.0) >= tol) & (var > 0) & (var < np.inf)
+            if not todo.any():
                 break
-            W /= W.dtype.type(np.sqrt(var))
+            for p in np.flatnonzero(todo):
+                piece(W, p, k)[...] /= W.dtype.type(np.sqrt(var[p]))
             Z = affine(A, W, b, out=Z)
-            var = variance(Z)
-        variances.append(var)
-        A = ACTIVATIONS[activation](Z)
+            var = np.array([variance(piece(Z, p, k)) for p in range(k)])
+        variances.append(float(var[np.argmax(np.abs(var - 1.0))]))
+        A = activation.forward(Z)
     return variances

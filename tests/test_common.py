@@ -29,6 +29,12 @@ ESTIMATORS = [
     DBNClassifier(init="rbm", activation="relu", early_stopping=True),
     StackedRBMTransformer(persistent=True, cd_k=3, visible_units="gaussian",
                           hidden_units="relu"),
+    # the activations with parameters: maxout (3 pieces per unit, LSUV per
+    # piece) and Graham's very leaky ReLU
+    DBNClassifier((8,), init="lsuv", activation="maxout", maxout_pieces=3,
+                  learning_rate_init=0.02, max_iter=50),
+    DBNClassifier((8,), init="he_uniform", activation="leaky_relu",
+                  negative_slope=1 / 3, learning_rate_init=0.02, max_iter=50),
     DBNRegressor(),
     DBNRegressor((8,), init="lsuv", activation="tanh", solver="sgd",
                  learning_rate_init=0.01, max_iter=50),

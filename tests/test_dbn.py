@@ -6,17 +6,18 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
-from sk_dbn._activations import LEAKY_SLOPE
+from sk_dbn._activations import make_activation
 from sk_dbn._network import loss_and_gradients
 from sk_dbn._rbm import rbm_to_network
 from sk_dbn.initializers import INITIALIZERS, normal
@@ -24,8 +25,10 @@ from sk_dbn.initializers import INITIALIZERS, normal
 ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
 
 
-def _act(name, Z):
-    """Textbook hidden activations, independent of the package."""
+def _act(clf, Z):
+    """Textbook hidden activations of ``clf``, independent of the package (maxout:
+    the max over the piece-major column blocks of ``Z``)."""
+    name = clf.activation
     if name in ("logistic", "sigmoid"):
         return expit(Z)
     if name == "tanh":
@@ -33,7 +36,9 @@ def _act(name, Z):
     if name == "relu":
         return np.maximum(Z, 0)
     if name == "leaky_relu":
-        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+        return np.where(Z > 0, Z, clf.negative_slope * Z)
+    if name == "maxout":
+        return Z.reshape(Z.shape[0], clf.maxout_pieces, -1).max(axis=1)
     if name == "identity":
         return Z
     raise AssertionError(name)
@@ -45,12 +50,12 @@ def hidden_preactivations(clf, X):
     for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
         Z = A @ W + b
         out.append(Z)
-        A = _act(clf.activation, Z)
+        A = _act(clf, Z)
     return out
 
 
 def hidden_outputs(clf, X):
-    return [_act(clf.activation, Z) for Z in hidden_preactivations(clf, X)]
+    return [_act(clf, Z) for Z in hidden_preactivations(clf, X)]
 
 
 @functools.cache
@@ -217,7 +222,8 @@ def test_rbm_to_network_copies_for_other_activations(activation):
     rng = np.random.default_rng(0)
     coefs = [rng.normal(size=(5, 4)), rng.normal(size=(4, 3))]
     intercepts = [rng.normal(size=4), rng.normal(size=3)]
-    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts, activation)
+    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts,
+                                               make_activation(activation))
     for a, b in zip(coefs + intercepts, new_coefs + new_intercepts):
         np.testing.assert_array_equal(a, b)
         assert not np.shares_memory(a, b)
@@ -229,7 +235,8 @@ def test_rbm_to_network_tanh_identity():
     coefs = [rng.normal(size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
     intercepts = [rng.normal(size=b) for b in sizes[1:]]
     originals = copy.deepcopy(coefs + intercepts)
-    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts, "tanh")
+    new_coefs, new_intercepts = rbm_to_network(coefs, intercepts,
+                                               make_activation("tanh"))
     X = rng.random((10, 6))
     H, T = X, X
     for W, b, W2, b2 in zip(coefs, intercepts, new_coefs, new_intercepts):
@@ -378,7 +385,8 @@ def test_fit_uses_the_initial_network_and_one_sgd_step():
     ig = [np.empty_like(b) for b in intercepts]
     loss = loss_and_gradients(
         [X] + [np.empty((120, w)) for w in widths], y_idx, coefs, intercepts,
-        "logistic", 0.01, [np.empty((120, w)) for w in widths], cg, ig,
+        make_activation("logistic"), 0.01, [np.empty((120, w)) for w in widths], cg,
+        ig,
     )
     clf = small(**params).fit(X, y)
     assert clf.n_iter_ == 1 and clf.t_ == 120
@@ -496,6 +504,165 @@ def test_early_stopping_stops_and_restores_best_weights():
                 learning_rate_init=0.05).fit(X, y)
     for W, W_ref in zip(clf.coefs_, ref.coefs_):
         np.testing.assert_array_equal(W, W_ref)
+
+
+# ---------------------------------------------------- VLReLU and maxout units
+def _wide_data(n=400, n_features=300, seed=0):
+    """Standard normal inputs, many features: weight statistics are sharp."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n_features)), np.arange(n) % 3
+
+
+@pytest.mark.parametrize(
+    ("init", "std"),
+    [("xavier_normal", np.sqrt(2 / (300 + 100))), ("he_normal", np.sqrt(2 / 300)),
+     ("lecun_uniform", np.sqrt(1 / 300))],
+)
+def test_maxout_init_draws_each_piece_as_a_layer_of_m_units(init, std):
+    X, y = _wide_data()
+    clf = small(hidden_layer_sizes=(100, 40), init=init, activation="maxout",
+                maxout_pieces=3).initialize(X, y)
+    # (fan_in, m * k) weights and m * k zero biases; the next layer's fan_in is m
+    assert [W.shape for W in clf.coefs_] == [(300, 300), (100, 120), (40, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(300,), (120,), (3,)]
+    assert all(np.all(b == 0) for b in clf.intercepts_)
+    W = clf.coefs_[0]
+    pieces = W.reshape(300, 3, 100)  # piece-major: [:, p] is piece p
+    for p in range(3):
+        # Glorot's fan_out is m = 100, not m * k = 300 (std 0.0816, not 0.0577)
+        assert pieces[:, p].std() == pytest.approx(std, rel=0.03)
+        np.testing.assert_array_equal(pieces[:, p], W[:, p * 100 : (p + 1) * 100])
+    # independent draws: pieces of a unit are uncorrelated
+    corr = np.corrcoef(pieces[:, 0].ravel(), pieces[:, 1].ravel())[0, 1]
+    assert abs(corr) < 0.02
+
+
+def test_maxout_orthogonal_init_gives_orthogonal_pieces():
+    X, y = _wide_data(n_features=30)
+    clf = small(hidden_layer_sizes=(20, 50), init="orthogonal", activation="maxout",
+                maxout_pieces=2).initialize(X, y)
+    # layer 1: fan_in 30 >= m 20, each piece has orthonormal columns; layer 2:
+    # fan_in 20 <= m 50, each piece has orthonormal rows
+    for W, k, rows in ((clf.coefs_[0], 2, False), (clf.coefs_[1], 2, True)):
+        m = W.shape[1] // k
+        for p in range(k):
+            P = W[:, p * m : (p + 1) * m]
+            gram = P @ P.T if rows else P.T @ P
+            np.testing.assert_allclose(gram, np.eye(gram.shape[0]), atol=1e-12)
+        assert not np.allclose(W[:, :m], W[:, m:])
+
+
+def test_maxout_callable_init_is_called_once_per_piece():
+    X, y = digits(60)
+    calls = []
+
+    def recording(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+        calls.append((fan_in, fan_out))
+        return np.full((fan_in, fan_out), len(calls), dtype=dtype)
+
+    clf = small(hidden_layer_sizes=(5, 4), init=recording, activation="maxout",
+                maxout_pieces=3).initialize(X, y)
+    assert calls == [(64, 5)] * 3 + [(5, 4)] * 3 + [(4, 10)]
+    # call p fills piece p: columns p*m to (p+1)*m
+    np.testing.assert_array_equal(clf.coefs_[0][0], np.repeat([1, 2, 3], 5))
+    np.testing.assert_array_equal(clf.coefs_[1][0], np.repeat([4, 5, 6], 4))
+
+
+@pytest.mark.parametrize("pieces", [2, 3])
+def test_maxout_lsuv_gives_every_piece_unit_variance(pieces):
+    X, y = digits(200)
+    clf = small(hidden_layer_sizes=(12, 10), init="lsuv", activation="maxout",
+                maxout_pieces=pieces).initialize(X, y)
+    for Z, m in zip(hidden_preactivations(clf, X), (12, 10)):
+        assert Z.shape == (200, m * pieces)
+        for p in range(pieces):
+            assert abs(Z[:, p * m : (p + 1) * m].var() - 1.0) < 0.1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(activation="maxout", maxout_pieces=3, init="he_uniform"),
+     dict(activation="leaky_relu", negative_slope=1 / 3, init="he_uniform"),
+     dict(activation="leaky_relu", negative_slope=0.0, init="lsuv")],
+    ids=["maxout3", "vlrelu", "leaky0"],
+)
+def test_activation_parameters_reach_prediction_and_training(params):
+    X, y = digits(300)
+    clf = small(hidden_layer_sizes=(16, 8), max_iter=20, **params).fit(X, y)
+    # the network predicts with its own activation (numpy reference)
+    H = hidden_outputs(clf, X)[-1]
+    logits = H @ clf.coefs_[-1] + clf.intercepts_[-1]
+    np.testing.assert_allclose(clf.predict_proba(X), softmax(logits, axis=1),
+                               rtol=1e-9, atol=1e-12)
+    assert clf.score(X, y) > 0.9
+    # and trains with it: other parameters give another fit
+    other = dict(negative_slope=0.2) if "negative_slope" in params else dict(
+        maxout_pieces=2)
+    assert small(hidden_layer_sizes=(16, 8), max_iter=20,
+                 **{**params, **other}).fit(X, y).loss_curve_ != clf.loss_curve_
+
+
+def test_maxout_float32_partial_fit_and_refit_are_consistent():
+    X, y = digits(200)
+    params = dict(hidden_layer_sizes=(12,), init="lsuv", activation="maxout",
+                  max_iter=3)
+    a = small(**params).fit(X.astype(np.float32), y)
+    assert all(W.dtype == np.float32 for W in a.coefs_ + a.intercepts_)
+    assert a.predict_proba(X.astype(np.float32)).dtype == np.float32
+    b = small(**params).fit(X.astype(np.float32), y)
+    assert a.loss_curve_ == b.loss_curve_  # bit-identical refits
+    c = small(**params)
+    for _ in range(3):
+        c.partial_fit(X, y, classes=np.unique(y))
+    assert c.coefs_[0].shape == (64, 24) and len(c.loss_curve_) == 3
+
+
+@pytest.mark.parametrize(
+    "init",
+    ["rbm", StackedRBMTransformer((6,), n_iter=1),
+     StackedRBMTransformer((6,), hidden_units="relu", n_iter=1)],
+    ids=["rbm", "bernoulli-stack", "relu-stack"],
+)
+def test_maxout_with_rbm_init_raises(init):
+    X, y = digits(60)
+    clf = DBNClassifier((6,), init=init, activation="maxout")
+    with pytest.raises(ValueError, match="an RBM has no maxout units"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")
+    fitted = StackedRBMTransformer((6,), n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="activation='maxout' cannot start from"):
+        DBNClassifier((6,), init=FrozenEstimator(fitted), activation="maxout").fit(X, y)
+
+
+def test_changed_activation_parameters_after_fit_are_named():
+    X, y = digits(100)
+    clf = small(hidden_layer_sizes=(6,), activation="maxout", max_iter=2).fit(X, y)
+    # another number of pieces: the weights do not fit, say so
+    clf.set_params(maxout_pieces=3)
+    with pytest.raises(ValueError, match="maxout_pieces"):
+        clf.predict(X)
+    clf.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="maxout_pieces"):
+        clf.fit(X, y)
+    clf.set_params(maxout_pieces=2)
+    clf.fit(X, y)  # the same network again: continues
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 4
+    clf.set_params(activation="relu")
+    with pytest.raises(ValueError, match="another activation"):
+        clf.fit(X, y)
+    clf.set_params(warm_start=False)
+    assert clf.fit(X, y).coefs_[0].shape == (64, 6)  # a refit starts afresh
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("negative_slope", -0.1), ("negative_slope", 1.0), ("negative_slope", "1/3"),
+     ("maxout_pieces", 1), ("maxout_pieces", 2.0), ("maxout_pieces", "2")],
+)
+def test_invalid_activation_parameters(param, value):
+    X, y = digits(40)
+    with pytest.raises(ValueError, match=param):
+        DBNClassifier((4,), init="zeros", **{param: value}).fit(X, y)
 
 
 # --------------------------------------------------- every init, API details

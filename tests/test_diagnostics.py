@@ -85,6 +85,44 @@ def test_statistics_match_an_independent_computation(digits, activation, f):
             assert math.isnan(s["dead"]) and math.isnan(s["dead_units"])
 
 
+def _maxout(k):
+    """Max over the piece-major column blocks of k pieces."""
+    return lambda Z: Z.reshape(Z.shape[0], k, -1).max(axis=1)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_statistics_of_maxout_layers(digits, k):
+    X, _ = digits
+    clf = _init(digits, "lecun_normal", "maxout", hidden=(32, 16), maxout_pieces=k)
+    stats = activation_statistics(clf, X)
+    outputs = _manual_outputs(clf, X, _maxout(k))
+    assert [A.shape[1] for A in outputs] == [32, 16]
+    for s, A in zip(stats, outputs):
+        # a maxout layer's activation is its (n, m) output, the max of the pieces
+        assert s["activation"] == "maxout"
+        assert s["n_units"] == A.shape[1]
+        assert s["mean"] == pytest.approx(A.mean(), rel=1e-9, abs=1e-12)
+        assert s["std"] == pytest.approx(A.std(), rel=1e-7)
+        # no bounds and no flat part: neither saturated nor dead
+        assert math.isnan(s["saturated"])
+        assert math.isnan(s["dead"]) and math.isnan(s["dead_units"])
+    # the max of pieces of equal variance is biased upwards: E[max(a, b)] > 0
+    assert stats[0]["mean"] > 0.1
+
+
+def test_statistics_use_the_negative_slope(digits):
+    X, _ = digits
+    clf = _init(digits, "lecun_normal", "leaky_relu", negative_slope=1 / 3)
+    stats = activation_statistics(clf, X)
+    outputs = _manual_outputs(clf, X, lambda z: np.where(z < 0, z / 3, z))
+    for s, A in zip(stats, outputs):
+        assert s["mean"] == pytest.approx(A.mean(), rel=1e-9, abs=1e-12)
+        assert s["std"] == pytest.approx(A.std(), rel=1e-7)
+        assert s["dead"] == pytest.approx(np.mean(A <= 0))
+    default = activation_statistics(_init(digits, "lecun_normal", "leaky_relu"), X)
+    assert default[0]["mean"] > stats[0]["mean"] + 0.05
+
+
 def test_chunked_statistics_equal_one_pass(digits, monkeypatch):
     X, _ = digits
     clf = _init(digits, "he_normal", "relu")
@@ -254,6 +292,22 @@ def test_histograms_relu_leave_out_the_dead(digits, plt):
         assert "dead" in ax.get_xlabel()
 
 
+def test_histograms_of_maxout_layers(digits, plt):
+    X, _ = digits
+    clf = _init(digits, "he_normal", "maxout", hidden=(16, 8), maxout_pieces=3)
+    axes = plot_activation_histograms(clf, X, bins=30)
+    assert [ax.get_title() for ax in axes] == ["layer 1", "layer 2"]
+    low, high = axes[0].get_xlim()
+    outputs = _manual_outputs(clf, X, _maxout(3))
+    values = np.concatenate([A.ravel() for A in outputs])
+    assert (low, high) == pytest.approx(np.percentile(values, [0.5, 99.5]))
+    for ax, A in zip(axes, outputs):  # nothing left out: all outputs in range
+        heights = sum(p.get_height() for p in ax.patches)
+        inside = np.mean((A >= low) & (A <= high))
+        assert heights == pytest.approx(inside)
+        assert "dead" not in ax.get_xlabel() and "saturated" not in ax.get_xlabel()
+
+
 def test_histograms_wrong_number_of_axes(digits, plt):
     X, _ = digits
     _, row = plt.subplots(1, 2)
@@ -261,19 +315,31 @@ def test_histograms_wrong_number_of_axes(digits, plt):
         plot_activation_histograms(_init(digits, "xavier_uniform"), X, axes=row)
 
 
-def test_gradient_norms(digits, plt):
-    X, y = digits
-    clf = DBNClassifier((16, 8), init="he_normal", activation="relu", max_iter=4,
-                        random_state=0)
+def _fitted(digits, **params):
+    """A small network fitted for a few epochs (no ConvergenceWarning)."""
+    clf = DBNClassifier((16, 8), random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+        return clf.fit(*digits)
+
+
+def test_gradient_norms(digits, plt):
+    clf = _fitted(digits, init="he_normal", activation="relu", max_iter=4)
     ax = plot_gradient_norms(clf)
     lines = ax.get_lines()
     assert len(lines) == 3
     np.testing.assert_allclose(lines[0].get_ydata(), clf.gradient_norms_[:, 0])
     assert ax.get_yscale() == "log"
     assert plot_gradient_norms(make_pipeline(clf)).get_lines()
+
+
+def test_gradient_norms_of_a_maxout_network(digits, plt):
+    clf = _fitted(digits, init="lsuv", activation="maxout", max_iter=3)
+    assert clf.gradient_norms_.shape == (3, 3)
+    assert np.all(clf.gradient_norms_ > 0)
+    ax = plot_gradient_norms(clf)
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "layer 1 (64 → 16×2)", "layer 2 (16 → 8×2)", "output (8 → 10)"]
 
 
 def test_gradient_norms_errors(digits, plt):

@@ -26,7 +26,7 @@ from sk_dbn.initializers import normal, xavier_uniform
 from sk_dbn.utils._sklearn import InvalidParameterError
 
 DTYPES = [np.float32, np.float64]
-ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
+ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "maxout", "identity"]
 
 
 pytestmark = pytest.mark.filterwarnings(

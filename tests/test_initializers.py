@@ -17,6 +17,7 @@ from sk_dbn.initializers import (
     calculate_gain,
     constant,
     get_initializer,
+    lecun_normal,
     lsuv,
     orthogonal,
     zeros,
@@ -592,10 +593,47 @@ def test_get_initializer():
         ("leaky_relu", 0.2, np.sqrt(2.0 / (1 + 0.2**2))),
         ("leaky_relu", 1.0, 1.0),
         ("leaky_relu", 0.0, np.sqrt(2.0)),
+        ("leaky_relu", 1 / 3, np.sqrt(2.0 / (1 + 1 / 9))),
+        # maxout: 1 / sqrt(E[M_k^2]), closed forms for k = 2, 3, 4
+        ("maxout", None, 1.0),
+        ("maxout", 2, 1.0),
+        ("maxout", 3, 1 / np.sqrt(1 + np.sqrt(3) / (2 * np.pi))),
+        ("maxout", np.int64(4), 1 / np.sqrt(1 + np.sqrt(3) / np.pi)),
     ],
 )
 def test_calculate_gain(activation, param, expected):
     assert calculate_gain(activation, param) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 10, 50])
+def test_calculate_gain_maxout_matches_monte_carlo(k):
+    # E[M_k^2] for M_k the max of k iid standard normals, estimated by sampling
+    M = np.random.default_rng(k).standard_normal((400_000, k)).max(axis=1)
+    second_moment = np.mean(M**2)
+    stderr = np.std(M**2) / np.sqrt(M.shape[0])
+    gain = calculate_gain("maxout", k)
+    assert abs(gain**-2 - second_moment) < 4 * stderr
+    # the gain is what keeps the second moment: maxout units of lecun_normal
+    # weights times the gain, on unit-second-moment inputs, output it again
+    rng = np.random.default_rng(100 + k)
+    X = rng.standard_normal((2000, 400))
+    W = lecun_normal(400, 300 * k, random_state=rng, gain=gain)
+    out = (X @ W).reshape(2000, k, 300).max(axis=1)
+    assert np.mean(out**2) == pytest.approx(1.0, abs=0.03)
+
+
+def test_calculate_gain_maxout_is_deterministic_and_decreasing():
+    gains = [calculate_gain("maxout", k) for k in range(2, 12)]
+    assert gains == [calculate_gain("maxout", k) for k in range(2, 12)]
+    assert all(a > b for a, b in zip(gains, gains[1:]))
+    # far beyond the usual k the integral still finds the narrow peak
+    assert calculate_gain("maxout", 10**6) ** -2 == pytest.approx(23.709, rel=1e-3)
+
+
+@pytest.mark.parametrize("param", [1, 0, 2.5, "3", True])
+def test_calculate_gain_maxout_bad_pieces(param):
+    with pytest.raises(ValueError, match="pieces"):
+        calculate_gain("maxout", param)
 
 
 def test_calculate_gain_bad_name():
@@ -604,13 +642,13 @@ def test_calculate_gain_bad_name():
 
 
 # ----------------------------------------------------------------------------- LSUV
-def _act(name, Z):
+def _act(name, Z, slope=0.01):
     return {
         "identity": lambda z: z,
         "logistic": expit,
         "tanh": np.tanh,
         "relu": lambda z: np.maximum(z, 0),
-        "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+        "leaky_relu": lambda z: np.where(z > 0, z, slope * z),
     }[name](Z)
 
 
@@ -658,3 +696,62 @@ def test_lsuv_only_rescales():
     ratio = coefs[0] / before
     assert np.allclose(ratio, ratio.flat[0])
     assert ratio.flat[0] < 0.5  # the inputs had variance 25: weights shrink
+
+
+def test_lsuv_negative_slope_changes_the_next_layers_input():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 10)) - 1.0  # mostly negative pre-activations
+    sizes = [10, 12, 8, 2]
+
+    def network():
+        return ([orthogonal(a, b, random_state=i)
+                 for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))],
+                [np.zeros(b) for b in sizes[1:]])
+
+    scales = {}
+    for slope in (0.01, 1 / 3):
+        coefs, intercepts = network()
+        lsuv(coefs, intercepts, X, "leaky_relu", negative_slope=slope)
+        H = _act("leaky_relu", X @ coefs[0], slope)
+        assert abs((H @ coefs[1]).var() - 1) < 0.1  # measured on this slope
+        scales[slope] = np.abs(coefs[1]).sum()
+    assert scales[0.01] != pytest.approx(scales[1 / 3], rel=1e-3)
+
+
+@pytest.mark.parametrize("pieces", [2, 3])
+def test_lsuv_maxout_rescales_each_piece(pieces):
+    rng = np.random.default_rng(3)
+    X = 4.0 * rng.standard_normal((400, 20)) + 1.0
+    m = [16, 10]
+    # a hidden layer of m units has m * pieces columns, piece-major; piece p of
+    # the first layer starts p + 1 times larger, so each needs its own scale
+    coefs = [np.concatenate([(p + 1) * orthogonal(20, m[0], random_state=p)
+                             for p in range(pieces)], axis=1),
+             np.concatenate([orthogonal(m[0], m[1], random_state=10 + p)
+                             for p in range(pieces)], axis=1),
+             orthogonal(m[1], 3, random_state=20)]
+    intercepts = [np.zeros(W.shape[1]) for W in coefs]
+    before = [W.copy() for W in coefs]
+    variances = lsuv(coefs, intercepts, X, "maxout", maxout_pieces=pieces)
+    A = X
+    for i, (W, W0) in enumerate(zip(coefs[:-1], before)):
+        Z = A @ W
+        blocks = [slice(p * m[i], (p + 1) * m[i]) for p in range(pieces)]
+        for block in blocks:
+            assert abs(Z[:, block].var() - 1) < 0.1
+            ratio = W[:, block] / W0[:, block]  # each piece only rescaled
+            np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-12)
+        worst = max((Z[:, b].var() for b in blocks), key=lambda v: abs(v - 1))
+        assert variances[i] == pytest.approx(worst, rel=1e-6)
+        A = Z.reshape(400, pieces, m[i]).max(axis=1)
+    np.testing.assert_array_equal(coefs[-1], before[-1])
+    # pieces that started at different scales got different factors
+    factors = [coefs[0][0, p * 16] / before[0][0, p * 16] for p in range(pieces)]
+    assert 1.5 < factors[0] / factors[1] < 2.7
+
+
+def test_lsuv_maxout_pieces_must_fit_the_network():
+    coefs = [orthogonal(5, 8), orthogonal(4, 2)]
+    with pytest.raises(ValueError, match="maxout_pieces"):
+        lsuv(coefs, [np.zeros(8), np.zeros(2)], np.ones((10, 5)), "maxout",
+             maxout_pieces=4)

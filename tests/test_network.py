@@ -4,9 +4,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sk_dbn._activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, canonical
+from sk_dbn._activations import (
+    IDENTITY,
+    LEAKY_SLOPE,
+    as_activation,
+    canonical,
+    make_activation,
+    piece,
+)
 from sk_dbn._network import (
+    BackpropWorkspace,
     affine,
+    check_widths,
     forward,
     forward_chunked,
     forward_layer,
@@ -17,23 +26,45 @@ from sk_dbn._network import (
 )
 from sk_dbn._optimizers import SGD, Adam
 
-ACTIVATION_NAMES = ["logistic", "tanh", "relu", "leaky_relu", "identity"]
+ELEMENTWISE = {
+    "logistic": make_activation("logistic"),
+    "tanh": make_activation("tanh"),
+    "relu": make_activation("relu"),
+    "leaky_relu": make_activation("leaky_relu"),
+    "vlrelu": make_activation("leaky_relu", negative_slope=1 / 3),
+    "leaky_relu_0": make_activation("leaky_relu", negative_slope=0.0),
+    "identity": make_activation("identity"),
+}
+"""Elementwise activations under test, by test id (VLReLU: Graham 2014's 1/3)."""
+
+ACTIVATIONS = {
+    **ELEMENTWISE,
+    "maxout2": make_activation("maxout", maxout_pieces=2),
+    "maxout3": make_activation("maxout", maxout_pieces=3),
+}
 
 
 # --------------------------------------------------------------------- references
-def reference_activation(name, Z):
-    """Textbook activations, written independently of the package."""
-    if name == "identity":
+def reference_activation(act, Z):
+    """Textbook activations, written independently of the package.
+
+    Maxout: ``Z`` has ``k * m`` columns, piece-major (column ``p * m + j`` is
+    piece ``p`` of unit ``j``), and the result is the max over the pieces.
+    """
+    if act.name == "identity":
         return Z.copy()
-    if name == "logistic":
+    if act.name == "logistic":
         return 1.0 / (1.0 + np.exp(-Z))
-    if name == "tanh":
+    if act.name == "tanh":
         return np.tanh(Z)
-    if name == "relu":
+    if act.name == "relu":
         return np.where(Z > 0, Z, 0.0)
-    if name == "leaky_relu":
-        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
-    raise AssertionError(name)
+    if act.name == "leaky_relu":
+        return np.where(Z > 0, Z, act.negative_slope * Z)
+    if act.name == "maxout":
+        n, width = Z.shape
+        return Z.reshape(n, act.pieces, width // act.pieces).max(axis=1)
+    raise AssertionError(act)
 
 
 def reference_forward(X, coefs, intercepts, activation):
@@ -61,85 +92,184 @@ def reference_loss(X, y, coefs, intercepts, activation, alpha):
     return ce + 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / n
 
 
-def make_network(layer_sizes, rng, scale=1.0, dtype=np.float64):
+def make_network(layer_sizes, rng, scale=1.0, dtype=np.float64, activation=IDENTITY):
+    """Random weights; hidden layers get ``width_factor`` pre-activations per unit."""
+    k, last = activation.width_factor, len(layer_sizes) - 2
+    widths = [b * (1 if i == last else k) for i, b in enumerate(layer_sizes[1:])]
     coefs = [
-        (scale * rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
-        for a, b in zip(layer_sizes[:-1], layer_sizes[1:])
+        (scale * rng.standard_normal((a, w)) / np.sqrt(a)).astype(dtype)
+        for a, w in zip(layer_sizes[:-1], widths)
     ]
-    intercepts = [(0.3 * rng.standard_normal(b)).astype(dtype) for b in layer_sizes[1:]]
+    intercepts = [(0.3 * rng.standard_normal(w)).astype(dtype) for w in widths]
     return coefs, intercepts
 
 
 def buffers(n, coefs, dtype=np.float64):
+    """Output buffers: a hidden layer's width is the next layer's fan_in."""
+    widths = [W.shape[0] for W in coefs[1:]] + [coefs[-1].shape[1]]
+    return [np.empty((n, w), dtype=dtype) for w in widths]
+
+
+def pre_buffers(n, coefs, dtype=np.float64):
+    """Delta buffers: each layer's pre-activation width."""
     return [np.empty((n, W.shape[1]), dtype=dtype) for W in coefs]
 
 
-def min_abs_hidden_preactivation(X, coefs, intercepts, activation):
-    """Smallest |pre-activation| of any hidden unit on X (distance to a kink)."""
+def kink_distance(act, Z):
+    """How far the pre-activations ``Z`` are from a kink of ``act``: |z| for the
+    rectifiers, the gap between a maxout unit's two largest pieces."""
+    if act.name == "maxout":
+        n, width = Z.shape
+        top = np.sort(Z.reshape(n, act.pieces, width // act.pieces), axis=1)
+        return (top[:, -1] - top[:, -2]).min()
+    return np.abs(Z).min()
+
+
+def min_kink_distance(X, coefs, intercepts, activation):
+    """Smallest distance to a kink of any hidden unit on X."""
     smallest = np.inf
     A = X
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         Z = A @ W + b
-        smallest = min(smallest, np.abs(Z).min())
+        smallest = min(smallest, kink_distance(activation, Z))
         A = reference_activation(activation, Z)
     return smallest
 
 
 # -------------------------------------------------------------------- activations
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_activations_match_textbook_formulas_in_place(name):
+    act = ELEMENTWISE[name]
     rng = np.random.default_rng(0)
     Z = rng.normal(scale=3.0, size=(20, 7))
-    expected = reference_activation(name, Z)
+    expected = reference_activation(act, Z)
     buf = Z.copy()
-    out = ACTIVATIONS[name](buf)
+    out = act.forward(buf)
     # in place: the pre-activation buffer is overwritten and returned
     assert out is buf
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_derivatives_match_numerical_derivative(name):
+    act = ELEMENTWISE[name]
     rng = np.random.default_rng(1)
     Z = rng.normal(scale=2.0, size=(30, 6))
     Z[np.abs(Z) < 1e-2] = 0.5  # keep away from the (leaky) relu kink
     h = 1e-6
     numerical = (
-        reference_activation(name, Z + h) - reference_activation(name, Z - h)
+        reference_activation(act, Z + h) - reference_activation(act, Z - h)
     ) / (2 * h)
-    A = ACTIVATIONS[name](Z.copy())
+    A = act.forward(Z.copy())
     delta = rng.normal(size=Z.shape)
     expected = delta * numerical
-    out = DERIVATIVES[name](A, delta)
+    out = act.derivative(A, delta)
     # written in terms of the output A, in place in delta
     assert out is delta
     np.testing.assert_allclose(out, expected, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activations_keep_float32(name):
-    Z = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
-    A = ACTIVATIONS[name](Z.copy())
-    assert A.dtype == np.float32
-    delta = np.ones_like(A)
-    assert DERIVATIVES[name](A, delta).dtype == np.float32
+    act = ACTIVATIONS[name]
+    k = act.width_factor
+    Z = np.linspace(-3, 3, 12 * k, dtype=np.float32).reshape(3, 4 * k)
+    A = act.forward(Z.copy())
+    assert A.dtype == np.float32 and A.shape == (3, 4)
+    W_above = np.ones((4, 2), dtype=np.float32)
+    out = act.backward(A, np.ones((3, 2), np.float32), W_above, Z.copy(),
+                       np.empty_like(A))
+    assert out.dtype == np.float32 and out.shape == Z.shape
 
 
 def test_relu_derivative_is_zero_for_inactive_units():
-    A = ACTIVATIONS["relu"](np.array([[-2.0, 0.0, 3.0]]))
-    delta = DERIVATIVES["relu"](A, np.array([[5.0, 5.0, 5.0]]))
+    relu = make_activation("relu")
+    A = relu.forward(np.array([[-2.0, 0.0, 3.0]]))
+    delta = relu.derivative(A, np.array([[5.0, 5.0, 5.0]]))
     np.testing.assert_array_equal(delta, [[0.0, 0.0, 5.0]])
+
+
+def test_leaky_relu_slope():
+    vlrelu = make_activation("leaky_relu", negative_slope=1 / 3)
+    A = vlrelu.forward(np.array([[-3.0, 0.0, 6.0]]))
+    np.testing.assert_allclose(A, [[-1.0, 0.0, 6.0]], rtol=1e-15)
+    delta = vlrelu.derivative(A, np.array([[3.0, 3.0, 3.0]]))
+    np.testing.assert_allclose(delta, [[1.0, 1.0, 3.0]], rtol=1e-15)
+    # slope 0 is the ReLU, derivative included (0 on the flat side, also at 0)
+    zero = make_activation("leaky_relu", negative_slope=0.0)
+    A = zero.forward(np.array([[-2.0, 0.0, 3.0]]))
+    np.testing.assert_array_equal(A, [[0.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(zero.derivative(A, np.full((1, 3), 5.0)),
+                                  [[0.0, 0.0, 5.0]])
 
 
 def test_logistic_is_stable_for_extreme_inputs():
     with np.errstate(over="raise", divide="raise", invalid="raise"):
-        A = ACTIVATIONS["logistic"](np.array([-1000.0, 0.0, 1000.0]))
+        A = make_activation("logistic").forward(np.array([-1000.0, 0.0, 1000.0]))
     np.testing.assert_array_equal(A, [0.0, 0.5, 1.0])
 
 
 def test_sigmoid_alias():
     assert canonical("sigmoid") == "logistic"
     assert canonical("tanh") == "tanh"
+    assert make_activation("sigmoid") == make_activation("logistic")
+
+
+def test_activation_objects():
+    # immutable values: equal parameters, equal objects; parameters travel along
+    assert make_activation("leaky_relu", 1 / 3) == make_activation("leaky_relu", 1 / 3)
+    assert make_activation("leaky_relu", 1 / 3) != make_activation("leaky_relu")
+    assert make_activation("leaky_relu").negative_slope == LEAKY_SLOPE
+    maxout = make_activation("maxout", maxout_pieces=4)
+    assert (maxout.name, maxout.pieces, maxout.width_factor) == ("maxout", 4, 4)
+    tanh = make_activation("tanh", negative_slope=0.5, maxout_pieces=9)
+    assert tanh == make_activation("tanh") and tanh.width_factor == 1
+    assert as_activation(maxout) is maxout
+    assert as_activation("maxout", maxout_pieces=3).pieces == 3
+    with pytest.raises(AttributeError):
+        maxout.pieces = 2
+    with pytest.raises(ValueError, match="Unknown activation 'softplus'"):
+        make_activation("softplus")
+    for bad in (-0.1, 1.0, 2, "0.1", None, True):
+        with pytest.raises(ValueError, match="negative_slope must be"):
+            make_activation("leaky_relu", negative_slope=bad)
+    for bad in (1, 0, 2.0, "2", True):
+        with pytest.raises(ValueError, match="maxout_pieces must be"):
+            make_activation("maxout", maxout_pieces=bad)
+
+
+# ------------------------------------------------------------------------- maxout
+def test_maxout_piece_layout():
+    # column p * m + j is piece p of unit j: unit j's output is the max of
+    # Z[:, j], Z[:, m + j], Z[:, 2m + j]
+    maxout = make_activation("maxout", maxout_pieces=3)
+    m = 4
+    Z = np.zeros((2, 3 * m))
+    Z[0, 0 * m + 1] = 5.0   # piece 0 of unit 1
+    Z[0, 2 * m + 3] = 7.0   # piece 2 of unit 3
+    Z[1, 1 * m + 0] = -1.0  # piece 1 of unit 0 (not the max: the others are 0)
+    Z[1, :m] = -2.0         # row 1: piece 0 of every unit below 0
+    A = maxout.forward(Z)
+    np.testing.assert_array_equal(A, [[0, 5, 0, 7], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(piece(Z, 2, 3), Z[:, 2 * m : 3 * m])
+    out = np.full((2, m), np.nan)
+    assert maxout.forward(Z, out=out) is out
+    with pytest.raises(ValueError, match="multiple of 3"):
+        maxout.forward(np.zeros((2, 7)))
+
+
+def test_maxout_backward_routes_to_the_winning_piece():
+    maxout = make_activation("maxout", maxout_pieces=2)
+    Z = np.array([[1.0, 1.5, 2.0, 0.5],      # unit 0: piece 1 wins, unit 1: piece 0
+                  [3.0, 3.0, 3.0, 3.0]])     # ties: piece 0 takes it all
+    A = maxout.forward(Z)
+    W_above = np.eye(2)                      # the gradient w.r.t. A is delta_above
+    delta_above = np.array([[10.0, 20.0], [30.0, 40.0]])
+    out = maxout.backward(A, delta_above, W_above, Z.copy(), np.empty_like(A))
+    np.testing.assert_array_equal(out, [[0.0, 20.0, 10.0, 0.0],
+                                        [30.0, 40.0, 0.0, 0.0]])
+    # each unit's gradient arrives once: the sum over pieces is the upstream one
+    np.testing.assert_array_equal(out[:, :2] + out[:, 2:], delta_above)
 
 
 # ------------------------------------------------------------------ forward pass
@@ -162,40 +292,53 @@ def test_affine_dense_sparse_and_out():
     np.testing.assert_allclose(out2, expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
 def test_forward_layer_and_forward_match_reference(name):
+    act = ACTIVATIONS[name]
     rng = np.random.default_rng(3)
     X = rng.normal(size=(11, 6))
-    coefs, intercepts = make_network([6, 5, 4, 3], rng)
+    coefs, intercepts = make_network([6, 5, 4, 3], rng, activation=act)
     np.testing.assert_allclose(
-        forward_layer(X, coefs[0], intercepts[0], name),
-        reference_activation(name, X @ coefs[0] + intercepts[0]),
+        forward_layer(X, coefs[0], intercepts[0], act),
+        reference_activation(act, X @ coefs[0] + intercepts[0]),
         rtol=1e-12, atol=1e-15,
     )
     acts = [X, *buffers(11, coefs)]
-    logits = forward(acts, coefs, intercepts, name)
-    expected = reference_forward(X, coefs, intercepts, name)
+    pre = pre_buffers(11, coefs)
+    logits = forward(acts, coefs, intercepts, act, pre=pre)
+    expected = reference_forward(X, coefs, intercepts, act)
     assert logits is acts[-1]
     for got, want in zip(acts[1:], expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    if act.width_factor > 1:  # maxout keeps the pre-activations in ``pre``
+        np.testing.assert_allclose(pre[0], X @ coefs[0] + intercepts[0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 50, 2048])
 def test_forward_chunked_matches_unchunked(chunk_size):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(50, 6))
+    tanh = ELEMENTWISE["tanh"]
     coefs, intercepts = make_network([6, 5, 4, 3], rng)
-    expected = reference_forward(X, coefs, intercepts, "tanh")[-1]
-    got = forward_chunked(X, coefs, intercepts, ["tanh", "tanh", "identity"],
+    expected = reference_forward(X, coefs, intercepts, tanh)[-1]
+    got = forward_chunked(X, coefs, intercepts, [tanh, tanh, IDENTITY],
                           chunk_size=chunk_size)
     assert got.shape == (50, 3)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
     # per-layer activations are honoured (a different one for each layer)
-    mixed = forward_chunked(X, coefs, intercepts, ["relu", "logistic", "identity"],
+    relu, logistic = ELEMENTWISE["relu"], ELEMENTWISE["logistic"]
+    mixed = forward_chunked(X, coefs, intercepts, [relu, logistic, IDENTITY],
                             chunk_size=chunk_size)
-    H = reference_activation("relu", X @ coefs[0] + intercepts[0])
-    H = reference_activation("logistic", H @ coefs[1] + intercepts[1])
+    H = reference_activation(relu, X @ coefs[0] + intercepts[0])
+    H = reference_activation(logistic, H @ coefs[1] + intercepts[1])
     np.testing.assert_allclose(mixed, H @ coefs[2] + intercepts[2], rtol=1e-12)
+    # a maxout top layer: the output has one column per unit, not per piece
+    maxout = ACTIVATIONS["maxout3"]
+    top = forward_chunked(X, [coefs[0][:, :3]], [intercepts[0][:3]], [maxout],
+                          chunk_size=chunk_size)
+    np.testing.assert_allclose(
+        top, reference_activation(maxout, X @ coefs[0][:, :3] + intercepts[0][:3]),
+        rtol=1e-12)
 
 
 def test_forward_chunked_sparse_and_float32():
@@ -203,7 +346,7 @@ def test_forward_chunked_sparse_and_float32():
     X = rng.random((40, 8))
     X[X < 0.6] = 0
     coefs, intercepts = make_network([8, 5, 2], rng)
-    acts = ["logistic", "identity"]
+    acts = [ELEMENTWISE["logistic"], IDENTITY]
     dense = forward_chunked(X, coefs, intercepts, acts, chunk_size=16)
     sparse = forward_chunked(sp.csr_matrix(X), coefs, intercepts, acts, chunk_size=16)
     np.testing.assert_allclose(sparse, dense, rtol=1e-12)
@@ -216,6 +359,32 @@ def test_forward_chunked_sparse_and_float32():
     X_before = X.copy()
     forward_chunked(X, coefs, intercepts, acts)
     np.testing.assert_array_equal(X, X_before)
+
+
+def test_check_widths():
+    rng = np.random.default_rng(6)
+    maxout = make_activation("maxout", maxout_pieces=3)
+    coefs, _ = make_network([5, 4, 3, 2], rng, activation=maxout)
+    assert [W.shape for W in coefs] == [(5, 12), (4, 9), (3, 2)]
+    check_widths(coefs, maxout)
+    with pytest.raises(ValueError, match="Hidden layer 1 has 12 pre-activations"):
+        check_widths(coefs, make_activation("maxout", maxout_pieces=2))
+    with pytest.raises(ValueError, match="maxout_pieces"):
+        check_widths(coefs, ELEMENTWISE["relu"])
+    check_widths(make_network([5, 4, 2], rng)[0], ELEMENTWISE["relu"])
+
+
+def test_workspace_shapes_for_maxout():
+    rng = np.random.default_rng(7)
+    maxout = make_activation("maxout", maxout_pieces=2)
+    coefs, _ = make_network([5, 4, 3, 2], rng, activation=maxout)
+    X = rng.normal(size=(30, 5))
+    ws = BackpropWorkspace(8, X, coefs)
+    acts, deltas, scratch = ws.batch(X, np.arange(6))
+    assert [a.shape for a in acts] == [(6, 5), (6, 4), (6, 3), (6, 2)]
+    assert [d.shape for d in deltas] == [(6, 8), (6, 6), (6, 2)]
+    assert [s.shape for s in scratch] == [(6, 4), (6, 3), (6, 2)]
+    assert [g.shape for g in ws.grads] == [(5, 8), (4, 6), (3, 2), (8,), (6,), (2,)]
 
 
 # ------------------------------------------------------------- output and loss
@@ -296,32 +465,31 @@ def _gradient_check_setup(activation, n_out, seed):
         rng = np.random.default_rng(s)
         X = rng.normal(size=(n, sizes[0]))
         y = rng.permutation(np.arange(n) % n_classes)
-        coefs, intercepts = make_network(sizes, rng, scale=1.2)
-        if min_abs_hidden_preactivation(X, coefs, intercepts, activation) > 1e-3:
+        coefs, intercepts = make_network(sizes, rng, scale=1.2, activation=activation)
+        if min_kink_distance(X, coefs, intercepts, activation) > 1e-3:
             return X, y, coefs, intercepts
     raise AssertionError("no kink-free network found")  # pragma: no cover
 
 
-def _loss(X, y, coefs, intercepts, activation, alpha):
+def _grads(X, y, coefs, intercepts, activation, alpha, dtype=np.float64):
+    """``(loss, coef_grads + intercept_grads, activations)`` of one batch."""
     n = X.shape[0]
-    return loss_and_gradients(
-        [X, *buffers(n, coefs)], y, coefs, intercepts, activation, alpha,
-        buffers(n, coefs), [np.empty_like(W) for W in coefs],
-        [np.empty_like(b) for b in intercepts],
-    )
+    cg = [np.empty_like(W) for W in coefs]
+    ig = [np.empty_like(b) for b in intercepts]
+    acts = [X, *buffers(n, coefs, dtype)]
+    loss = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
+                              pre_buffers(n, coefs, dtype), cg, ig,
+                              buffers(n, coefs, dtype))
+    return loss, cg + ig, acts
 
 
 @pytest.mark.parametrize("n_out", [1, 3], ids=["binary", "multiclass"])
-@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_loss_and_gradients_finite_differences(activation, n_out):
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_loss_and_gradients_finite_differences(name, n_out):
+    activation = ACTIVATIONS[name]
     alpha = 0.3
     X, y, coefs, intercepts = _gradient_check_setup(activation, n_out, seed=10)
-    n = X.shape[0]
-    coef_grads = [np.empty_like(W) for W in coefs]
-    intercept_grads = [np.empty_like(b) for b in intercepts]
-    acts = [X, *buffers(n, coefs)]
-    loss = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
-                              buffers(n, coefs), coef_grads, intercept_grads)
+    loss, grads, acts = _grads(X, y, coefs, intercepts, activation, alpha)
 
     # the loss itself is the textbook one (cross-entropy + MLPClassifier's L2 term)
     np.testing.assert_allclose(
@@ -333,7 +501,7 @@ def test_loss_and_gradients_finite_differences(activation, n_out):
     )
 
     params = _all_params(coefs, intercepts)
-    analytic = np.concatenate([g.ravel() for g in coef_grads + intercept_grads])
+    analytic = np.concatenate([g.ravel() for g in grads])
     numeric = []
     h = 1e-6
     for p in params:
@@ -341,9 +509,9 @@ def test_loss_and_gradients_finite_differences(activation, n_out):
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + h
-            plus = _loss(X, y, coefs, intercepts, activation, alpha)
+            plus = reference_loss(X, y, coefs, intercepts, activation, alpha)
             flat[k] = orig - h
-            minus = _loss(X, y, coefs, intercepts, activation, alpha)
+            minus = reference_loss(X, y, coefs, intercepts, activation, alpha)
             flat[k] = orig
             numeric.append((plus - minus) / (2 * h))
     numeric = np.array(numeric)
@@ -352,59 +520,51 @@ def test_loss_and_gradients_finite_differences(activation, n_out):
     )
     assert np.linalg.norm(analytic) > 1e-3  # a non-trivial gradient
     assert rel < 1e-6, rel
+    if activation.width_factor > 1:
+        # every maxout piece that wins somewhere learns: no piece is left out
+        for W_grad in grads[:2]:
+            for p in range(activation.pieces):
+                assert np.abs(piece(W_grad, p, activation.pieces)).max() > 0
 
 
 def test_l2_term_gradient_scales_with_alpha():
     """The gradients with and without alpha differ by exactly alpha * W / n."""
-    X, y, coefs, intercepts = _gradient_check_setup("tanh", 3, seed=0)
+    tanh = ELEMENTWISE["tanh"]
+    X, y, coefs, intercepts = _gradient_check_setup(tanh, 3, seed=0)
     n = X.shape[0]
-
-    def grads(alpha):
-        cg = [np.empty_like(W) for W in coefs]
-        ig = [np.empty_like(b) for b in intercepts]
-        loss = loss_and_gradients([X, *buffers(n, coefs)], y, coefs, intercepts,
-                                  "tanh", alpha, buffers(n, coefs), cg, ig)
-        return loss, cg, ig
-
-    loss0, cg0, ig0 = grads(0.0)
-    loss1, cg1, ig1 = grads(2.0)
+    loss0, g0, _ = _grads(X, y, coefs, intercepts, tanh, 0.0)
+    loss1, g1, _ = _grads(X, y, coefs, intercepts, tanh, 2.0)
     penalty = sum(np.sum(W**2) for W in coefs) / n
     np.testing.assert_allclose(loss1 - loss0, penalty, rtol=1e-10)
-    for W, g0, g1 in zip(coefs, cg0, cg1):
-        np.testing.assert_allclose(g1 - g0, 2.0 * W / n, rtol=1e-9, atol=1e-14)
-    for g0, g1 in zip(ig0, ig1):  # biases are not penalised
-        np.testing.assert_array_equal(g0, g1)
+    L = len(coefs)
+    for W, a, b in zip(coefs, g0[:L], g1[:L]):
+        np.testing.assert_allclose(b - a, 2.0 * W / n, rtol=1e-9, atol=1e-14)
+    for a, b in zip(g0[L:], g1[L:]):  # biases are not penalised
+        np.testing.assert_array_equal(a, b)
 
 
-def test_loss_and_gradients_sparse_input_matches_dense():
-    X, y, coefs, intercepts = _gradient_check_setup("logistic", 3, seed=0)
+@pytest.mark.parametrize("name", ["logistic", "maxout3"])
+def test_loss_and_gradients_sparse_input_matches_dense(name):
+    act = ACTIVATIONS[name]
+    X, y, coefs, intercepts = _gradient_check_setup(act, 3, seed=0)
     X = np.where(X > 0.2, X, 0.0)
-    n = X.shape[0]
-    results = []
-    for A0 in (X, sp.csr_matrix(X)):
-        cg = [np.empty_like(W) for W in coefs]
-        ig = [np.empty_like(b) for b in intercepts]
-        loss = loss_and_gradients([A0, *buffers(n, coefs)], y, coefs, intercepts,
-                                  "logistic", 0.1, buffers(n, coefs), cg, ig)
-        results.append((loss, cg, ig))
-    (l_d, cg_d, ig_d), (l_s, cg_s, ig_s) = results
+    l_d, g_d, _ = _grads(X, y, coefs, intercepts, act, 0.1)
+    l_s, g_s, _ = _grads(sp.csr_matrix(X), y, coefs, intercepts, act, 0.1)
     np.testing.assert_allclose(l_s, l_d, rtol=1e-12)
-    for a, b in zip(cg_d + ig_d, cg_s + ig_s):
+    for a, b in zip(g_d, g_s):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
-def test_loss_and_gradients_float32_close_to_float64():
-    X, y, coefs, intercepts = _gradient_check_setup("tanh", 3, seed=0)
-    n = X.shape[0]
+@pytest.mark.parametrize("name", ["tanh", "vlrelu", "maxout2"])
+def test_loss_and_gradients_float32_close_to_float64(name):
+    act = ACTIVATIONS[name]
+    X, y, coefs, intercepts = _gradient_check_setup(act, 3, seed=0)
     out = {}
     for dtype in (np.float64, np.float32):
         c = [W.astype(dtype) for W in coefs]
         b = [v.astype(dtype) for v in intercepts]
-        cg = [np.empty_like(W) for W in c]
-        ig = [np.empty_like(v) for v in b]
-        loss = loss_and_gradients([X.astype(dtype), *buffers(n, c, dtype)], y, c, b,
-                                  "tanh", 0.1, buffers(n, c, dtype), cg, ig)
-        out[dtype] = (loss, cg + ig)
+        loss, grads, _ = _grads(X.astype(dtype), y, c, b, act, 0.1, dtype)
+        out[dtype] = (loss, grads)
     assert all(g.dtype == np.float32 for g in out[np.float32][1])
     np.testing.assert_allclose(out[np.float32][0], out[np.float64][0], rtol=1e-5)
     for g32, g64 in zip(out[np.float32][1], out[np.float64][1]):

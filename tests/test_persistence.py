@@ -52,6 +52,10 @@ CLASSIFIERS = {
     "lsuv": dict(init="lsuv", activation="relu"),
     "sgd-float32": dict(init="he_normal", solver="sgd", activation="tanh"),
     "early-stopping": dict(init="xavier_uniform", early_stopping=True),
+    # the activation parameters are plain parameters: the fitted state holds
+    # only arrays, so nothing new needs trusting
+    "maxout": dict(init="lsuv", activation="maxout", maxout_pieces=3),
+    "vlrelu": dict(init="he_normal", activation="leaky_relu", negative_slope=1 / 3),
 }
 
 
