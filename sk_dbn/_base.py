@@ -3,6 +3,7 @@
 import numbers
 import re
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.utils.validation import (
@@ -88,22 +89,26 @@ class VersionedStateMixin:
         super().__setstate__(state)
 
 
-def check_hidden_layer_sizes(hidden_layer_sizes):
+def check_hidden_layer_sizes(hidden_layer_sizes, allow_empty=False):
     """Validate ``hidden_layer_sizes`` and return it as a list of ints.
 
-    An int, or an ordered sequence (list, tuple, 1-d array) of ints, each >= 1. A
-    set or dict has no defined layer order and a 0-d array is not a sequence, so
-    they are refused rather than read in some arbitrary order.
+    An int, or an ordered sequence (list, tuple, range, 1-d array) of ints, each
+    >= 1; with ``allow_empty``, also an empty sequence (a network without hidden
+    layers, as scikit-learn's networks allow). A set or dict has no defined layer
+    order and a 0-d array is not a sequence, so they are refused rather than read
+    in some arbitrary order.
     """
     sizes = hidden_layer_sizes
     if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
         sizes = [sizes]
     elif isinstance(sizes, np.ndarray) and sizes.ndim == 1:
         sizes = sizes.tolist()
-    elif isinstance(sizes, (list, tuple)):
+    elif isinstance(sizes, Sequence) and not isinstance(sizes, (str, bytes)):
         sizes = list(sizes)
     else:
         sizes = None
+    if sizes == [] and allow_empty:
+        return []
     if not sizes or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
         for s in sizes
@@ -111,7 +116,7 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
         # InvalidParameterError (a ValueError) as for the constraints sklearn checks
         raise InvalidParameterError(
             "hidden_layer_sizes must be a positive int or an ordered sequence (list, "
-            "tuple or 1-d array) of positive ints, one per hidden layer; got "
+            "tuple, range or 1-d array) of positive ints, one per hidden layer; got "
             f"{hidden_layer_sizes!r} ({type(hidden_layer_sizes).__name__})."
         )
     return [int(s) for s in sizes]

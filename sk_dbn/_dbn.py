@@ -19,7 +19,11 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._activations import ACTIVATIONS, IDENTITY, make_activation
@@ -360,7 +364,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, *, incremental, classes=None, train=True):
         """Validate, initial weights, epochs, commit; on error ``self`` is unchanged."""
         with transaction(self):
-            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes,
+                                             allow_empty=True)
             first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
             if not first and sizes != [W.shape[0] for W in self.coefs_[1:]]:
                 raise ValueError(
@@ -678,15 +683,22 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if multilabel:
             return self._multilabel_targets(X, y, state, first)
         if classes is not None:
-            classes = np.unique(classes)
+            array = np.asarray(classes)
+            if array.ndim != 1 or array.shape[0] == 0:
+                raise ValueError("classes must be a non-empty 1-d array of labels; "
+                                 f"got shape {array.shape}.")
+            check_classification_targets(array)  # NaN, inf, continuous values
+            # from the sequence as given, which still knows mixed str and numbers
+            classes = unique_labels(classes)
             if self.unlabeled is not None:  # the marker is not a class
                 classes = classes[~_is_marker(classes, self.unlabeled)]
         if first:
             labels = np.unique(y) if classes is None else classes
             if labels.shape[0] < 2:
+                source = "y has" if classes is None else "classes has"
                 where = "" if self.unlabeled is None else " among its labelled rows"
                 raise ValueError(
-                    "DBNClassifier needs at least 2 classes to fit; y has 1 class"
+                    f"DBNClassifier needs at least 2 classes to fit; {source} 1 class"
                     f"{where}: {labels.tolist()[0]!r}."
                 )
             n_out = 1 if labels.shape[0] == 2 else labels.shape[0]
@@ -701,7 +713,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if unknown.size:
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not in classes "
-                f"{state['classes_'].tolist()}."
+                f"{state['classes_'].tolist()}"
+                + ("." if first else " (the classes of the first fit, which "
+                   "warm_start and partial_fit continue; refit without warm_start "
+                   "for new classes).")
             )
         return np.searchsorted(state["classes_"], y)
 

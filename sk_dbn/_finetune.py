@@ -38,10 +38,14 @@ OUTPUT_PROBE = 1000
 
 
 def batch_size(est, n_samples):
-    """Mini-batch size: ``"auto"`` is ``min(200, n_samples)``, never > n_samples."""
+    """Mini-batch size: ``"auto"`` is ``min(200, n_samples)``, never > n_samples
+    (a larger ``batch_size`` is clipped with ``MLPClassifier``'s warning)."""
     if est.batch_size == "auto":
         return min(200, n_samples)
-    return min(est.batch_size, n_samples)
+    if est.batch_size > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
+                      "is going to be clipped", stacklevel=5)
+    return min(int(est.batch_size), n_samples)
 
 
 def validation_split(X, y, sample_weight, fraction, rng, stratify):
@@ -147,6 +151,8 @@ def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
                 value = _checked(est._validation_score, coefs, intercepts, X_val,
                                  y_val, w_val, causes=causes)
                 state["validation_scores_"].append(value)
+                if est.verbose:
+                    print(f"Validation score: {value:f}")
                 if _improved(est, state, -value, -state["best_validation_score_"]):
                     best = copy_arrays(params)
                 state["best_validation_score_"] = max(
@@ -158,7 +164,7 @@ def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
                 converged = True
                 if est.verbose:
                     what = "Validation score" if early_stopping else "Training loss"
-                    print(f"{what} did not improve more than tol={est.tol} for "
+                    print(f"{what} did not improve more than tol={est.tol:f} for "
                           f"{est.n_iter_no_change} consecutive epochs. Stopping.")
                 break
     # finite weights whose outputs overflow on the training data diverged too

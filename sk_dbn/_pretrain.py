@@ -48,6 +48,11 @@ def pretrained_weights(init, X, sizes, activation, *, rng, session, verbose=0,
     Raises a ``ValueError`` naming both values when the stack does not match the
     network (hidden sizes, hidden units, input width).
     """
+    if not sizes:
+        raise ValueError("hidden_layer_sizes=() has no hidden layer to pre-train; "
+                         "init='rbm' and StackedRBMTransformer inits need at least "
+                         "one (use a registry init for a network without hidden "
+                         "layers).")
     stack, frozen = _resolve(init, sizes, activation, rng, verbose)
     _check_matches(stack, init, sizes, activation)
     if frozen:

@@ -830,3 +830,56 @@ def test_clone(fitted):
         assert cloned_init.get_params() == init.get_params()
     cloned.fit(X, y)  # same int seed: the same model
     _assert_same_predictions(clf, cloned, X)
+
+
+# ------------------------------------------------- the same as scikit-learn's
+def test_hidden_layer_sizes_as_in_mlp():
+    X, y = digits(60)
+    # no hidden layer (a softmax regression) and any ordered sequence
+    clf = small(hidden_layer_sizes=()).fit(X, y)
+    assert [W.shape for W in clf.coefs_] == [(64, 10)]
+    assert small(hidden_layer_sizes=range(3, 5)).fit(X, y).coefs_[1].shape == (3, 4)
+    with pytest.raises(ValueError, match="no hidden layer to pre-train"):
+        DBNClassifier((), init="rbm").fit(X, y)
+
+
+def test_batch_size_larger_than_the_data_is_clipped_with_mlps_warning():
+    X, y = digits(60)
+    for est in (small(batch_size=100), MLPClassifier((4,), batch_size=100,
+                                                     max_iter=2)):
+        with pytest.warns(UserWarning, match="It is going to be clipped"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)
+    # a bool is an int to scikit-learn's constraints: True is a batch of 1
+    assert small(batch_size=True, max_iter=1).fit(X[:20], y[:20]).t_ == 20
+
+
+@pytest.mark.parametrize("classes, match", [
+    ([], "non-empty 1-d"),
+    ([[0, 1]], "non-empty 1-d"),
+    (3, "non-empty 1-d"),
+    ([0, 1, np.nan], "NaN"),
+    ([0, 1, np.inf], "infinity"),
+    (["a", 1], "Mix of label input types"),
+    ([0], "classes has 1 class"),
+])
+def test_partial_fit_classes_are_validated(classes, match):
+    X, y = digits(20)
+    with pytest.raises(ValueError, match=match):
+        small().partial_fit(X, y % 2, classes=classes)
+
+
+def test_new_classes_in_a_warm_start_fit_name_warm_start():
+    X, y = digits(60)
+    clf = small(warm_start=True).fit(X, y % 2)
+    with pytest.raises(ValueError, match="refit without warm_start"):
+        clf.fit(X, y % 3)
+
+
+def test_verbose_prints_the_validation_score_as_mlp(capsys):
+    X, y = digits(120)
+    small(early_stopping=True, verbose=1, max_iter=2).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("Validation score: ") == 2
+    assert out.count("Iteration ") == 2
