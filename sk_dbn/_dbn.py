@@ -36,7 +36,7 @@ from ._base import (
     copy_arrays,
     select_rows,
 )
-from ._finetune import fine_tune
+from ._finetune import STOCHASTIC_STATE, fine_tune, stochastic_state
 from ._init import initial_network
 from ._network import (
     OUTPUT_FUNCTIONS,
@@ -52,8 +52,9 @@ from ._training import TrainingSession, transaction
 from .initializers import INITIALIZERS
 from .utils._sklearn import Interval, Options, StrOptions, _fit_context
 
-_OPTIONAL_STATE = ("pretrainer_",)
-"""Fitted attributes that only some fits have (removed by a fit that has none)."""
+_OPTIONAL_STATE = ("pretrainer_", *STOCHASTIC_STATE)
+"""Fitted attributes that only some fits have (removed by a fit that has none):
+the pre-training stack, and the curves and records of the stochastic solvers."""
 
 
 def _is_marker(y, marker):
@@ -66,28 +67,47 @@ def _is_marker(y, marker):
 
 
 def _partial_fit_available(est):
-    """``partial_fit`` exists only without early stopping, which it cannot do (one
-    epoch has no validation curve). ``MLPClassifier`` raises this message from
+    """``partial_fit`` exists only for the stochastic solvers (as in
+    ``MLPClassifier``) and without early stopping, which it cannot do (one epoch
+    has no validation curve). ``MLPClassifier`` raises that second message from
     ``partial_fit``; here ``hasattr(est, "partial_fit")`` is False too, so tools
     that probe for it (scikit-learn's estimator checks) do not call it."""
+    if est.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic "
+                             "optimizers. lbfgs is not stochastic.")
     if est.early_stopping:
         raise AttributeError("partial_fit does not support early_stopping=True")
     return True
 
 
 _SHARED_DOC = """\
-    solver : {"adam", "sgd"}, default="adam"
-        Optimiser for fine-tuning.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        Optimiser for fine-tuning: ``"lbfgs"`` is full-batch L-BFGS-B through
+        ``scipy.optimize`` (often the best for small data sets; it keeps no
+        per-epoch curves, so ``loss_curve_``, ``gradient_norms_`` and the
+        early-stopping records are not defined, ``early_stopping`` is ignored and
+        there is no :meth:`partial_fit`, as in scikit-learn); ``"sgd"`` and
+        ``"adam"`` are stochastic, on mini-batches.
     alpha : float, default=1e-4
         L2 penalty, as in scikit-learn's networks: the loss adds
         ``0.5 * alpha * sum(||W||^2) / n_batch`` (``n_batch``: the rows of the
         mini-batch, or the sum of their sample weights).
     batch_size : int or "auto", default="auto"
         Mini-batch size of fine-tuning; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of ``solver="sgd"``: ``"constant"`` keeps
+        ``learning_rate_init``; ``"invscaling"`` uses ``learning_rate_init / (t +
+        1) ** power_t`` after each epoch, ``t`` the samples seen; ``"adaptive"``
+        divides the step by 5 whenever ``n_iter_no_change`` epochs fail to improve
+        the loss (or validation score) by ``tol``, and stops once it is at most
+        1e-6.
     learning_rate_init : float, default=1e-3
-        Step size of fine-tuning.
+        Step size of fine-tuning (``"sgd"``, ``"adam"``).
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
-        Maximum number of fine-tuning epochs of each fit.
+        Maximum number of fine-tuning epochs of each fit (iterations, for
+        ``"lbfgs"``).
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that counts.
     n_iter_no_change : int or np.inf, default=10
@@ -112,6 +132,16 @@ _SHARED_DOC = """\
         Adam's moment decay rates.
     epsilon : float, default=1e-8
         Adam's numerical stabiliser.
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``solver="lbfgs"``.
+    dropout : float in [0, 1), default=0.0
+        Fraction of the hidden units dropped at random during fine-tuning with
+        the stochastic solvers (Srivastava et al. 2014): each mini-batch trains
+        the network with each hidden unit kept with probability ``1 - dropout``,
+        and a kept unit's output scaled by ``1 / (1 - dropout)`` (inverted
+        dropout), so prediction uses the whole network unchanged. The masks are
+        drawn from ``random_state``. ``solver="lbfgs"`` refuses it (its line
+        search needs a deterministic loss).
 %(extra)s\
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, pre-training, the validation split and shuffling. An
@@ -199,7 +229,8 @@ _ATTRIBUTES_DOC = """\
         Training loss of the last epoch.
     loss_curve_ : list of float
         Training loss of each epoch, over all fits of a ``warm_start`` or
-        :meth:`partial_fit` sequence.
+        :meth:`partial_fit` sequence (stochastic solvers only; with
+        ``dropout``, the loss of the thinned networks trained).
     best_loss_ : float or None
         Best training loss (None with early stopping).
     validation_scores_ : list of float or None
@@ -274,10 +305,12 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS) | {"sigmoid"})],
         "negative_slope": [Interval(Real, 0, 1, closed="left")],
         "maxout_pieces": [Interval(Integral, 2, None, closed="left")],
-        "solver": [StrOptions({"adam", "sgd"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), POSITIVE_INT],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [POSITIVE_INT],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [POSITIVE_INT, Options(Real, {np.inf})],
@@ -290,6 +323,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "max_fun": [POSITIVE_INT],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -417,13 +452,10 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             self.init, layer_sizes, X, activation, rng=rng,
             pretrain=pretrain if is_pretraining(self.init) else None,
             sample_weight=sample_weight)
-        return {**new, "coefs_": coefs, "intercepts_": intercepts,
-                "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0, "loss_": None,
-                "loss_curve_": [],
-                "gradient_norms_": np.empty((0, len(coefs)), dtype=np.float64),
-                "_optimizer_state": None, "validation_scores_": None,
-                "best_validation_score_": None, "best_loss_": None,
-                "_no_improvement_count": 0, "_initial_loss": None}
+        stochastic = {} if self.solver == "lbfgs" else stochastic_state(len(coefs))
+        return {**new, **stochastic, "coefs_": coefs, "intercepts_": intercepts,
+                "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0,
+                "loss_": None}
 
     def _labelled(self, X, y, sample_weight):
         """The rows of ``(X, y, sample_weight)`` that have a label (all unless
@@ -446,6 +478,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                                                           "feature_names_in_")}
         state["coefs_"] = copy_arrays(self.coefs_)
         state["intercepts_"] = copy_arrays(self.intercepts_)
+        if not hasattr(self, "loss_curve_"):  # fitted by L-BFGS
+            return state
         state["loss_curve_"] = list(self.loss_curve_)
         if self.validation_scores_ is not None:
             state["validation_scores_"] = list(self.validation_scores_)
@@ -609,7 +643,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -622,6 +658,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        max_fun=15000,
+        dropout=0.0,
         unlabeled=None,
         random_state=None,
         verbose=0,
@@ -944,7 +982,9 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -957,6 +997,8 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        max_fun=15000,
+        dropout=0.0,
         random_state=None,
         verbose=0,
     ):

@@ -2,17 +2,20 @@
 
 :func:`fine_tune` trains ``state`` (a dict of the estimator's fitted attributes,
 built aside by the estimator and committed by it afterwards) with the
-estimator's hyperparameters, exactly as ``MLPClassifier``'s stochastic solvers
-do: shuffled mini-batches, ``loss_curve_``, ``n_iter_no_change`` epochs without a
-``tol`` improvement of the training loss (or, with early stopping, of the
-validation score) before stopping, and the best weights restored with early
-stopping.
+estimator's hyperparameters, exactly as ``MLPClassifier``'s solvers do. The
+stochastic ones (``"sgd"``, ``"adam"``): shuffled mini-batches (optionally with
+dropout), ``loss_curve_``, ``n_iter_no_change`` epochs without a ``tol``
+improvement of the training loss (or, with early stopping, of the validation
+score) before stopping or, with the adaptive schedule, lowering the step, and
+the best weights restored with early stopping. ``"lbfgs"``: full-batch L-BFGS-B
+through ``scipy.optimize.minimize``, with no per-epoch curves.
 """
 
 import time
 import warnings
 
 import numpy as np
+import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
@@ -26,6 +29,7 @@ from ._base import (
 from ._network import BackpropWorkspace, l2_penalty, loss_and_gradients
 from ._optimizers import make_optimizer
 from ._training import check_diverged, divergence_causes
+from .utils._sklearn import _check_optimize_result
 
 LOSS_GROWTH = 1e6
 """A loss this many times that of the initial network (its first mini-batch)
@@ -76,6 +80,19 @@ def validation_split(X, y, sample_weight, fraction, rng, stratify):
     return (*parts, None, None) if sample_weight is None else tuple(parts)
 
 
+def stochastic_state(n_layers):
+    """The fitted state only the stochastic solvers keep, as a new fit has it."""
+    return {"loss_curve_": [],
+            "gradient_norms_": np.empty((0, n_layers), dtype=np.float64),
+            "_optimizer_state": None, "validation_scores_": None,
+            "best_validation_score_": None, "best_loss_": None,
+            "_no_improvement_count": 0, "_initial_loss": None}
+
+
+STOCHASTIC_STATE = tuple(stochastic_state(1))
+"""Names of that state (fitted attributes that an L-BFGS fit does not have)."""
+
+
 def reset_stopping_state(state, early_stopping):
     """The stopping bookkeeping of ``MLPClassifier`` for the current mode.
 
@@ -91,6 +108,18 @@ def reset_stopping_state(state, early_stopping):
 
 
 def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
+    """Fine-tune ``state`` in place by ``est.solver`` (see :func:`fine_tune_sgd`
+    and :func:`fine_tune_lbfgs`)."""
+    if est.solver == "lbfgs":
+        return fine_tune_lbfgs(est, state, X, y, sample_weight=sample_weight,
+                               session=session)
+    for name, value in stochastic_state(len(state["coefs_"])).items():
+        state.setdefault(name, value)  # e.g. after an L-BFGS fit
+    return fine_tune_sgd(est, state, X, y, sample_weight=sample_weight,
+                         incremental=incremental, rng=rng, session=session)
+
+
+def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session):
     """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
 
     ``est._validation_score(coefs, intercepts, X_val, y_val, w_val)`` is the
@@ -110,9 +139,10 @@ def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
             or (state["out_activation_"] == "logistic" and y.ndim == 1))
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
-    optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est)
+    optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est,
+                               time_step=state["t_"])
     state["_optimizer_state"] = optimizer.state
-    ws = BackpropWorkspace(batch_size(est, X.shape[0]), X, coefs)
+    ws = BackpropWorkspace(batch_size(est, X.shape[0]), X, coefs, est.dropout)
     best, converged = None, False
     big = float(np.finfo(X.dtype).max)
 
@@ -160,13 +190,15 @@ def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
             else:
                 _improved(est, state, loss, state["best_loss_"])
                 state["best_loss_"] = min(state["best_loss_"], loss)
+            optimizer.iteration_ends(state["t_"])
             if state["_no_improvement_count"] > est.n_iter_no_change:
-                converged = True
-                if est.verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(f"{what} did not improve more than tol={est.tol:f} for "
-                          f"{est.n_iter_no_change} consecutive epochs. Stopping.")
-                break
+                what = "Validation score" if early_stopping else "Training loss"
+                if optimizer.trigger_stopping(
+                        f"{what} did not improve more than tol={est.tol:f} for "
+                        f"{est.n_iter_no_change} consecutive epochs.", est.verbose):
+                    converged = True
+                    break
+                state["_no_improvement_count"] = 0
     # finite weights whose outputs overflow on the training data diverged too
     _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts, causes=causes)
     if best is not None:
@@ -248,7 +280,7 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
         data_loss = loss_and_gradients(
             activations, y[idx], coefs, intercepts, activation, 0.0, deltas,
             ws.grads[:n_layers], ws.grads[n_layers:], scratch, output=output,
-            sample_weight=w,
+            sample_weight=w, dropout=ws.draw_dropout(idx.shape[0], rng),
         )
         sums[...] = 0
         optimizer.update(params, ws.grads,
@@ -263,3 +295,87 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
         state["t_"] += idx.shape[0]
         session.check()
     return total_loss / total_weight, norms / n_batches, first
+
+
+def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
+    """L-BFGS-B on the whole training set, as ``MLPClassifier(solver="lbfgs")``:
+    at most ``max_iter`` iterations and ``max_fun`` loss evaluations, ``tol`` the
+    projected-gradient tolerance; ``n_iter_`` the iterations run. A first Ctrl-C
+    keeps the last completed iteration's weights.
+
+    The objective is the one whose gradient backprop computes (for several
+    squared-error outputs, their sum; ``loss_`` reports it as ``MLPRegressor``
+    does, averaged over the outputs).
+    """
+    if est.dropout:
+        raise ValueError(
+            f"dropout={est.dropout} needs a stochastic solver ('sgd' or 'adam'): "
+            "L-BFGS's line search needs the same loss at every evaluation, and "
+            "dropout draws a new network each time. Use dropout=0.0 with "
+            "solver='lbfgs'."
+        )
+    coefs, intercepts = state["coefs_"], state["intercepts_"]
+    params = coefs + intercepts
+    n_layers = len(coefs)
+    activation = est._hidden_activation()
+    output = state["out_activation_"]
+    ws = BackpropWorkspace(X.shape[0], X, coefs)
+    activations, deltas, scratch = ws.batch(X, np.arange(X.shape[0]))
+    shapes = [p.shape for p in params]
+    cuts = np.cumsum([p.size for p in params])[:-1]
+
+    def evaluate(x):
+        """(objective, its gradient, the data term) at the flat parameters x."""
+        for p, part, shape in zip(params, np.split(x, cuts), shapes):
+            p[...] = part.reshape(shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = loss_and_gradients(
+                activations, y, coefs, intercepts, activation, 0.0, deltas,
+                ws.grads[:n_layers], ws.grads[n_layers:], scratch, output=output,
+                sample_weight=sample_weight)
+            penalty = l2_penalty(sum(float(np.vdot(W, W)) for W in coefs),
+                                 est.alpha, n)
+            for W, g in zip(coefs, ws.grads):  # + the L2 term's gradient
+                g += W * W.dtype.type(est.alpha / n)
+        grad = np.concatenate([g.ravel() for g in ws.grads]).astype(np.float64)
+        return data + penalty, grad, data
+
+    def objective(x):
+        session.check()
+        value, grad, _ = evaluate(x)
+        return (value if np.isfinite(value) else np.inf), grad
+
+    n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    last = {"x": np.concatenate([p.ravel() for p in params]).astype(np.float64),
+            "nit": 0}
+
+    def keep(intermediate_result):
+        last["x"], last["nit"] = intermediate_result.x.copy(), last["nit"] + 1
+
+    result = None
+    with session.stage():
+        result = scipy.optimize.minimize(
+            objective, last["x"], method="L-BFGS-B", jac=True, callback=keep,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter,
+                     "gtol": est.tol})
+    value, _, data = evaluate(last["x"] if result is None else result.x)
+    # MLPRegressor reports the squared error averaged over the outputs
+    report = 1.0 / y.shape[1] if output == "identity" else 1.0
+    state["loss_"] = float(value - data + report * data)
+    check_diverged(value, params,
+                   f"Fine-tuning (L-BFGS) diverged: the loss became {value:.3g}.",
+                   lambda: divergence_causes(X, learning_rate=None,
+                                             alpha=("alpha", est.alpha)))
+    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts,
+             causes=lambda: divergence_causes(X, learning_rate=None,
+                                              alpha=("alpha", est.alpha)))
+    if result is None:
+        state["n_iter_"] = last["nit"]
+        warnings.warn(
+            f"{type(est).__name__}: L-BFGS interrupted; kept the weights of the "
+            f"last completed iteration ({last['nit']}).",
+            TrainingInterruptedWarning, stacklevel=5)
+    else:
+        state["n_iter_"] = _check_optimize_result("lbfgs", result, est.max_iter)
+    if est.verbose:
+        print(f"L-BFGS: {state['n_iter_']} iterations, loss = {state['loss_']:.8f}")

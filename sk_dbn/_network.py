@@ -42,21 +42,27 @@ def forward_layer(A, W, b, activation, out=None, pre=None):
     return activation.forward(Z, out=out)
 
 
-def forward(activations, coefs, intercepts, activation, pre=None):
+def forward(activations, coefs, intercepts, activation, pre=None, dropout=None):
     """Fill ``activations[1:]`` from ``activations[0]``; the last entry gets logits.
 
     ``activations`` is a list of ``len(coefs) + 1`` arrays (``activations[0]`` the
     input batch, the others preallocated outputs of matching shape); ``pre[i]``,
     if given, is a buffer of layer ``i``'s pre-activation shape (see
-    :func:`forward_layer`).
+    :func:`forward_layer`). With ``dropout = (masks, dropped)``, the layer above
+    hidden layer ``i`` reads ``dropped[i] = activations[i + 1] * masks[i]``
+    (``masks[i]`` holds 0 for a dropped unit, ``1 / (1 - p)`` for a kept one:
+    inverted dropout) while ``activations[i + 1]`` keeps the layer's output.
     """
     last = len(coefs) - 1
+    A = activations[0]
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         if i == last:
-            affine(activations[i], W, b, out=activations[i + 1])
+            affine(A, W, b, out=activations[i + 1])
         else:
-            forward_layer(activations[i], W, b, activation, out=activations[i + 1],
-                          pre=None if pre is None else pre[i])
+            A = forward_layer(A, W, b, activation, out=activations[i + 1],
+                              pre=None if pre is None else pre[i])
+            if dropout is not None:
+                A = np.multiply(A, dropout[0][i], out=dropout[1][i])
     return activations[-1]
 
 
@@ -180,7 +186,7 @@ def l2_penalty(sum_of_squares, alpha, n):
 
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
-    intercept_grads, scratch=None, *, output=None, sample_weight=None,
+    intercept_grads, scratch=None, *, output=None, sample_weight=None, dropout=None,
 ):
     """Forward, loss and backward for one batch; gradients written in place.
 
@@ -192,11 +198,15 @@ def loss_and_gradients(
     pre-activations, ``(n, coefs[i].shape[1])``, and ``scratch[i]`` (a work
     buffer) that of ``activations[i + 1]``; the two shapes differ only for
     maxout layers, whose pre-activations the forward pass keeps in ``deltas``.
-    (Fine-tuning passes
+    ``dropout = (masks, dropped)`` trains the thinned network of the given masks
+    (see :func:`forward`): the gradient is that of the network with those units
+    removed and the kept ones scaled by ``1 / (1 - p)``. (Fine-tuning passes
     ``alpha=0`` and lets the optimiser add the L2 term chunk by chunk, see
     ``sk_dbn._finetune``.)
     """
-    forward(activations, coefs, intercepts, activation, pre=deltas)
+    forward(activations, coefs, intercepts, activation, pre=deltas, dropout=dropout)
+    # the input each layer saw: the dropped-out outputs with dropout
+    inputs = activations if dropout is None else [activations[0], *dropout[1]]
     n = activations[0].shape[0]
     loss = output_loss_delta(activations[-1], y, deltas[-1], sample_weight, output)
     dtype = deltas[-1].dtype
@@ -209,7 +219,7 @@ def loss_and_gradients(
         loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
     ones = np.ones(activations[0].shape[0], dtype=dtype)  # column sums as a GEMV
     for i in range(len(coefs) - 1, -1, -1):
-        A, delta = activations[i], deltas[i]
+        A, delta = inputs[i], deltas[i]
         if sp.issparse(A):
             coef_grads[i][...] = A.T @ delta
         else:
@@ -218,8 +228,12 @@ def loss_and_gradients(
             axpy(alpha / n, coefs[i], coef_grads[i])
         np.dot(ones, delta, out=intercept_grads[i])
         if i > 0:
-            activation.backward(A, delta, coefs[i], deltas[i - 1],
+            activation.backward(activations[i], delta, coefs[i], deltas[i - 1],
                                 None if scratch is None else scratch[i - 1])
+            if dropout is not None:  # the mask of a unit covers all its pieces
+                mask = dropout[0][i - 1]
+                below = deltas[i - 1].reshape(mask.shape[0], -1, mask.shape[1])
+                below *= mask[:, None, :]
     return loss
 
 
@@ -233,7 +247,7 @@ class BackpropWorkspace:
     next layer's ``fan_in``.
     """
 
-    def __init__(self, batch_size, X, coefs):
+    def __init__(self, batch_size, X, coefs, dropout=0.0):
         dtype = coefs[0].dtype
         self.batch_size = batch_size
         pre_widths = [W.shape[1] for W in coefs]
@@ -245,6 +259,10 @@ class BackpropWorkspace:
         self.grads = [np.empty_like(W) for W in coefs] + [
             np.empty(w, dtype) for w in pre_widths
         ]
+        self.dropout = dropout
+        hidden = widths[:-1] if dropout else []
+        self.masks = [np.empty((batch_size, w), dtype) for w in hidden]
+        self.dropped = [np.empty((batch_size, w), dtype) for w in hidden]
 
     def batch(self, X, idx):
         """``(activations, deltas, scratch)`` for rows ``idx`` of ``X``."""
@@ -255,6 +273,21 @@ class BackpropWorkspace:
             [d[:n] for d in self.deltas],
             [s[:n] for s in self.scratch],
         )
+
+    def draw_dropout(self, n, rng):
+        """Fresh inverted-dropout masks for a batch of ``n`` rows, as
+        ``(masks, dropped)`` for :func:`loss_and_gradients` (None without
+        dropout): each unit is kept with probability ``1 - dropout``, and a kept
+        unit's output is scaled by ``1 / (1 - dropout)``."""
+        if not self.dropout:
+            return None
+        keep = 1.0 - self.dropout
+        masks = [m[:n] for m in self.masks]
+        for m in masks:
+            rng.random(out=m, dtype=m.dtype)
+            np.less(m, m.dtype.type(keep), out=m)
+            m *= m.dtype.type(1.0 / keep)
+        return masks, [d[:n] for d in self.dropped]
 
 
 def iter_forward(X, coefs, intercepts, activations, chunk_size=2048):

@@ -38,6 +38,16 @@ class _Optimizer:
         if "t" in self.state:
             self.state["t"] = t
 
+    def iteration_ends(self, time_step):
+        """Called after each epoch with the samples seen so far (``t_``)."""
+
+    def trigger_stopping(self, message, verbose):
+        """No improvement for ``n_iter_no_change`` epochs: True to stop (the
+        schedule can instead lower its step and go on, returning False)."""
+        if verbose:
+            print(message + " Stopping.")
+        return True
+
     def _chunks(self, arrays, k, decay, sums):
         """Chunks of ``arrays = (p, g, ...)``, each made ready before the step.
 
@@ -63,19 +73,59 @@ class SGD(_Optimizer):
 
     ``v <- momentum * v - lr * g``; then ``p <- p + v`` (classical) or
     ``p <- p + momentum * v - lr * g`` (Nesterov).
+
+    ``lr`` follows ``schedule``, with ``MLPClassifier``'s meanings:
+    ``"constant"`` keeps ``learning_rate``; ``"invscaling"`` sets it to
+    ``learning_rate / (t + 1) ** power_t`` at the end of each epoch, ``t`` being
+    the samples seen so far; ``"adaptive"`` divides it by 5 each time the
+    training loss (or validation score) stops improving, and stops training
+    once it is at most 1e-6. The rate is computed from ``learning_rate`` and
+    what the schedule has seen -- ``time_step`` (the samples seen at the end of
+    the last epoch of this optimizer, 0 for a new one) and the number of
+    adaptive divisions, kept in ``state`` -- so it resumes between
+    ``partial_fit`` calls and follows a changed ``learning_rate_init``.
     """
 
     _arrays = ("velocity",)
 
-    def __init__(self, params, state, learning_rate, momentum=0.9, nesterov=True):
-        self.learning_rate = learning_rate
+    def __init__(self, params, state, learning_rate, momentum=0.9, nesterov=True,
+                 schedule="constant", power_t=0.5, time_step=0):
+        self.learning_rate_init = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov and momentum > 0
+        self.schedule = schedule
+        self.power_t = power_t
         if state is None or "velocity" not in state:
-            state = {"velocity": [np.zeros_like(p) for p in params]}
+            state, time_step = {"velocity": [np.zeros_like(p) for p in params]}, 0
         state["velocity"] = writeable(state["velocity"])
+        state.setdefault("divisions", 0)
         self.state = state
+        self.time_step = time_step
         self._scratch = scratch_for(params)
+
+    @property
+    def learning_rate(self):
+        """The step size of the next update."""
+        if self.schedule == "invscaling" and self.time_step:
+            return self.learning_rate_init / (self.time_step + 1) ** self.power_t
+        if self.schedule == "adaptive":
+            return self.learning_rate_init / 5.0 ** self.state["divisions"]
+        return self.learning_rate_init
+
+    def iteration_ends(self, time_step):
+        self.time_step = time_step
+
+    def trigger_stopping(self, message, verbose):
+        if self.schedule != "adaptive":
+            return super().trigger_stopping(message, verbose)
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(message + " Learning rate too small. Stopping.")
+            return True
+        self.state["divisions"] += 1
+        if verbose:
+            print(message + f" Setting learning rate to {self.learning_rate:f}")
+        return False
 
     def update(self, params, grads, decay=None, sums=None):
         """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``.
@@ -171,10 +221,11 @@ class Adam(_Optimizer):
                 p -= s
 
 
-def make_optimizer(solver, params, state, est):
-    """The optimizer ``solver`` of estimator ``est``, resuming ``state`` if given."""
+def make_optimizer(solver, params, state, est, time_step=0):
+    """The optimizer ``solver`` of estimator ``est``, resuming ``state`` if given
+    (``time_step``: the samples seen by the fits before)."""
     if solver == "adam":
         return Adam(params, state, est.learning_rate_init, est.beta_1, est.beta_2,
                     est.epsilon)
     return SGD(params, state, est.learning_rate_init, est.momentum,
-               est.nesterovs_momentum)
+               est.nesterovs_momentum, est.learning_rate, est.power_t, time_step)

@@ -86,7 +86,8 @@ class TrainingSession:
 def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
     """The parameters that can have made a fit diverge, most specific first.
 
-    ``learning_rate`` and ``alpha`` are ``(name, value)``. ``alpha`` is named alone
+    ``learning_rate`` and ``alpha`` are ``(name, value)`` (``learning_rate``
+    None for a solver without one, L-BFGS). ``alpha`` is named alone
     when its L2 term cannot be represented in the working dtype or, with
     ``step_scale`` (SGD's ``learning_rate / batch_size``) and a learning rate of
     at most 1, when its decay step ``step_scale * alpha`` overshoots 0 (> 2);
@@ -96,11 +97,12 @@ def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
     dtype = X.dtype
     data = X.data if hasattr(X, "tocsr") else X
     x_max = float(np.abs(data).max()) if data.size else 0.0
-    lr_name, lr = learning_rate
+    lr_name, lr = learning_rate or (None, None)
     causes = []
     if alpha is not None:
         name, value = alpha
-        overshoot = step_scale is not None and lr <= 1 and step_scale * value > 2
+        overshoot = (step_scale is not None and lr is not None and lr <= 1
+                     and step_scale * value > 2)
         if overshoot or value > np.sqrt(np.finfo(dtype).max):
             causes.append((name, value, "the L2 penalty is too large for the "
                            f"{dtype} weights; lower {name}"))
@@ -109,7 +111,7 @@ def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
                        "standardise X, e.g. with StandardScaler"))
     if causes:
         return causes
-    causes = [(lr_name, lr, f"lower {lr_name}")]
+    causes = [] if lr_name is None else [(lr_name, lr, f"lower {lr_name}")]
     if alpha is not None and alpha[1] > 0:
         causes.append((*alpha, f"lower {alpha[0]}"))
     causes.append(("", None, f"the scale of X (max |x| = {x_max:.3g}); standardise "

@@ -344,6 +344,12 @@ def test_invalid_hidden_layer_sizes(Estimator, method, value):
     kwargs = {"classes": np.unique(y)} if (
         Estimator is DBNClassifier and method == "partial_fit") else {}
     args = (X, y) if Estimator is DBNClassifier else (X,)
+    if Estimator is DBNClassifier and isinstance(value, (tuple, list)) and not value:
+        # no hidden layer is a valid network (as in MLPClassifier), but not one
+        # that the default init="rbm" can pre-train
+        with pytest.raises(ValueError, match="no hidden layer to pre-train"):
+            getattr(est, method)(*args, **kwargs)
+        return
     with pytest.raises(InvalidParameterError, match="hidden_layer_sizes"):
         getattr(est, method)(*args, **kwargs)
 

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
 )
+from sklearn.utils.optimize import _check_optimize_result
 
 __all__ = [
     "HasMethods",
@@ -22,5 +23,6 @@ __all__ = [
     "InvalidParameterError",
     "Options",
     "StrOptions",
+    "_check_optimize_result",
     "_fit_context",
 ]
