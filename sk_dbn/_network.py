@@ -83,8 +83,9 @@ def check_widths(coefs, activation):
 def logits_to_proba(logits):
     """Class probabilities from logits: softmax, or one logistic unit for 2 classes."""
     if logits.shape[1] == 1:
-        p = expit(logits[:, 0])
-        return np.column_stack([1 - p, p])
+        # expit(-z), not 1 - expit(z): the small probability keeps its digits
+        z = logits[:, 0]
+        return np.column_stack([expit(-z), expit(z)])
     return softmax(logits, axis=1)
 
 
