@@ -354,7 +354,8 @@ def standardization(layer):
     if stats is None:
         return None
     dtype = layer["W"].dtype
-    var = stats["m2"] / max(stats["n"], 1.0)
+    # n is the sum of the sample weights, which can be below 1
+    var = stats["m2"] / (stats["n"] if stats["n"] > 0 else 1.0)
     if layer["shared_scale"]:
         scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
     else:
