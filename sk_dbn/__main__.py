@@ -87,8 +87,10 @@ def report_table(table, setting, data, quick):
         "x activation",
         f"   a deep thin network {net.sizes(data.X_train.shape[1])}, {net.epochs} "
         f"epochs, batch {BATCH_SIZE},",
-        f"   {_optimiser(SGD)} (their FitNet4 solver); OrthoNorm-MSRA = orthogonal "
-        "x sqrt(2)",
+        f"   {_optimiser(SGD)} (the step size, momentum and batch of their FitNet4 "
+        "runs);",
+        "   OrthoNorm-MSRA = orthogonal x sqrt(2); Xavier: xavier_uniform (Caffe's "
+        "filler is uniform too)",
     ]
     paper = ["", f"   The paper ({text.PAPER_SOURCE}):", ""] + [
         "   " + line for line in text.paper_lines(table.columns, table.rows)]
@@ -113,13 +115,13 @@ def report_labels(table, setting, data, quick):
     header = [
         "4. Few labels: RBM pre-training against random starts",
         f"   sigmoid network {net.sizes(data.X_train.shape[1])}; n of the "
-        f"{len(data.y_train)} training rows labelled (a stratified",
-        "   draw per seed), the rest y = -1. rbm: "
-        f"{net.pretrain_epochs} CD-1 epochs per layer on every training",
-        "   row (once per seed, frozen); then DBNClassifier(init=..., unlabeled=-1): "
-        f"{net.epochs} epochs",
-        f"   of fine-tuning on the labelled rows, batch {BATCH_SIZE}; Adam and SGD as "
-        "in part 1",
+        f"{len(data.y_train)} training rows labelled",
+        "   (a stratified draw per seed), the rest y = -1. rbm: "
+        f"{net.pretrain_epochs} CD-1 epochs per layer",
+        "   on every training row (once per seed, frozen). Then DBNClassifier("
+        "init=..., unlabeled=-1):",
+        f"   {net.epochs} epochs of fine-tuning on the labelled rows, batch "
+        f"{BATCH_SIZE}; Adam and SGD as in part 1",
     ]
     return _section(header, table, quick, text.few_labels_commentary(table),
                     column_label=lambda c: f"{c[0]}, {c[1]} labels")
@@ -200,8 +202,10 @@ def _run(args):
     n_jobs = args.n_jobs if args.n_jobs > 0 else os.cpu_count()
     print(f"sk_dbn {__version__}: what the lecture on weight initialisation "
           "teaches, measured")
-    print(f"machine: {_cpu_model()}, {os.cpu_count()} logical CPUs; {n_jobs} worker "
-          "process(es), 1 BLAS thread each")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(
+        os, "getloadavg") else "unknown"
+    print(f"machine: {_cpu_model()}, {os.cpu_count()} logical CPUs (load average "
+          f"{load}); {n_jobs} worker process(es), 1 BLAS thread each")
     print(f"data:    {data.description};")
     print(f"         {len(data.y_train)} train / {len(data.y_test)} test rows "
           "(stratified 75/25 split, fixed);")

@@ -277,7 +277,7 @@ TABLE_COLUMNS = {
 """The paper's columns: (label, DBNClassifier keywords)."""
 
 TABLE = {
-    "full": {"net": Net((32,) * 12, SGD, 40), "seeds": (0, 1, 2)},
+    "full": {"net": Net((32,) * 10, SGD, 40), "seeds": (0, 1, 2)},
     "quick": {"net": Net((16,) * 10, SGD, 12), "seeds": (0,)},
 }
 
@@ -303,7 +303,7 @@ DEPTH_SGD = {**SGD, "learning_rate_init": 0.005, "activation": "relu"}
 loss rises again), at 0.003 the 10-layer ones from Xavier weights are slow."""
 
 DEPTH = {
-    "full": {"width": 64, "depths": (30, 10), "epochs": 40, "seeds": (0, 1, 2)},
+    "full": {"width": 64, "depths": (30, 10), "epochs": 30, "seeds": (0, 1, 2)},
     "quick": {"width": 32, "depths": (30, 10), "epochs": 10, "seeds": (0,)},
 }
 
@@ -323,7 +323,7 @@ def depth_part(mode, data):
 FEW_LABELS_ROWS = ("rbm", "xavier_normal", "lsuv")
 
 FEW_LABELS = {
-    "full": {"net": Net((128,) * 3, {"activation": "logistic"}, 200, 20),
+    "full": {"net": Net((128,) * 3, {"activation": "logistic"}, 150, 30),
              "counts": (20, 50, 150), "seeds": (0, 1, 2)},
     "quick": {"net": Net((64,) * 2, {"activation": "logistic"}, 150, 10),
               "counts": (20, 100), "seeds": (0,)},

@@ -356,7 +356,7 @@ def paper_comparison(table, paper=None):
     not) and column by column (which rows are best)."""
     paper = PAPER_TABLE if paper is None else paper
     agree, differ = 0, []
-    best_lines = []
+    best_lines, spreads = [], []
     for column in table.columns:
         entries = {r: paper.get(r, {}).get(column) for r in table.rows}
         entries = {r: v for r, v in entries.items() if v is not None}
@@ -378,6 +378,12 @@ def paper_comparison(table, paper=None):
                 f"{column}: paper's best {_join(paper_best)} ({top}); here "
                 f"{_join(ours) if ours else 'none converges'}"
                 f" — {'agrees' if same else 'differs'}")
+        here = [table.cells[r, column].mean for r in numbers
+                if not table.cells[r, column].all_nc]
+        if len(numbers) > 1 and len(here) > 1:
+            paper_spread = max(numbers.values()) - min(numbers.values())
+            spreads.append(f"{column} paper {paper_spread}, here "
+                           f"{100 * (max(here) - min(here)):.0f}")
     total = agree + len(differ)
     sentences = []
     if total:
@@ -386,6 +392,9 @@ def paper_comparison(table, paper=None):
         sentences.append(text)
     if best_lines:
         sentences.append("Best start per column: " + "; ".join(best_lines) + ".")
+    if spreads:
+        sentences.append("Best minus worst converged start, in points, among the "
+                         "starts the paper reports: " + "; ".join(spreads) + ".")
     return sentences
 
 

@@ -226,6 +226,9 @@ def test_paper_comparison_counts_agreement_and_names_disagreement():
     text = flat(_demo_text.paper_comparison(
         lecture_table({("Xavier", "sigmoid"): cell(fit(0.8))})))
     assert "on 22 of 23 cells" in text and "Xavier x sigmoid (paper n/c" in text
+    text = flat(_demo_text.paper_comparison(
+        lecture_table({("Xavier", "ReLU"): cell(fit(0.5))})))
+    assert "ReLU paper 2, here 40" in text and "tanh paper 0, here 0" in text
     assert "sigmoid: n/c from every start." in flat(
         _demo_text.table_commentary(lecture_table()))
 
