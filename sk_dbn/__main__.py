@@ -163,8 +163,9 @@ def parse_args(argv):
         help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=2, metavar="N",
-        help="parallel worker processes (default: 2; -1 for all cores)",
+        "--n-jobs", type=int, default=None, metavar="N",
+        help="parallel worker processes (default: 2, or 1 with --quick, where "
+        "starting workers costs more than it saves; -1 for all cores)",
     )
     args = parser.parse_args(argv)
     unknown = [p for p in args.only if p not in PARTS]
@@ -199,7 +200,8 @@ def _run(args):
     start = time.perf_counter()
     mode = "quick" if args.quick else "full"
     parts = {name: PARTS[name](mode, data) for name in PARTS if name in args.only}
-    n_jobs = args.n_jobs if args.n_jobs > 0 else os.cpu_count()
+    n_jobs = args.n_jobs if args.n_jobs is not None else (1 if args.quick else 2)
+    n_jobs = n_jobs if n_jobs > 0 else os.cpu_count()
     print(f"sk_dbn {__version__}: what the lecture on weight initialisation "
           "teaches, measured")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(

@@ -74,6 +74,10 @@ def _last_quarter_drop(values):
     return float(values[-1 - k] - values[-1])
 
 
+def _first_to_last_drop(values):
+    return float(values[0] - values[-1]) if len(values) > 1 else 0.0
+
+
 def still_falling(curve, baseline):
     """Whether the loss ``curve`` was still falling clearly when it stopped."""
     return _last_quarter_drop(curve) > FALLING_FRACTION * baseline
@@ -167,8 +171,17 @@ class Cell:
         return any(pretraining_under_trained(f.pretrain_errors) for f in self.fits)
 
     @property
+    def nc_moving(self):
+        """Some n/c seed's loss fell by more than :data:`FALLING_FRACTION` of the
+        input-blind loss over its epochs: it may be leaving a plateau."""
+        return any(_first_to_last_drop(f.loss_curve) > FALLING_FRACTION * self.baseline
+                   for f in self.fits if not f.diverged and self.not_converged(f))
+
+    @property
     def under_trained(self):
-        return self.falling or self.pretrain_under_trained
+        """Still falling, pre-training under-trained, or n/c but moving: a longer
+        budget could change this cell's verdict."""
+        return self.falling or self.pretrain_under_trained or self.nc_moving
 
     def _finished(self):
         return [f.accuracy for f in self.fits if not f.diverged]

@@ -230,7 +230,7 @@ STORYLINE_ROWS = {
 STORYLINE = {
     "full": {"net": Net((64,) * 4, {"activation": "logistic"}, 40, 20),
              "seeds": (0, 1, 2)},
-    "quick": {"net": Net((32,) * 3, {"activation": "logistic"}, 25, 10),
+    "quick": {"net": Net((32,) * 3, {"activation": "logistic"}, 20, 10),
               "seeds": (0,)},
 }
 
@@ -278,7 +278,7 @@ TABLE_COLUMNS = {
 
 TABLE = {
     "full": {"net": Net((32,) * 10, SGD, 40), "seeds": (0, 1, 2)},
-    "quick": {"net": Net((16,) * 10, SGD, 12), "seeds": (0,)},
+    "quick": {"net": Net((16,) * 10, SGD, 8), "seeds": (0,)},
 }
 
 
@@ -325,7 +325,7 @@ FEW_LABELS_ROWS = ("rbm", "xavier_normal", "lsuv")
 FEW_LABELS = {
     "full": {"net": Net((128,) * 3, {"activation": "logistic"}, 150, 30),
              "counts": (20, 50, 150), "seeds": (0, 1, 2)},
-    "quick": {"net": Net((64,) * 2, {"activation": "logistic"}, 150, 10),
+    "quick": {"net": Net((64,) * 2, {"activation": "logistic"}, 100, 10),
               "counts": (20, 100), "seeds": (0,)},
 }
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._demo_results import (
     FALLING_DEFINITION,
+    FALLING_FRACTION,
     PRETRAIN_DEFINITION,
     at_chance,
     best_rows,
@@ -99,7 +100,7 @@ def cell_text(cell):
 
 def row_label(table, row, quick):
     """The row's label; in quick mode marked when any of its cells is
-    under-trained (see :func:`legend`)."""
+    under-trained (:attr:`Cell.under_trained <sk_dbn._demo_results.Cell>`)."""
     if quick and any(c.under_trained for c in table.row(row).values()):
         return f"{row} (under-trained)"
     return str(row)
@@ -141,8 +142,11 @@ def legend(table, *, quick=False, column_label=str):
     if any(cell.pretrain_under_trained for _, _, cell in cells):
         lines.append(f"° {PRETRAIN_DEFINITION}")
     if quick and any(cell.under_trained for _, _, cell in cells):
-        lines.append("(under-trained): a row with * or ° in --quick: its numbers "
-                     "say little; run without --quick")
+        lines.append("(under-trained), in --quick: a row with * or °, or with an "
+                     "n/c cell whose loss fell by more than "
+                     f"{FALLING_FRACTION:.0%} of the input-blind loss over its "
+                     "epochs (leaving a plateau); its numbers say little: run "
+                     "without --quick")
     return wrap(lines, indent="  ")
 
 

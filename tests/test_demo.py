@@ -127,6 +127,18 @@ def test_format_table_and_legend_mark_what_they_use():
     assert _demo_text.quick_caveat(t, True) and not _demo_text.quick_caveat(t, False)
 
 
+def test_an_nc_cell_leaving_its_plateau_is_under_trained():
+    flat_nc = stalled()
+    leaving = fit(0.2, 2.21, curve=(2.30, 2.27, 2.24, 2.22, 2.21))
+    assert not cell(flat_nc).under_trained
+    assert cell(leaving).all_nc and not cell(leaving).falling
+    assert cell(leaving).nc_moving and cell(leaving).under_trained
+    t = table({("flat", "x"): cell(flat_nc), ("leaving", "x"): cell(leaving)})
+    labels = [line.split()[0:2] for line in _demo_text.format_table(t, quick=True)]
+    assert labels[2] == ["flat", "n/c"] and labels[3] == ["leaving", "(under-trained)"]
+    assert "leaving a plateau" in " ".join(_demo_text.legend(t, quick=True))
+
+
 # ------------------------------------------------------------- the storyline
 STATS = [{"saturated": 0.0, "std": 0.15}] * 2
 
