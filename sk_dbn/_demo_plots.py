@@ -63,6 +63,7 @@ def _loss_axes(ax, table, cells, title):
             ax.plot([], [], label=f"{label} (diverged)")
     ax.axhline(table.baseline, color="grey", ls=":", lw=1)
     ax.axhline(NC_FRACTION * table.baseline, color="grey", ls="--", lw=1)
+    ax.set_ylim(0, 1.3 * table.baseline)  # a loss far above it is off the top
     ax.set_title(title)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (mean over seeds)")
@@ -171,6 +172,7 @@ def depth_figures(table, setting, data, quick, plt):
                             label=label if k == 0 else None)
         ax.axhline(table.baseline, color="grey", ls=":", lw=1)
         ax.axhline(NC_FRACTION * table.baseline, color="grey", ls="--", lw=1)
+        ax.set_ylim(0, 1.3 * table.baseline)
         ax.set_title(f"{depth} hidden layers of {setting['width']} ReLU units")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
