@@ -182,6 +182,9 @@ def _layer_mean(stats, key):
 
 
 # ------------------------------------------------------ 1. the storyline
+# Its comparisons are of test accuracy over every seed, n/c or not (the table
+# shows n/c cells with their accuracy): "beats", "below", "level" and "best"
+# always agree with the numbers printed beside them.
 def initial_columns(table):
     """Extra columns for the storyline table: saturation and spread at init."""
     initial = table.notes["initial"]
@@ -194,14 +197,14 @@ def zeros_sentence(table, width):
     cells = table.row("zeros")
     units = [f.distinct_units for c in cells.values() for f in c.fits
              if f.distinct_units is not None]
-    best = {col: max(table.column(col).values(), key=_rank) for col in cells}
+    best = {col: max(table.column(col).values(), key=_rank_all) for col in cells}
     if all(at_chance(c, table.chance) for c in cells.values()):
         text = f"zeros stays at chance ({_where(cells)})"
     else:
         above = {col: c for col, c in cells.items() if not at_chance(c, table.chance)}
         text = (f"zeros rises above chance ({table.chance:.3f}) under "
                 f"{_join(above)} ({_where(above)}), ")
-        below = [col for col in above if clearly_above(best[col], above[col])]
+        below = [col for col in above if clearly_more_accurate(best[col], above[col])]
         text += "far below the best start" if below else "level with the best start"
         text += f" ({_where({c: best[c] for c in above})})"
     if units and max(units) == 1:
@@ -216,7 +219,13 @@ def zeros_sentence(table, width):
 
 
 def _rank(cell):
+    """For ranking converged accuracies: n/c below everything."""
     return -1.0 if cell.all_nc else cell.mean
+
+
+def _rank_all(cell):
+    """For ranking test accuracies, n/c seeds included (diverged: last)."""
+    return -1.0 if np.isnan(cell.mean_all) else cell.mean_all
 
 
 def saturation_sentence(table, big="N(0, 1)", ref="xavier_normal"):
@@ -228,7 +237,7 @@ def saturation_sentence(table, big="N(0, 1)", ref="xavier_normal"):
     trains = [col for col, c in cells.items() if not c.all_nc]
     if not trains:
         return f"{text}, and it does not train ({_where(cells)}), as the lecture warns."
-    good = [col for col in trains if not clearly_above(refs[col], cells[col])]
+    good = [col for col in trains if not clearly_more_accurate(refs[col], cells[col])]
     text += f"; it reaches {_where(cells)}"
     if good:
         text += (f" — no worse than {ref} under {_join(good)}: here the lecture's "
@@ -267,10 +276,10 @@ def scaled_sentence(table, xavier="xavier_normal", he="he_normal"):
     xs, hs = table.row(xavier), table.row(he)
     parts = []
     for col in table.columns:
-        if clearly_above(hs[col], xs[col]):
+        if clearly_more_accurate(hs[col], xs[col]):
             parts.append(f"under {col} {he} beats {xavier} ({accuracy(hs[col])} vs "
                          f"{accuracy(xs[col])})")
-        elif clearly_above(xs[col], hs[col]):
+        elif clearly_more_accurate(xs[col], hs[col]):
             parts.append(f"under {col} {xavier} beats {he} ({accuracy(xs[col])} vs "
                          f"{accuracy(hs[col])})")
         else:
@@ -293,13 +302,13 @@ def rbm_sentence(table, rbm="rbm"):
     parts = []
     for col, cell in cells.items():
         column = table.column(col)
-        best_other = max(others, key=lambda r: _rank(column[r]))
+        best_other = max(others, key=lambda r: _rank_all(column[r]))
         if cell.all_nc:
             parts.append(f"n/c under {col}")
-        elif clearly_above(cell, column[best_other]):
+        elif clearly_more_accurate(cell, column[best_other]):
             parts.append(f"under {col} the best start of all ({accuracy(cell)}; next "
                          f"{best_other}, {accuracy(column[best_other])})")
-        elif clearly_above(column[best_other], cell):
+        elif clearly_more_accurate(column[best_other], cell):
             parts.append(f"under {col} {accuracy(cell)}, below {best_other} "
                          f"({accuracy(column[best_other])})")
         else:

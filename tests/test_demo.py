@@ -183,6 +183,19 @@ def test_saturation_sentence_follows_the_measurements():
     assert "as the lecture warns" in text and "does not bite" not in text
 
 
+def test_storyline_compares_the_accuracies_it_prints():
+    """An n/c cell is shown with its accuracy: a converged cell below it is not
+    'no worse' (found in a --quick run: N(0, 1) 0.489 against n/c (0.549))."""
+    initial = {"N(0, 1)": [{"saturated": 0.2, "std": 0.4}] * 2}
+    t = storyline({("N(0, 1)", "Adam"): cell(fit(0.489, 1.5)),
+                   ("xavier_normal", "Adam"): cell(fit(0.549, 0.99 * LN10)),
+                   ("he_normal", "Adam"): cell(fit(0.582, 1.4))}, initial)
+    text = _demo_text.saturation_sentence(t)
+    assert "no worse than xavier_normal under Adam" not in text
+    assert "under SGD" in text  # still no worse there
+    assert "under Adam he_normal beats xavier_normal" in _demo_text.scaled_sentence(t)
+
+
 def test_zeros_sentence():
     one_unit = [fit(0.1, LN10, units=1), fit(0.1, LN10, units=1)]
     chance = storyline({("zeros", c): cell(*one_unit) for c in ("Adam", "SGD")})
