@@ -239,9 +239,13 @@ def saturation_sentence(table, big="N(0, 1)", ref="xavier_normal"):
         return f"{text}, and it does not train ({_where(cells)}), as the lecture warns."
     good = [col for col in trains if not clearly_more_accurate(refs[col], cells[col])]
     text += f"; it reaches {_where(cells)}"
+    worse = [col for col in cells if col not in good]
     if good:
-        text += (f" — no worse than {ref} under {_join(good)}: here the lecture's "
-                 "warning does not bite")
+        text += f" — no worse than {ref} under {_join(good)}"
+        if worse:
+            text += (f" (below it under {_join(worse)}: "
+                     f"{_where({c: refs[c] for c in worse})})")
+        text += ": here the lecture's warning does not bite"
         r_big = _gradient_ratio(cells[good[-1]])
         r_ref = _gradient_ratio(refs[good[-1]])
         if r_big is not None and r_ref is not None and r_big > r_ref:
