@@ -1,4 +1,4 @@
-"""Every gallery example and the ``python -m sk_dbn`` demo run to the end.
+"""Every gallery example runs to the end (the demo: ``tests/test_demo.py``).
 
 Each runs as a script in a subprocess with a headless matplotlib backend, in a
 temporary directory, so none of them can rot unnoticed. One BLAS thread per
@@ -40,38 +40,3 @@ def test_example_runs(path, tmp_path):
     if path.name == "plot_save_load.py":
         pytest.importorskip("skops")
     _run([str(path)], cwd=tmp_path)
-
-
-def test_demo_quick_with_plots(tmp_path):
-    from sk_dbn.__main__ import COLUMNS, ROWS
-
-    result = _run(["-m", "sk_dbn", "--quick", "--n-jobs", "1", "--plots",
-                   str(tmp_path / "figures")], cwd=tmp_path)
-    out = result.stdout
-    assert "held-out test accuracy" in out
-    lines = out.splitlines()
-    header = next(line for line in lines if line.startswith("init"))
-    assert header.split()[1:] == COLUMNS
-    for label, _ in ROWS:
-        row = next(line for line in lines if line.startswith(label + " "))
-        cells = row[len(label):].split()
-        assert len(cells) == len(COLUMNS)
-        # zeros never breaks symmetry: chance level on 10 balanced classes
-        if label == "zeros":
-            assert all(float(c) < 0.2 for c in cells)
-    figures = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
-    assert figures == sorted([
-        "activations_logistic.png", "activations_relu.png", "activations_tanh.png",
-        "gradient_norms_logistic.png", "init_activation_table.png",
-        "rbm_filters.png",
-    ])
-
-
-def test_demo_help(capsys):
-    from sk_dbn.__main__ import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(["--help"])
-    assert exc.value.code == 0
-    out = capsys.readouterr().out
-    assert "--quick" in out and "--plots" in out

@@ -1,0 +1,374 @@
+"""The demo (``python -m sk_dbn``): its definitions, and the text it derives from
+its measurements, on synthetic tables; then the whole pipeline at a tiny size."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sk_dbn import _demo_runs, _demo_text
+from sk_dbn._demo_results import (
+    NC_FRACTION,
+    Cell,
+    Fit,
+    Table,
+    best_rows,
+    chance_accuracy,
+    clearly_above,
+    epochs_to,
+    input_blind_loss,
+    pretraining_under_trained,
+    still_falling,
+)
+
+LN10 = math.log(10)
+
+
+def fit(acc=0.9, loss=0.1, curve=None, grads=(), units=None, pre=None):
+    """A synthetic :class:`Fit`; ``acc=None`` is a diverged fit."""
+    if acc is None:
+        return Fit(None, None)
+    curve = (LN10, LN10 / 2, loss, loss) if curve is None else curve
+    return Fit(acc, loss, tuple(curve), tuple(grads), units, pre)
+
+
+def flat(lines):
+    """The wrapped lines as one string with single spaces."""
+    return " ".join(" ".join(lines).split())
+
+
+def stalled(acc=0.1):
+    return fit(acc, LN10, curve=(LN10,) * 4)
+
+
+def cell(*fits):
+    return Cell(list(fits), LN10)
+
+
+def table(cells, rows=None, columns=None, notes=None):
+    rows = rows or list(dict.fromkeys(r for r, _ in cells))
+    columns = columns or list(dict.fromkeys(c for _, c in cells))
+    return Table(rows, columns, dict(cells), 0.1, LN10, dict(notes or {}))
+
+
+# ------------------------------------------------------------------ definitions
+def test_input_blind_loss_and_chance():
+    y = np.arange(100) % 10
+    assert input_blind_loss(y) == pytest.approx(LN10)
+    assert input_blind_loss(np.zeros(5)) == 0
+    assert chance_accuracy([0, 0, 1], [0, 1, 1, 1]) == 0.25
+
+
+def test_not_converged_is_divergence_or_a_loss_near_the_input_blind_one():
+    c = cell(fit(None), fit(0.3, NC_FRACTION * LN10), fit(0.9, 0.99 * NC_FRACTION
+                                                           * LN10))
+    assert [c.not_converged(f) for f in c.fits] == [True, True, False]
+    assert c.n_nc == 2 and not c.all_nc and not c.trains
+    assert c.mean == 0.9 and c.std == 0
+    assert c.mean_all == pytest.approx(0.6)  # the n/c seed counts, the diverged not
+    assert cell(fit(None), stalled()).all_nc
+
+
+def test_still_falling_looks_at_the_last_quarter():
+    assert still_falling([2.3, 1.0, 0.6, 0.4], LN10)  # fell 0.2 in the last epoch
+    assert not still_falling([2.3, 1.0, 0.41, 0.4], LN10)
+    assert not still_falling([2.3], LN10)
+    assert not still_falling([2.3] * 8, LN10)
+
+
+def test_pretraining_under_trained_sees_plateaus_and_falls():
+    assert pretraining_under_trained([0.075, 0.076, 0.073])  # still on its plateau
+    assert pretraining_under_trained([0.08, 0.05, 0.04, 0.03])  # still falling
+    assert not pretraining_under_trained([0.08, 0.04, 0.03, 0.029, 0.0288])
+    assert not pretraining_under_trained(None)
+
+
+def test_clearly_above_and_best_rows():
+    a, b = cell(fit(0.95), fit(0.96)), cell(fit(0.90), fit(0.91))
+    close = cell(fit(0.955), fit(0.95))
+    assert clearly_above(a, b) and not clearly_above(b, a)
+    assert not clearly_above(a, close) and not clearly_above(close, a)
+    nc = cell(stalled(), stalled())
+    assert clearly_above(b, nc) and not clearly_above(nc, b)
+    assert best_rows({"a": a, "b": b, "close": close, "nc": nc}) == ["a", "close"]
+    assert best_rows({"nc": nc}) == []
+
+
+def test_epochs_to():
+    assert epochs_to([2.3, 1.5, 1.0, 0.5], 1.1) == 3
+    assert epochs_to([2.3, 2.3], 1.0) is None
+
+
+# --------------------------------------------------------------- table cells
+def test_cell_text():
+    assert _demo_text.cell_text(cell(fit(0.9), fit(0.92))) == "0.910 ± 0.010"
+    assert _demo_text.cell_text(cell(stalled(0.104))) == "n/c (0.10)"
+    assert _demo_text.cell_text(cell(fit(None), fit(None))) == "diverged"
+    assert _demo_text.cell_text(cell(fit(0.9), stalled())) == "0.900 ± 0.000 †"
+    falling = fit(0.8, 0.5, curve=(2.3, 1.5, 1.0, 0.5))
+    assert _demo_text.cell_text(cell(falling)) == "0.800 *"
+    under = fit(0.9, pre=(0.075, 0.075, 0.074))
+    assert _demo_text.cell_text(cell(under)) == "0.900 °"
+    assert _demo_text.accuracy(cell(fit(0.9), stalled())) == "0.900 (1 of 2 seeds n/c)"
+
+
+def test_format_table_and_legend_mark_what_they_use():
+    falling = fit(0.8, 0.5, curve=(2.3, 1.5, 1.0, 0.5))
+    t = table({("a", "x"): cell(fit(0.9)), ("a", "y"): cell(falling),
+               ("b", "x"): cell(fit(0.9)), ("b", "y"): cell(stalled())})
+    lines = _demo_text.format_table(t)
+    assert lines[0].split() == ["init", "x", "y"]
+    assert [line.split()[0] for line in lines[2:]] == ["a", "b"]
+    legend = " ".join(_demo_text.legend(t))
+    assert "still falling" in legend and "†" not in legend and "°" not in legend
+    quick = _demo_text.format_table(t, quick=True)
+    assert "a (under-trained)" in quick[2] and "under-trained" not in quick[3]
+    assert "under-trained" not in " ".join(lines)
+    assert _demo_text.quick_caveat(t, True) and not _demo_text.quick_caveat(t, False)
+
+
+def test_an_nc_cell_leaving_its_plateau_is_under_trained():
+    flat_nc = stalled()
+    leaving = fit(0.2, 2.21, curve=(2.30, 2.27, 2.24, 2.22, 2.21))
+    assert not cell(flat_nc).under_trained
+    assert cell(leaving).all_nc and not cell(leaving).falling
+    assert cell(leaving).nc_moving and cell(leaving).under_trained
+    t = table({("flat", "x"): cell(flat_nc), ("leaving", "x"): cell(leaving)})
+    labels = [line.split()[0:2] for line in _demo_text.format_table(t, quick=True)]
+    assert labels[2] == ["flat", "n/c"] and labels[3] == ["leaving", "(under-trained)"]
+    assert "leaving a plateau" in " ".join(_demo_text.legend(t, quick=True))
+
+
+# ------------------------------------------------------------- the storyline
+STATS = [{"saturated": 0.0, "std": 0.15}] * 2
+
+
+def storyline(overrides=None, initial=None):
+    """A storyline table where everything trains, with ``overrides``."""
+    cells = {(r, c): cell(fit(0.9), fit(0.9)) for r in _demo_runs.STORYLINE_ROWS
+             for c in ("Adam", "SGD")}
+    cells.update(overrides or {})
+    notes = {"initial": {r: STATS for r in _demo_runs.STORYLINE_ROWS}}
+    notes["initial"].update(initial or {})
+    return table(cells, notes=notes)
+
+
+def test_scaled_sentence_names_the_winner_the_table_shows():
+    xavier_wins = storyline({("xavier_normal", "SGD"): cell(fit(0.95), fit(0.96)),
+                             ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
+    text = _demo_text.scaled_sentence(xavier_wins)
+    assert "under SGD xavier_normal beats he_normal" in text
+    assert "he_normal beats" not in text
+    he_wins = storyline({("xavier_normal", "SGD"): cell(stalled(), stalled()),
+                         ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
+    text = _demo_text.scaled_sentence(he_wins)
+    assert "under SGD he_normal beats xavier_normal" in text
+    assert "xavier_normal beats" not in text
+    assert "under Adam they are level" in text
+
+
+def test_saturation_sentence_follows_the_measurements():
+    initial = {"N(0, 1)": [{"saturated": 0.4, "std": 0.4}] * 2}
+    trains = storyline(initial=initial)
+    text = _demo_text.saturation_sentence(trains)
+    assert "40%" in text and "does not bite" in text
+    assert "as the lecture warns" not in text
+    fails = storyline({("N(0, 1)", c): cell(stalled(), stalled())
+                       for c in ("Adam", "SGD")}, initial)
+    text = _demo_text.saturation_sentence(fails)
+    assert "does not train" in text and "does not bite" not in text
+    worse = storyline({("N(0, 1)", c): cell(fit(0.5), fit(0.52))
+                       for c in ("Adam", "SGD")}, initial)
+    text = _demo_text.saturation_sentence(worse)
+    assert "as the lecture warns" in text and "does not bite" not in text
+
+
+def test_storyline_compares_the_accuracies_it_prints():
+    """An n/c cell is shown with its accuracy: a converged cell below it is not
+    'no worse' (found in a --quick run: N(0, 1) 0.489 against n/c (0.549))."""
+    initial = {"N(0, 1)": [{"saturated": 0.2, "std": 0.4}] * 2}
+    t = storyline({("N(0, 1)", "Adam"): cell(fit(0.489, 1.5)),
+                   ("xavier_normal", "Adam"): cell(fit(0.549, 0.99 * LN10)),
+                   ("he_normal", "Adam"): cell(fit(0.582, 1.4))}, initial)
+    text = _demo_text.saturation_sentence(t)
+    assert "no worse than xavier_normal under Adam" not in text
+    assert "no worse than xavier_normal under SGD (below it under Adam: n/c (0.549) " \
+        "under Adam)" in " ".join(text.split())
+    assert "under Adam he_normal beats xavier_normal" in _demo_text.scaled_sentence(t)
+
+
+def test_zeros_sentence():
+    one_unit = [fit(0.1, LN10, units=1), fit(0.1, LN10, units=1)]
+    chance = storyline({("zeros", c): cell(*one_unit) for c in ("Adam", "SGD")})
+    text = _demo_text.zeros_sentence(chance, 64)
+    assert text.startswith("zeros stays at chance")
+    assert "single distinct unit" in text and "64 units" in text
+    above = storyline({("zeros", "Adam"): cell(fit(0.35, 1.8, units=1)),
+                       ("zeros", "SGD"): cell(*one_unit)})
+    text = _demo_text.zeros_sentence(above, 64)
+    assert "rises above chance" in text and "under Adam" in text
+    assert "stays at chance" not in text and "far below the best start" in text
+
+
+def test_collapse_and_optimiser_sentences():
+    initial = {"N(0, 0.01²)": [{"saturated": 0.0, "std": 1e-3}] * 2}
+    t = storyline({("N(0, 0.01²)", "SGD"): cell(stalled(), stalled()),
+                   ("N(0, 0.01²)", "Adam"): cell(stalled(0.3), stalled(0.3))},
+                  initial)
+    text = _demo_text.collapse_sentence(t)
+    assert "collapses" in text and "Adam scales each weight's step" in text
+    text = _demo_text.optimiser_sentence(t)
+    assert "N(0, 0.01²)" in text and "xavier_normal" not in text
+    agree = _demo_text.optimiser_sentence(storyline())
+    assert "agree" in agree and "different stories" not in agree
+
+
+def test_rbm_sentence():
+    best = storyline({("rbm", "SGD"): cell(fit(0.97), fit(0.97))})
+    assert "under SGD the best start of all" in _demo_text.rbm_sentence(best)
+    worse = storyline({("rbm", "SGD"): cell(fit(0.5), fit(0.5))})
+    assert "below" in _demo_text.rbm_sentence(worse)
+
+
+# --------------------------------------------- Mishkin & Matas' table
+def lecture_table(overrides=None):
+    cells = {}
+    for row, values in _demo_text.PAPER_TABLE.items():
+        for col, value in values.items():
+            cells[row, col] = cell(stalled()) if value == "n/c" else cell(fit(0.9))
+    cells.update(overrides or {})
+    return table(cells, rows=list(_demo_text.PAPER_TABLE),
+                 columns=list(_demo_run_columns()))
+
+
+def _demo_run_columns():
+    return ["maxout", "ReLU", "VLReLU", "tanh", "sigmoid"]
+
+
+def test_paper_comparison_counts_agreement_and_names_disagreement():
+    text = flat(_demo_text.paper_comparison(lecture_table()))
+    assert "agrees with the paper on 23 of 23 cells" in text  # 2 "-" entries
+    assert "differs on" not in text
+    text = flat(_demo_text.paper_comparison(
+        lecture_table({("Xavier", "sigmoid"): cell(fit(0.8))})))
+    assert "on 22 of 23 cells" in text and "Xavier x sigmoid (paper n/c" in text
+    text = flat(_demo_text.paper_comparison(
+        lecture_table({("Xavier", "ReLU"): cell(fit(0.5))})))
+    assert "ReLU paper 2, here 40" in text and "tanh paper 0, here 0" in text
+    assert "sigmoid: n/c from every start." in flat(
+        _demo_text.table_commentary(lecture_table()))
+
+
+def test_column_sentence():
+    t = lecture_table({("LSUV", "ReLU"): cell(fit(0.97), fit(0.97)),
+                       ("Xavier", "ReLU"): cell(fit(0.5), fit(0.5))})
+    text = _demo_text.column_sentence(t, "ReLU")
+    assert text.startswith("ReLU: best LSUV (0.970)")
+    assert "lowest Xavier (0.500)" in text
+
+
+# ------------------------------------------------------------- depth
+def depth_table(x30, h30, x10=None, h10=None):
+    cells = {(r, d): cell(fit(0.9)) for r in _demo_runs.DEPTH_ROWS for d in (30, 10)}
+    cells["xavier_normal", 30], cells["he_normal", 30] = x30, h30
+    if x10 is not None:
+        cells["xavier_normal", 10], cells["he_normal", 10] = x10, h10
+    return table(cells, rows=list(_demo_runs.DEPTH_ROWS), columns=[30, 10])
+
+
+def test_depth_commentary_reproduced_or_not():
+    text = flat(_demo_text.depth_commentary(
+        depth_table(cell(stalled()), cell(fit(0.9)))))
+    assert "— reproduced" in text
+    text = flat(_demo_text.depth_commentary(
+        depth_table(cell(fit(0.9)), cell(stalled()))))
+    assert "not reproduced" in text and "— reproduced" not in text
+
+
+def test_depth_commentary_says_which_is_faster_from_the_curves():
+    fast = fit(0.95, 0.05, curve=(2.3, 0.9, 0.3, 0.05))
+    slow = fit(0.93, 0.1, curve=(2.3, 2.2, 1.5, 0.9, 0.1))
+    text = flat(_demo_text.depth_commentary(
+        depth_table(cell(stalled()), cell(fit(0.9)), x10=cell(slow),
+                    h10=cell(fast))))
+    assert "both train" in text
+    assert "he_normal halves the input-blind loss by epoch 2" in text
+    assert "xavier_normal by epoch 4" in text
+
+
+# ------------------------------------------------------------- few labels
+def test_few_labels_commentary_counts_leads():
+    columns = [("Adam", 20), ("Adam", 50), ("SGD", 20), ("SGD", 50)]
+    cells = {}
+    for col in columns:
+        cells["rbm", col] = cell(fit(0.8), fit(0.8))
+        cells["xavier_normal", col] = cell(fit(0.6), fit(0.6))
+        cells["lsuv", col] = cell(fit(0.8), fit(0.8))
+    cells["lsuv", ("SGD", 50)] = cell(fit(0.9), fit(0.9))
+    text = flat(_demo_text.few_labels_commentary(
+        table(cells, rows=["rbm", "xavier_normal", "lsuv"], columns=columns)))
+    assert "minus xavier_normal: +20, +20 points (clearly ahead at 2, clearly " \
+           "behind at 0)" in text
+    assert "minus lsuv: +0, -10 points (clearly ahead at 0, clearly behind at 1)" \
+        in text
+
+
+# --------------------------------------------------------- the whole demo
+TINY = {
+    "STORYLINE": {"quick": {"net": _demo_runs.Net((4, 4), {"activation": "logistic"},
+                                                  3, 2), "seeds": (0,)}},
+    "TABLE": {"quick": {"net": _demo_runs.Net((4,) * 3, _demo_runs.SGD, 2),
+                        "seeds": (0,)}},
+    "DEPTH": {"quick": {"width": 4, "depths": (4, 2), "epochs": 2, "seeds": (0,)}},
+    "FEW_LABELS": {"quick": {"net": _demo_runs.Net((8,), {"activation": "logistic"},
+                                                   3, 2),
+                             "counts": (20, 30), "seeds": (0,)}},
+}
+
+
+def test_the_demo_end_to_end_at_a_tiny_size(monkeypatch, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from sk_dbn.__main__ import main
+
+    for name, value in TINY.items():
+        monkeypatch.setattr(_demo_runs, name, value)
+    assert main(["--quick", "--n-jobs", "1", "--plots", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "n/c (not converged)" in out
+    for header in ("1. The lecture's storyline", "2. Mishkin & Matas",
+                   "3. He et al. (2015)'s depth", "4. Few labels"):
+        assert header in out
+    lines = out.splitlines()
+    for row in [*_demo_runs.STORYLINE_ROWS, *_demo_runs.TABLE_ROWS,
+                *_demo_runs.DEPTH_ROWS, *_demo_runs.FEW_LABELS_ROWS]:
+        assert any(line.startswith(row + " ") for line in lines), row
+    header = next(line for line in lines if line.split()[:2] == ["init", "maxout"])
+    assert header.split()[1:] == list(_demo_runs.TABLE_COLUMNS)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted([
+        "storyline_activations.png", "storyline_loss_curves.png",
+        "storyline_gradient_norms.png", "lecture_table.png",
+        "depth_loss_curves.png", "few_labels.png", "rbm_filters.png"])
+
+
+def test_only_runs_the_parts_asked_for(monkeypatch, capsys):
+    from sk_dbn.__main__ import main
+
+    for name, value in TINY.items():
+        monkeypatch.setattr(_demo_runs, name, value)
+    assert main(["--quick", "--n-jobs", "1", "--only", "depth"]) == 0
+    out = capsys.readouterr().out
+    assert "3. He et al." in out and "1. The lecture" not in out
+
+
+def test_help_and_bad_parts(capsys):
+    from sk_dbn.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "--plots" in out and "--only" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "storyline,nope"])
+    assert exc.value.code == 2
+    assert "unknown part(s) nope" in capsys.readouterr().err
