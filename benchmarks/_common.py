@@ -57,7 +57,8 @@ def main_for(run, description, argv=None):
 
 
 # ------------------------------------------------------------------- the machine
-def _cpu_model():
+def cpu_model():
+    """The CPU's model name, e.g. ``"Intel(R) Xeon(R) Processor @ 2.80GHz"``."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -115,7 +116,7 @@ def machine_header(threads=None, quick=False):
         blas = blas_description()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        f"- machine: {_cpu_model()}, {os.cpu_count()} logical CPUs, "
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs, "
         f"{platform.system()} {platform.release()}",
         f"- BLAS: {blas}",
         f"- python {platform.python_version()}, numpy {np.__version__}, scipy "
