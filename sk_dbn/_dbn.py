@@ -952,7 +952,7 @@ _REGRESSOR_DOC = """Neural network regressor with a choice of weight initialisat
 class DBNRegressor(RegressorMixin, _BaseDBN):
     __doc__ = _docstring(
         _REGRESSOR_DOC,
-        init=_INIT_DOC % {"default": "he_uniform", "activation": "relu",
+        init=_INIT_DOC % {"default": "xavier_uniform", "activation": "relu",
                           "unlabelled": ""},
         shared=_SHARED_DOC % {
             "score": "R²",
@@ -975,7 +975,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         hidden_layer_sizes=(100,),
         *,
         loss="squared_error",
-        init="he_uniform",
+        init="xavier_uniform",
         activation="relu",
         negative_slope=0.01,
         maxout_pieces=2,
