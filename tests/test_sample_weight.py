@@ -313,7 +313,9 @@ def test_train_epoch_weighted_full_batch_equals_repeated_rows(monkeypatch):
 # --------------------------------- integer weight == repeated, in distribution
 # Identical inputs with different targets: at x_A the targets 0 and 1 weigh 3:1,
 # at x_B 1:3. A fit of the weighted rows, like one of the repeated rows, predicts
-# their weighted means (0.25 and 0.75); one that ignores the weights, 0.5.
+# their weighted means (0.25 and 0.75); one that ignores the weights, 0.5. (Over
+# seeds 0-9 every prediction came within 0.07 of its target; the weighted fits,
+# whose mini-batch losses are ratios of weighted sums, lean slightly to 0.5.)
 X_A, X_B = [1.0, 0.0], [0.0, 1.0]
 
 
@@ -333,8 +335,8 @@ def test_mini_batch_fits_learn_the_weighted_mean(Est, init):
     rep = np.repeat(np.arange(len(y)), w.astype(int))
 
     def fitted_means(X, y, w=None):
-        est = Est((4,), init=init, batch_size=8, max_iter=60,
-                  learning_rate_init=0.02, n_iter_no_change=np.inf,
+        est = Est((4,), init=init, batch_size=16, max_iter=100,
+                  learning_rate_init=0.01, n_iter_no_change=np.inf,
                   random_state=0).fit(X, y, sample_weight=w)
         if Est is DBNRegressor:
             return est.predict(np.array([X_A, X_B]))
@@ -349,9 +351,10 @@ def test_mini_batch_fits_learn_the_weighted_mean(Est, init):
 # Patterns A and B weighted 3:1 (or A repeated three times): an RBM trained on
 # them gives A about three times B's probability, p(A)/p(B) = exp(F(B) - F(A))
 # exactly; unweighted about 1. CD-5 on mini-batches of 4; the log-ratio is
-# averaged over the last 20 epochs and 3 seeds (over 16 seeds each average
-# stayed within [1.5, 10] weighted or repeated and [0.3, 3] unweighted; the
-# independent-units model the visible biases start from gives 81).
+# averaged over the last 20 epochs and 3 seeds. Over the 8 seed triples of seeds
+# 0-23 these averages ranged over 1.9-4.8 weighted, 2.3-5.4 repeated and
+# 0.53-1.27 unweighted (the independent-units model the visible biases start
+# from, on the weighted means, gives 81; one that never learns stays near it).
 PATTERN_A, PATTERN_B = np.array([1.0, 1, 0, 0]), np.array([0.0, 0, 1, 1])
 
 
@@ -375,9 +378,9 @@ def test_rbm_learns_the_weighted_pattern_probabilities():
     w = np.array([3.0, 1.0] * 4)
     repeated = np.array([PATTERN_A, PATTERN_A, PATTERN_A, PATTERN_B] * 4)
     weighted = np.exp(_mean_log_ratio(X, w))
-    assert 1.6 < weighted < 6, weighted
-    assert 1.6 < np.exp(_mean_log_ratio(repeated, None)) < 6
-    assert 0.4 < np.exp(_mean_log_ratio(X, None)) < 1.6
+    assert 1.5 < weighted < 8, weighted
+    assert 1.5 < np.exp(_mean_log_ratio(repeated, None)) < 8
+    assert 0.3 < np.exp(_mean_log_ratio(X, None)) < 1.5
 
 
 # ----------------------------------------------- weights of unlabelled rows
