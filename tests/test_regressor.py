@@ -325,6 +325,26 @@ def test_early_stopping_records_validation_r2_and_restores_the_best(
         np.testing.assert_array_equal(a, b)
 
 
+def test_early_stopping_needs_two_validation_rows_for_r2():
+    """BUG (see the report): R² of a single row is undefined (NaN, with an
+    UndefinedMetricWarning). With one validation row every validation score is
+    NaN, best_validation_score_ stays -inf, no epoch counts as an improvement or
+    a non-improvement, the fit runs all max_iter epochs and keeps the last
+    weights. MLPRegressor raises "The validation set is too small" for fewer
+    than 2 validation rows; either that, or finite scores, would do."""
+    X, y = linear_data(10)
+    reg = small(early_stopping=True, validation_fraction=0.1, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # UndefinedMetricWarning
+        try:
+            reg.fit(X, y)
+        except ValueError as exc:
+            assert "validation" in str(exc)
+            return
+    assert np.isfinite(reg.validation_scores_).all()
+    assert np.isfinite(reg.best_validation_score_)
+
+
 # ------------------------------------------------------------- pre-training
 def test_rbm_init_on_standardised_x_uses_gaussian_visible_units():
     X, y = linear_data(80)

@@ -14,6 +14,8 @@ weight, PCD's chains equally). So:
 - pre-training sees every row's weight, fine-tuning the labelled rows' only.
 """
 
+import warnings
+
 import joblib
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ import sklearn
 from scipy.special import expit
 from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -60,6 +63,44 @@ def assert_same_network(a, b, rtol=None):
             np.testing.assert_allclose(u, v, rtol=rtol, atol=rtol)
 
 
+# ------------------------------------------- MLPClassifier's meaning, step for step
+@pytest.mark.parametrize("batch_size", [40, 7], ids=["full_batch", "mini_batch"])
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multiclass"])
+def test_weighted_classifier_same_as_mlp_classifier(n_classes, batch_size):
+    """Weighted batches of a binary (one logistic unit) and a multiclass (softmax)
+    classifier, step for step as MLPClassifier's, L2 term included (the
+    multilabel and regression cases: test_multilabel.py, test_regressor.py)."""
+    rng = np.random.default_rng(5)
+    n, sizes = 30, [4, 5, 1 if n_classes == 2 else n_classes]
+    X = rng.normal(size=(n, 4))
+    y = np.digitize(X[:, 0] + 0.5 * rng.normal(size=n),
+                    [0.0] if n_classes == 2 else [-0.5, 0.5])
+    w = rng.uniform(0.2, 3.0, n)  # no zeros: scikit-learn keeps them in batches
+    coefs = [rng.normal(size=(a, b)) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
+    intercepts = [0.3 * rng.normal(size=b) for b in sizes[1:]]
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                  shuffle=False, learning_rate_init=0.1, alpha=0.3,
+                  activation="tanh", batch_size=batch_size, random_state=0)
+    dbn = DBNClassifier(init="zeros", **params).initialize(X, y, sample_weight=w)
+    for p, v in zip(network_params(dbn), coefs + intercepts, strict=True):
+        p[...] = v
+    mlp = MLPClassifier(**params)
+    given = iter(list(zip(coefs, intercepts)))
+    mlp._init_coef = lambda fan_in, fan_out, dtype: tuple(
+        np.array(a, dtype=dtype) for a in next(given))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # MLP clips batch_size
+        for _ in range(3):
+            dbn.partial_fit(X, y, sample_weight=w)
+            mlp.partial_fit(X, y, sample_weight=w, classes=np.arange(n_classes))
+            for a, b in zip(network_params(dbn), network_params(mlp), strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+            if batch_size >= n:  # (several weighted batches: test_regressor.py)
+                assert dbn.loss_ == pytest.approx(mlp.loss_, rel=1e-10)
+    np.testing.assert_allclose(dbn.predict_proba(X), mlp.predict_proba(X),
+                               rtol=1e-10)
+
+
 # ------------------------------------------------- weight 0 == the row dropped
 NETWORKS = {
     "classifier_rbm": lambda: DBNClassifier(
@@ -78,10 +119,12 @@ NETWORKS = {
     "regressor_rbm_2_outputs": lambda: DBNRegressor(
         (6,), init="rbm", activation="logistic", batch_size=8, max_iter=4,
         random_state=0),
+    "regressor_rbm_gaussian": lambda: DBNRegressor(
+        (6,), init="rbm", batch_size=8, max_iter=4, random_state=0),
 }
 TARGET_OF = {"classifier_lsuv_multiclass": "multiclass",
              "classifier_multilabel": "multilabel", "regressor_lsuv": "real",
-             "regressor_rbm_2_outputs": "real_2"}
+             "regressor_rbm_2_outputs": "real_2", "regressor_rbm_gaussian": "real"}
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
@@ -90,6 +133,8 @@ def test_zero_weight_is_a_dropped_row_bit_for_bit(name, sparse):
     X, targets, w = data()
     y = targets[TARGET_OF.get(name, "binary")]
     keep = w > 0
+    if name.endswith("gaussian"):  # real-valued X: Gaussian visible units
+        X = 4 * X - 2
     Xa = sp.csr_matrix(X) if sparse else X
     weighted = NETWORKS[name]().fit(Xa, y, sample_weight=w)
     dropped = NETWORKS[name]().fit(Xa[np.flatnonzero(keep)], y[keep],
@@ -98,6 +143,8 @@ def test_zero_weight_is_a_dropped_row_bit_for_bit(name, sparse):
     assert weighted.t_ == dropped.t_
     assert weighted.loss_curve_ == dropped.loss_curve_
     if hasattr(weighted, "pretrainer_"):
+        assert weighted.pretrainer_.visible_units_ == (
+            "gaussian" if name.endswith("gaussian") else "bernoulli")
         for a, b in zip(weighted.pretrainer_.coefs_, dropped.pretrainer_.coefs_):
             np.testing.assert_array_equal(a, b)
     # partial_fit too (its first call initialises, pre-training included)
@@ -192,6 +239,19 @@ def test_weighted_moments_and_initial_visible_biases_are_those_of_repeated_rows(
     c = _rbm.new_layer(X[keep], W0, visible_units="bernoulli",
                        hidden_units="bernoulli")
     assert not np.allclose(a["b_visible"], c["b_visible"], rtol=1e-3)
+
+
+def test_weighted_partial_fits_merge_the_moments_of_all_weighted_rows():
+    X, _, w = data()
+    Z = 100 * X - 30
+    stack = StackedRBMTransformer((4,), visible_units="gaussian", random_state=0)
+    for part in np.array_split(np.arange(X.shape[0]), 3):
+        stack.partial_fit(Z[part], sample_weight=w[part])
+    want = _rbm.moments(Z[w > 0], w[w > 0])
+    got = stack._layers[0]["moments"]
+    assert got["n"] == pytest.approx(want["n"], rel=1e-12)
+    np.testing.assert_allclose(got["mean"], want["mean"], rtol=1e-12)
+    np.testing.assert_allclose(got["m2"], want["m2"], rtol=1e-10)
 
 
 # ----------------------------------------------------- RBM statistics, exactly
@@ -500,10 +560,28 @@ def test_a_fit_with_invalid_weights_leaves_the_model_as_it_was(Est):
     for bad in (np.r_[np.ones(19), -1.0], np.zeros(20)):
         with pytest.raises(ValueError, match="(?i)negative|zero"):
             est.fit(*args, sample_weight=bad)
-        if Est is not StackedRBMTransformer:
-            with pytest.raises(ValueError, match="(?i)negative|zero"):
-                est.partial_fit(*args, sample_weight=bad)
+        with pytest.raises(ValueError, match="(?i)negative|zero"):
+            est.partial_fit(*args, sample_weight=bad)
         assert joblib.hash(est) == before
+
+
+@pytest.mark.parametrize("case", ["labelled_rows", "class"])
+def test_errors_after_dropping_zero_weight_rows_name_the_weights(case):
+    """BUG (see the report): when rows of weight 0 are dropped, the errors that
+    follow describe the data that is left as if it were the caller's ``y``:
+    "y has no labelled row: all 20 rows are unlabeled=-1." for a y with 10
+    labelled rows (of weight 0) among 30, "y has 1 class" for a y with two.
+    The message should name the sample weights, the actual cause."""
+    X, targets, _ = data(30)
+    y = targets["binary"].copy()
+    if case == "labelled_rows":
+        y[10:] = -1
+        w = np.r_[np.zeros(10), np.ones(20)]  # every labelled row weighs 0
+    else:
+        w = np.where(y == 1, 0.0, 1.0)  # every row of class 1 weighs 0
+    clf = DBNClassifier((4,), init="rbm", unlabeled=-1, max_iter=2)
+    with pytest.raises(ValueError, match="(?i)weight"):
+        clf.fit(X, y, sample_weight=w)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
