@@ -22,6 +22,7 @@ import pytest
 import scipy.sparse as sp
 import sklearn
 from scipy.special import expit
+from sklearn.base import clone
 from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.neural_network import MLPClassifier
@@ -239,6 +240,49 @@ def test_weighted_moments_and_initial_visible_biases_are_those_of_repeated_rows(
     c = _rbm.new_layer(X[keep], W0, visible_units="bernoulli",
                        hidden_units="bernoulli")
     assert not np.allclose(a["b_visible"], c["b_visible"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3])
+@pytest.mark.parametrize(
+    "what", ["stack_bernoulli", "stack_gaussian", "stack_gaussian_relu",
+             "regressor_rbm_gaussian", "classifier_lsuv", "regressor_he"])
+def test_only_relative_weights_matter_without_l2(what, scale):
+    """Every statistic is a weighted mean, so multiplying all weights by a
+    constant changes nothing (for the networks: with alpha=0, as the L2 term is
+    divided by the sum of the weights).
+
+    BUG (see the report) for the ``*gaussian*`` cases with ``scale=1e-3``: the
+    standardisation of Gaussian visible units takes the variance as
+    ``m2 / max(n, 1)`` (sk_dbn._rbm.standardization), but with weights ``n`` is
+    their sum, which can be below 1; the features are then scaled by
+    ``sqrt(n)`` times their standard deviation, and pre-training (and the
+    network it initialises) depends on the scale of the weights."""
+    X, targets, w = data()
+    Z = 4 * X - 2
+    if what.startswith("stack"):
+        params = dict(hidden_layer_sizes=(5, 3), n_iter=3, batch_size=8,
+                      random_state=0)
+        if what == "stack_bernoulli":
+            A = X
+        else:
+            A, params["visible_units"] = Z, "gaussian"
+        if what.endswith("relu"):
+            params["hidden_units"] = "relu"
+        a = StackedRBMTransformer(**params).fit(A, sample_weight=w)
+        b = StackedRBMTransformer(**params).fit(A, sample_weight=scale * w)
+        np.testing.assert_allclose(b.transform(A), a.transform(A), rtol=1e-9,
+                                   atol=1e-12)
+        return
+    if what == "regressor_rbm_gaussian":
+        est, A, y = DBNRegressor((5,), init="rbm"), Z, targets["real"]
+    elif what == "classifier_lsuv":
+        est, A, y = DBNClassifier((5,), init="lsuv"), Z, targets["multiclass"]
+    else:
+        est, A, y = DBNRegressor((5,)), Z, targets["real_2"]
+    est.set_params(alpha=0.0, batch_size=8, max_iter=4, random_state=0)
+    a = clone(est).fit(A, y, sample_weight=w)
+    b = clone(est).fit(A, y, sample_weight=scale * w)
+    assert_same_network(a, b, rtol=1e-9)
 
 
 def test_weighted_partial_fits_merge_the_moments_of_all_weighted_rows():
