@@ -679,6 +679,27 @@ def test_pipeline_routes_sample_weight_to_the_network():
     assert_same_network(pipe[-1], direct)
 
 
+def test_pipeline_routes_sample_weight_to_the_stack_and_the_classifier():
+    X, targets, w = data()
+    y = targets["binary"]
+
+    def stack():
+        return StackedRBMTransformer((6,), n_iter=3, batch_size=8, random_state=0)
+
+    def clf():
+        return DBNClassifier((4,), init="xavier_uniform", max_iter=3,
+                             random_state=0)
+
+    pre = stack().fit(X, sample_weight=w)
+    direct = clf().fit(pre.transform(X), y, sample_weight=w)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(stack().set_fit_request(sample_weight=True),
+                             clf().set_fit_request(sample_weight=True))
+        pipe.fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(pipe[0].transform(X), pre.transform(X))
+    assert_same_network(pipe[-1], direct)
+
+
 def test_grid_search_routes_sample_weight_to_fit_and_score():
     X, targets, w = data(60)
     y = targets["binary"]
