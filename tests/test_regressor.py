@@ -142,9 +142,28 @@ def test_warm_start_and_partial_fit_count_epochs_as_mlp_regressor():
     assert dbn.n_iter_ == mlp.n_iter_ == 1
     assert len(dbn.loss_curve_) == len(mlp.loss_curve_) == 6
     assert dbn.t_ == mlp.t_ == t + 3 * 60
+    assert dbn.gradient_norms_.shape == (6, 2)  # runs on with the curve
     # a fit without warm_start starts over
     dbn.set_params(warm_start=False).fit(X, y)
     assert dbn.n_iter_ == 2 and len(dbn.loss_curve_) == 2 and dbn.t_ == 2 * 60
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_fitted_attributes_are_named_as_mlp_regressors(early_stopping):
+    X, y = linear_data(60)
+    params = dict(hidden_layer_sizes=(6,), max_iter=3,
+                  early_stopping=early_stopping, random_state=0)
+    dbn = DBNRegressor(**params).fit(X, y)
+    mlp = MLPRegressor(**params).fit(X, y)
+    public = {k for k in vars(mlp) if k.endswith("_") and not k.startswith("_")}
+    assert public <= set(vars(dbn))
+    for name in public:
+        a, b = getattr(dbn, name), getattr(mlp, name)
+        assert type(a) is type(b) or (np.isscalar(a) and np.isscalar(b)), name
+        if isinstance(b, list):
+            assert len(a) == len(b), name
+        elif isinstance(b, (str, int)) or b is None:
+            assert a == b, name
 
 
 def test_partial_fit_continues_the_same_network():
