@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import xlogy
 
 from sk_dbn._activations import (
     IDENTITY,
@@ -13,6 +14,7 @@ from sk_dbn._activations import (
     piece,
 )
 from sk_dbn._network import (
+    OUTPUT_FUNCTIONS,
     BackpropWorkspace,
     affine,
     check_widths,
@@ -731,3 +733,228 @@ def test_optimizers_keep_float32(kind):
         np.testing.assert_allclose(p, e, rtol=1e-5, atol=1e-6)
     state_arrays = opt.state["velocity"] if kind == "sgd" else opt.state["m"]
     assert all(a.dtype == np.float32 for a in state_arrays)
+
+
+# ------------------------- regression, multilabel and softmax outputs, weighted
+# The outputs DBNRegressor (identity: squared error; exp: Poisson) and a
+# multilabel DBNClassifier (logistic: one binary cross-entropy per label) use, and
+# softmax, each with non-uniform sample weights (one of them 0) and alpha > 0.
+# The reference is scikit-learn's own loss functions: our objective is exactly
+# MLP's, except that the squared error is summed over the outputs (its gradient
+# is MLPRegressor's; MLPRegressor *reports* the mean, see test_regressor.py).
+OUTPUTS = {  # output -> number of output units
+    "identity": 3,
+    "exp": 2,
+    "logistic": 3,
+    "softmax": 4,
+}
+
+
+def reference_output(output, Z):
+    """The output link, written independently of the package."""
+    if output == "identity":
+        return Z.copy()
+    if output == "exp":
+        return np.exp(Z)
+    if output == "logistic":
+        return 1.0 / (1.0 + np.exp(-Z))
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _targets(output, n, n_out, rng):
+    """Targets in the form the loss takes: real values, counts (zeros among
+    them), a 0/1 indicator matrix, or class indices."""
+    if output == "identity":
+        return rng.normal(size=(n, n_out))
+    if output == "exp":
+        Y = rng.poisson(1.5, size=(n, n_out)).astype(float)
+        Y[0, 0] = 0.0  # xlogy(0, 0) = 0
+        return Y
+    if output == "logistic":
+        Y = (rng.random((n, n_out)) < 0.5).astype(float)
+        Y[0], Y[1] = 0.0, 1.0  # an all-zero and an all-one row
+        return Y
+    return rng.permutation(np.arange(n) % n_out)
+
+
+def _weights(n, rng):
+    """Non-uniform, summing to far from n, with one zero."""
+    w = rng.uniform(0.2, 4.0, size=n)
+    w[2] = 0.0
+    return w
+
+
+def reference_weighted_loss(output, X, Y, w, coefs, intercepts, activation, alpha):
+    """scikit-learn's LOSS_FUNCTIONS with sample weights, plus
+    ``0.5 * alpha * ||W||^2 / sum(w)``; the squared error summed over outputs."""
+    from sklearn.neural_network._base import LOSS_FUNCTIONS
+
+    Z = reference_forward(X, coefs, intercepts, activation)[-1]
+    P = reference_output(output, Z)
+    if output == "identity":
+        data = Z.shape[1] * LOSS_FUNCTIONS["squared_error"](Y, P, w)
+    elif output == "exp":
+        data = LOSS_FUNCTIONS["poisson"](Y, P, w)
+    elif output == "logistic":
+        data = LOSS_FUNCTIONS["binary_log_loss"](Y, P, w)
+    else:
+        data = LOSS_FUNCTIONS["log_loss"](np.eye(Z.shape[1])[Y], P, w)
+    total = X.shape[0] if w is None else w.sum()
+    return data + 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / total
+
+
+def _output_check_setup(activation, output, seed=30, n=10):
+    """A 2-hidden-layer float64 network, targets and weights, no unit near a kink."""
+    n_out = OUTPUTS[output]
+    sizes = [5, 6, 4, n_out]
+    for s in range(seed, seed + 200):
+        rng = np.random.default_rng(s)
+        X = rng.normal(size=(n, sizes[0]))
+        # small output weights: exp(z) stays moderate for the Poisson loss
+        coefs, intercepts = make_network(sizes, rng, scale=1.2, activation=activation)
+        coefs[-1] *= 0.5
+        if min_kink_distance(X, coefs, intercepts, activation) > 1e-3:
+            return X, _targets(output, n, n_out, rng), _weights(n, rng), coefs, \
+                intercepts
+    raise AssertionError("no kink-free network found")  # pragma: no cover
+
+
+def _weighted_grads(X, Y, w, coefs, intercepts, activation, alpha, output,
+                    dtype=np.float64):
+    """``(loss, coef_grads + intercept_grads, activations)`` of one weighted batch."""
+    n = X.shape[0]
+    cg = [np.empty_like(W) for W in coefs]
+    ig = [np.empty_like(b) for b in intercepts]
+    acts = [X, *buffers(n, coefs, dtype)]
+    loss = loss_and_gradients(acts, Y, coefs, intercepts, activation, alpha,
+                              pre_buffers(n, coefs, dtype), cg, ig,
+                              buffers(n, coefs, dtype), output=output,
+                              sample_weight=w)
+    return loss, cg + ig, acts
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_weighted_output_losses_finite_differences(output, name):
+    activation = ACTIVATIONS[name]
+    alpha = 0.7
+    X, Y, w, coefs, intercepts = _output_check_setup(activation, output)
+
+    def objective():
+        return reference_weighted_loss(output, X, Y, w, coefs, intercepts,
+                                       activation, alpha)
+
+    loss, grads, acts = _weighted_grads(X, Y, w, coefs, intercepts, activation,
+                                        alpha, output)
+    # the objective is scikit-learn's weighted loss, L2 term over sum(w)
+    np.testing.assert_allclose(loss, objective(), rtol=1e-12)
+    analytic = np.concatenate([g.ravel() for g in grads])
+    numeric, h = [], 1e-6
+    for p in coefs + intercepts:
+        flat = p.reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + h
+            plus = objective()
+            flat[k] = orig - h
+            minus = objective()
+            flat[k] = orig
+            numeric.append((plus - minus) / (2 * h))
+    numeric = np.array(numeric)
+    rel = np.linalg.norm(numeric - analytic) / (
+        np.linalg.norm(numeric) + np.linalg.norm(analytic))
+    assert np.linalg.norm(analytic) > 1e-3
+    assert rel < 1e-6, rel
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_output_loss_delta_is_prediction_minus_target(output):
+    """``delta`` is the unweighted ``link(z) - y`` (the canonical-link gradient of
+    each row's loss); the returned loss is the weighted mean of the rows'."""
+    rng = np.random.default_rng(31)
+    n, n_out = 9, OUTPUTS[output]
+    Z = rng.normal(size=(n, n_out))
+    Y, w = _targets(output, n, n_out, rng), _weights(n, rng)
+    onehot = np.eye(n_out)[Y] if output == "softmax" else Y
+    P = reference_output(output, Z)
+    np.testing.assert_allclose(OUTPUT_FUNCTIONS[output](Z.copy()), P, rtol=1e-12)
+    delta = np.empty_like(Z)
+    loss = output_loss_delta(Z, Y, delta, sample_weight=w, output=output)
+    np.testing.assert_allclose(delta, P - onehot, rtol=1e-10, atol=1e-14)
+    # per-row losses from textbook formulas, summed over the outputs
+    if output == "identity":
+        rows = 0.5 * ((Z - Y) ** 2).sum(axis=1)
+    elif output == "exp":
+        rows = (np.exp(Z) - Y * Z + xlogy(Y, Y) - Y).sum(axis=1)
+    elif output == "logistic":
+        rows = -(Y * np.log(P) + (1 - Y) * np.log(1 - P)).sum(axis=1)
+    else:
+        rows = -np.log(P[np.arange(n), Y])
+    np.testing.assert_allclose(loss, np.dot(w, rows) / w.sum(), rtol=1e-12)
+    unweighted = output_loss_delta(Z, Y, np.empty_like(Z), output=output)
+    np.testing.assert_allclose(unweighted, rows.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_sample_weights_are_normalised_and_count_rows(output):
+    """The data term is a weighted mean (scaling all weights changes nothing) and
+    the L2 term is divided by the sum of the weights; so a weight of 0 is a
+    dropped row and an integer weight the row repeated (for one batch)."""
+    tanh = ACTIVATIONS["tanh"]
+    X, Y, w, coefs, intercepts = _output_check_setup(tanh, output)
+    w = np.round(w)  # integers, w[2] == 0
+    assert w[2] == 0 and set(w) > {0.0, 1.0}
+
+    def run(alpha, weights=w, rows=slice(None)):
+        return _weighted_grads(X[rows], Y[rows], weights, coefs, intercepts, tanh,
+                               alpha, output)[:2]
+
+    loss0, grads0 = run(0.0)
+    loss_s, grads_s = run(0.0, 7.3 * w)
+    np.testing.assert_allclose(loss_s, loss0, rtol=1e-12)
+    for a, b in zip(grads0, grads_s):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
+
+    # the L2 term and its gradient, over sum(w) (not the number of rows)
+    alpha, L = 0.5, len(coefs)
+    loss, grads = run(alpha)
+    np.testing.assert_allclose(
+        loss - loss0, 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / w.sum(),
+        rtol=1e-10)
+    for W, a, b in zip(coefs, grads0[:L], grads[:L]):
+        np.testing.assert_allclose(b - a, alpha * W / w.sum(), rtol=1e-8,
+                                   atol=1e-14)
+
+    rep = np.repeat(np.arange(X.shape[0]), w.astype(int))
+    loss_r, grads_r = run(alpha, None, rep)
+    np.testing.assert_allclose(loss_r, loss, rtol=1e-12)
+    for a, b in zip(grads, grads_r):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
+    keep = w > 0
+    loss_d, grads_d = run(alpha, w[keep], keep)
+    np.testing.assert_allclose(loss_d, loss, rtol=1e-12)
+    for a, b in zip(grads, grads_d):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
+
+    # and the weights matter: uniform weights give another loss and gradient
+    loss_u, grads_u = run(alpha, np.ones_like(w))
+    assert abs(loss_u - loss) > 1e-3
+    assert not np.allclose(grads_u[0], grads[0])
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_weighted_gradients_float32_close_to_float64(output):
+    tanh = ACTIVATIONS["tanh"]
+    X, Y, w, coefs, intercepts = _output_check_setup(tanh, output)
+    out = {}
+    for dtype in (np.float64, np.float32):
+        c = [W.astype(dtype) for W in coefs]
+        b = [v.astype(dtype) for v in intercepts]
+        y = Y if output == "softmax" else Y.astype(dtype)
+        out[dtype] = _weighted_grads(X.astype(dtype), y, w.astype(dtype), c, b,
+                                     tanh, 0.2, output, dtype)[:2]
+    assert all(g.dtype == np.float32 for g in out[np.float32][1])
+    np.testing.assert_allclose(out[np.float32][0], out[np.float64][0], rtol=1e-5)
+    for g32, g64 in zip(out[np.float32][1], out[np.float64][1]):
+        np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
