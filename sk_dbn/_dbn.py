@@ -416,11 +416,18 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
             w_all = check_sample_weight(sample_weight, X_all)
-            if w_all is not None:  # a row of weight 0 is a row that is not there
+            n_zero = 0 if w_all is None else int((w_all == 0).sum())
+            if n_zero:  # a row of weight 0 is a row that is not there
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
-            X, y, w = self._labelled(X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
-            y = self._validate_targets(X, y, state, first, incremental, classes)
+            try:
+                X, y, w = self._labelled(X_all, y, w_all)
+                y = self._validate_targets(X, y, state, first, incremental, classes)
+            except ValueError as exc:
+                if not n_zero:
+                    raise
+                raise ValueError(f"{exc} (That is after leaving out the {n_zero} "
+                                 "rows whose sample_weight is 0.)") from exc
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
             with TrainingSession() as session:

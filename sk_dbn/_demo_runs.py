@@ -22,7 +22,7 @@ from . import DBNClassifier, StackedRBMTransformer
 from ._activations import make_activation
 from ._demo_results import Cell, Fit, Table, chance_accuracy, input_blind_loss
 from ._pretrain import hidden_units_for
-from .initializers import normal, orthogonal
+from .initializers import normal
 
 BATCH_SIZE = 128
 """Mini-batch size of every fine-tuning (Mishkin & Matas' FitNet4 solver)."""
@@ -259,7 +259,7 @@ def storyline_part(mode, data):
 TABLE_ROWS = {
     "LSUV": "lsuv",
     "OrthoNorm": "orthogonal",
-    "OrthoNorm-MSRA": partial(orthogonal, gain=np.sqrt(2)),
+    "OrthoNorm-MSRA": "orthogonal_relu",
     "Xavier": "xavier_uniform",
     "MSRA (He)": "he_normal",
 }

@@ -52,22 +52,24 @@ def batch_size(est, n_samples):
     return min(int(est.batch_size), n_samples)
 
 
-def validation_split(X, y, sample_weight, fraction, rng, stratify):
+def validation_split(X, y, sample_weight, fraction, rng, stratify, min_val=1):
     """``X_train, X_val, y_train, y_val, w_train, w_val``; stratified by ``y``
     where possible (the weights, None or an array, follow their rows).
 
     As ``MLPClassifier``, a single-output classifier's split is stratified; where
     that cannot be (a class with a single row, or fewer validation or training
     rows than classes, as in tiny data sets) it falls back to a plain random
-    split.
+    split. ``min_val``: the validation rows the score needs (2 for R², which
+    one row does not define).
     """
     n = X.shape[0]
     n_val = int(np.ceil(fraction * n))
-    if n_val < 1 or n - n_val < 1:
+    if n_val < min_val or n - n_val < 1:
         raise ValueError(
-            f"early_stopping=True needs at least one training and one validation "
-            f"row; validation_fraction={fraction} of {n} samples gives {n_val} "
-            "validation rows. Use more samples or change validation_fraction."
+            f"The validation set is too small: early_stopping=True needs at least "
+            f"one training and {min_val} validation row(s); validation_fraction="
+            f"{fraction} of {n} samples gives {n_val} validation rows. Increase "
+            "validation_fraction or the size of your dataset."
         )
     strata = None
     if stratify:
@@ -136,7 +138,8 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
         X, X_val, y, y_val, sample_weight, w_val = validation_split(
             X, y, sample_weight, est.validation_fraction, rng,
             stratify=state["out_activation_"] == "softmax"
-            or (state["out_activation_"] == "logistic" and y.ndim == 1))
+            or (state["out_activation_"] == "logistic" and y.ndim == 1),
+            min_val=2 if state["out_activation_"] in ("identity", "exp") else 1)
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est,
