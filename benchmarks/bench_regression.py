@@ -239,7 +239,7 @@ def _verdict(rows, fits):
     gap = np.nanmean(_r2(fits[best_dbn])) - np.nanmean(_r2(fits[best_mlp]))
     return (
         "Best init per activation (mean R² minus that activation's MLPRegressor): "
-        + "; ".join(parts) + f". Target (best init ≥ MLPRegressor) met for "
+        + "; ".join(parts) + f". The best init is at least MLPRegressor for "
         f"{sum(met)} of {len(met)} activations. Best DBNRegressor row "
         f"({rows[best_dbn].activation}, {rows[best_dbn].init}) minus best "
         f"MLPRegressor row ({rows[best_mlp].activation}): {gap:+.4f}."
