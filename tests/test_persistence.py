@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import sk_dbn._base
-from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 from sk_dbn._base import SkDbnVersionWarning
 
 sio = pytest.importorskip("skops.io")
@@ -315,3 +315,37 @@ def test_loading_the_same_version_is_silent(tmp_path, how):
         else:
             sio.dump(est, path)
             sio.load(path, trusted=[_type_name(StackedRBMTransformer)])
+
+
+# ---------------------------------------------------------------- regressors
+REGRESSORS = {
+    "rbm": dict(init="rbm", activation="logistic"),
+    "lbfgs": dict(init="lsuv", solver="lbfgs"),
+    "poisson-dropout": dict(loss="poisson", dropout=0.3, solver="sgd",
+                            learning_rate="invscaling"),
+}
+
+
+@pytest.mark.parametrize("name", list(REGRESSORS))
+def test_regressor_round_trips_and_continues(name, tmp_path):
+    X, _ = _digits()
+    Y = np.column_stack([X[:, 20] + X[:, 21], X[:, 30]]) + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = DBNRegressor((10,), max_iter=3, random_state=0,
+                           **REGRESSORS[name]).fit(X, Y)
+    untrusted, by_skops = _skops_round_trip(reg, tmp_path / "reg.skops")
+    expected = {_type_name(DBNRegressor)}
+    if hasattr(reg, "pretrainer_"):
+        expected.add(_type_name(StackedRBMTransformer))
+    assert sorted(untrusted) == sorted(expected)
+    path = tmp_path / "reg.joblib"
+    joblib.dump(reg, path)
+    for loaded in (pickle.loads(pickle.dumps(reg)), by_skops,
+                   joblib.load(path, mmap_mode="r")):
+        np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+        if reg.solver != "lbfgs":  # continues exactly as the unsaved model
+            reference = copy.deepcopy(reg)
+            loaded.partial_fit(X, Y)
+            reference.partial_fit(X, Y)
+            _assert_same_arrays(loaded.coefs_, reference.coefs_)
