@@ -777,13 +777,16 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         y = y.toarray() if hasattr(y, "toarray") else y
         return np.asarray(y, dtype=X.dtype)
 
-    def _predict_encoded(self, X, coefs=None, intercepts=None):
-        """Class indices, or the 0/1 indicator matrix of a multilabel network."""
+    def _predict_encoded(self, X, coefs=None, intercepts=None, multilabel=None):
+        """Class indices, or the 0/1 indicator matrix of a multilabel network
+        (``multilabel`` None: the fitted network's kind)."""
         logits = self._logits(X, coefs, intercepts)
+        if multilabel is None:
+            multilabel = self._multilabel()
+        if multilabel:
+            return (logits > 0).astype(np.int64)
         if logits.shape[1] == 1:
             return (logits[:, 0] > 0).astype(np.intp)
-        if self._multilabel():
-            return (logits > 0).astype(np.int64)
         return np.argmax(logits, axis=1)
 
     def _multilabel(self):
@@ -791,15 +794,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         return self.out_activation_ == "logistic" and self.n_outputs_ > 1
 
     def _validation_score(self, coefs, intercepts, X, y, sample_weight=None):
-        """Accuracy of the network ``(coefs, intercepts)`` on encoded targets
-        ``y`` (subset accuracy for an indicator matrix)."""
-        logits = self._logits(X, coefs, intercepts)
-        if y.ndim == 2:
-            pred = (logits > 0).astype(y.dtype)
-        elif logits.shape[1] == 1:
-            pred = (logits[:, 0] > 0).astype(np.intp)
-        else:
-            pred = np.argmax(logits, axis=1)
+        """Accuracy of the network ``(coefs, intercepts)``, being fitted, on
+        encoded targets ``y`` (subset accuracy for an indicator matrix)."""
+        pred = self._predict_encoded(X, coefs, intercepts, multilabel=y.ndim == 2)
         return float(accuracy_score(y, pred, sample_weight=sample_weight))
 
     def score(self, X, y, sample_weight=None):

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
@@ -82,6 +83,13 @@ def validation_split(X, y, sample_weight, fraction, rng, stratify, min_val=1):
     return (*parts, None, None) if sample_weight is None else tuple(parts)
 
 
+def report_scale(state, y):
+    """The factor of the data loss in ``loss_``: ``MLPRegressor`` reports the
+    squared error averaged over the outputs (while its gradient, as here, is
+    that of their sum); every other loss is reported as it is."""
+    return 1.0 / y.shape[1] if state["out_activation_"] == "identity" else 1.0
+
+
 def stochastic_state(n_layers):
     """The fitted state only the stochastic solvers keep, as a new fit has it."""
     return {"loss_curve_": [],
@@ -135,11 +143,11 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
     reset_stopping_state(state, early_stopping)
     state["n_iter_"] = 0
     if early_stopping:
+        # stratified for single-label classes; R² needs two validation rows
         X, X_val, y, y_val, sample_weight, w_val = validation_split(
             X, y, sample_weight, est.validation_fraction, rng,
-            stratify=state["out_activation_"] == "softmax"
-            or (state["out_activation_"] == "logistic" and y.ndim == 1),
-            min_val=2 if state["out_activation_"] in ("identity", "exp") else 1)
+            stratify=not is_regressor(est) and y.ndim == 1,
+            min_val=2 if is_regressor(est) else 1)
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est,
@@ -263,9 +271,7 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
     """
     activation = est._hidden_activation()
     output = state["out_activation_"]
-    # MLPRegressor reports the squared error averaged over the outputs (while
-    # its gradient, as here, is that of their sum); loss_ follows it
-    report = 1.0 / y.shape[1] if output == "identity" else 1.0
+    report = report_scale(state, y)
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     n_samples, n_layers = X.shape[0], len(coefs)
@@ -328,27 +334,25 @@ def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
     cuts = np.cumsum([p.size for p in params])[:-1]
 
     def evaluate(x):
-        """(objective, its gradient, the data term) at the flat parameters x."""
+        """(objective, its gradient) at the flat parameters x."""
         for p, part, shape in zip(params, np.split(x, cuts), shapes):
             p[...] = part.reshape(shape)
         with np.errstate(over="ignore", invalid="ignore"):
-            data = loss_and_gradients(
-                activations, y, coefs, intercepts, activation, 0.0, deltas,
+            value = loss_and_gradients(
+                activations, y, coefs, intercepts, activation, est.alpha, deltas,
                 ws.grads[:n_layers], ws.grads[n_layers:], scratch, output=output,
                 sample_weight=sample_weight)
-            penalty = l2_penalty(sum(float(np.vdot(W, W)) for W in coefs),
-                                 est.alpha, n)
-            for W, g in zip(coefs, ws.grads):  # + the L2 term's gradient
-                g += W * W.dtype.type(est.alpha / n)
         grad = np.concatenate([g.ravel() for g in ws.grads]).astype(np.float64)
-        return data + penalty, grad, data
+        return value, grad
 
     def objective(x):
         session.check()
-        value, grad, _ = evaluate(x)
+        value, grad = evaluate(x)
         return (value if np.isfinite(value) else np.inf), grad
 
-    n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    def causes():
+        return divergence_causes(X, learning_rate=None, alpha=("alpha", est.alpha))
+
     last = {"x": np.concatenate([p.ravel() for p in params]).astype(np.float64),
             "nit": 0}
 
@@ -361,17 +365,14 @@ def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
             objective, last["x"], method="L-BFGS-B", jac=True, callback=keep,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter,
                      "gtol": est.tol})
-    value, _, data = evaluate(last["x"] if result is None else result.x)
-    # MLPRegressor reports the squared error averaged over the outputs
-    report = 1.0 / y.shape[1] if output == "identity" else 1.0
-    state["loss_"] = float(value - data + report * data)
+    value, _ = evaluate(last["x"] if result is None else result.x)
+    n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    penalty = l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), est.alpha, n)
+    state["loss_"] = float(penalty + report_scale(state, y) * (value - penalty))
     check_diverged(value, params,
                    f"Fine-tuning (L-BFGS) diverged: the loss became {value:.3g}.",
-                   lambda: divergence_causes(X, learning_rate=None,
-                                             alpha=("alpha", est.alpha)))
-    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts,
-             causes=lambda: divergence_causes(X, learning_rate=None,
-                                              alpha=("alpha", est.alpha)))
+                   causes)
+    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts, causes=causes)
     if result is None:
         state["n_iter_"] = last["nit"]
         warnings.warn(
