@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _checks import given_network, network_params, start_both
 from scipy.special import expit
 from sklearn.metrics import accuracy_score
 from sklearn.neural_network import MLPClassifier
@@ -31,10 +32,6 @@ def small(**params):
                             "random_state": 0, **params})
 
 
-def network_params(est):
-    return est.coefs_ + est.intercepts_
-
-
 # ------------------------------------------------ MLPClassifier, step for step
 @pytest.mark.parametrize("batch_size", [40, 7], ids=["full_batch", "mini_batch"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -44,18 +41,12 @@ def test_same_as_mlp_classifier_step_for_step(weighted, batch_size):
     X = rng.normal(size=(n, 4))
     Y = (X[:, :3] + 0.5 * rng.normal(size=(n, 3)) > 0).astype(int)
     w = rng.uniform(0.2, 3.0, n) if weighted else None  # no zeros: see below
-    coefs = [rng.normal(size=(a, b)) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
-    intercepts = [0.3 * rng.normal(size=b) for b in sizes[1:]]
+    coefs, intercepts = given_network(sizes, rng)
     params = dict(hidden_layer_sizes=(5, 3), solver="sgd", momentum=0.0,
                   shuffle=False, learning_rate_init=0.1, alpha=0.3,
                   activation="tanh", batch_size=batch_size, random_state=0)
-    dbn = DBNClassifier(init="zeros", **params).initialize(X, Y, sample_weight=w)
-    for p, v in zip(network_params(dbn), coefs + intercepts, strict=True):
-        p[...] = v
-    mlp = MLPClassifier(**params)
-    given = iter(list(zip(coefs, intercepts)))
-    mlp._init_coef = lambda fan_in, fan_out, dtype: tuple(
-        np.array(a, dtype=dtype) for a in next(given))
+    dbn, mlp = start_both(DBNClassifier(init="zeros", **params),
+                          MLPClassifier(**params), X, Y, coefs, intercepts, w)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # MLP clips batch_size
         for epoch in range(3):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _checks import numeric_gradient, relative_error
 from scipy.special import xlogy
 
 from sk_dbn._activations import (
@@ -502,24 +503,11 @@ def test_loss_and_gradients_finite_differences(name, n_out):
         acts[-1], reference_forward(X, coefs, intercepts, activation)[-1], rtol=1e-12
     )
 
-    params = _all_params(coefs, intercepts)
     analytic = np.concatenate([g.ravel() for g in grads])
-    numeric = []
-    h = 1e-6
-    for p in params:
-        flat = p.reshape(-1)
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + h
-            plus = reference_loss(X, y, coefs, intercepts, activation, alpha)
-            flat[k] = orig - h
-            minus = reference_loss(X, y, coefs, intercepts, activation, alpha)
-            flat[k] = orig
-            numeric.append((plus - minus) / (2 * h))
-    numeric = np.array(numeric)
-    rel = np.linalg.norm(numeric - analytic) / (
-        np.linalg.norm(numeric) + np.linalg.norm(analytic)
-    )
+    numeric = numeric_gradient(
+        lambda: reference_loss(X, y, coefs, intercepts, activation, alpha),
+        _all_params(coefs, intercepts))
+    rel = relative_error(numeric, analytic)
     assert np.linalg.norm(analytic) > 1e-3  # a non-trivial gradient
     assert rel < 1e-6, rel
     if activation.width_factor > 1:
@@ -850,20 +838,7 @@ def test_weighted_output_losses_finite_differences(output, name):
     # the objective is scikit-learn's weighted loss, L2 term over sum(w)
     np.testing.assert_allclose(loss, objective(), rtol=1e-12)
     analytic = np.concatenate([g.ravel() for g in grads])
-    numeric, h = [], 1e-6
-    for p in coefs + intercepts:
-        flat = p.reshape(-1)
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + h
-            plus = objective()
-            flat[k] = orig - h
-            minus = objective()
-            flat[k] = orig
-            numeric.append((plus - minus) / (2 * h))
-    numeric = np.array(numeric)
-    rel = np.linalg.norm(numeric - analytic) / (
-        np.linalg.norm(numeric) + np.linalg.norm(analytic))
+    rel = relative_error(numeric_gradient(objective, coefs + intercepts), analytic)
     assert np.linalg.norm(analytic) > 1e-3
     assert rel < 1e-6, rel
 

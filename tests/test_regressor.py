@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _checks import given_network, network_params, start_both
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.metrics import r2_score
@@ -34,32 +35,7 @@ def small(**params):
                            "random_state": 0, **params})
 
 
-def network_params(est):
-    return est.coefs_ + est.intercepts_
-
-
 # ------------------------------------------------ MLPRegressor, step for step
-def _given_network(sizes, seed):
-    """Weights and (non-zero) biases both estimators start from."""
-    rng = np.random.default_rng(seed)
-    coefs = [rng.normal(size=(a, b)) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
-    intercepts = [0.3 * rng.normal(size=b) for b in sizes[1:]]
-    return coefs, intercepts
-
-
-def start_both(dbn, mlp, X, y, coefs, intercepts, sample_weight=None):
-    """``dbn`` initialised to ``(coefs, intercepts)`` without training (then its
-    partial_fit only fine-tunes), and ``mlp`` made to draw exactly those arrays
-    as its initial weights."""
-    dbn.initialize(X, y, sample_weight=sample_weight)
-    for p, v in zip(network_params(dbn), coefs + intercepts, strict=True):
-        p[...] = v
-    given = iter(list(zip(coefs, intercepts)))
-    mlp._init_coef = lambda fan_in, fan_out, dtype: tuple(
-        np.array(a, dtype=dtype) for a in next(given))
-    return dbn, mlp
-
-
 SGD = dict(solver="sgd", momentum=0.0, shuffle=False, learning_rate_init=0.05,
            alpha=0.3, activation="tanh")
 
@@ -83,7 +59,7 @@ def test_same_as_mlp_regressor_step_for_step(loss, n_outputs, weighted, batch_si
     # no zero weights here: scikit-learn keeps rows of weight 0 in its batches
     w = rng.uniform(0.2, 3.0, n) if weighted else None
     params = dict(SGD, hidden_layer_sizes=(5, 3), loss=loss, batch_size=batch_size)
-    coefs, intercepts = _given_network([4, 5, 3, k], seed=2)
+    coefs, intercepts = given_network([4, 5, 3, k], np.random.default_rng(2))
     dbn, mlp = start_both(DBNRegressor(init="zeros", random_state=0, **params),
                           MLPRegressor(random_state=0, **params), X, y, coefs,
                           intercepts, w)

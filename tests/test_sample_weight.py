@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _checks import given_network, network_params, start_both
 from scipy.special import expit
 from sklearn.base import clone
 from sklearn.exceptions import UnsetMetadataPassedError
@@ -52,10 +53,6 @@ def data(n=48, n_features=5, seed=0):
     return X, targets, w
 
 
-def network_params(est):
-    return est.coefs_ + est.intercepts_
-
-
 def assert_same_network(a, b, rtol=None):
     for u, v in zip(network_params(a), network_params(b), strict=True):
         if rtol is None:
@@ -77,18 +74,12 @@ def test_weighted_classifier_same_as_mlp_classifier(n_classes, batch_size):
     y = np.digitize(X[:, 0] + 0.5 * rng.normal(size=n),
                     [0.0] if n_classes == 2 else [-0.5, 0.5])
     w = rng.uniform(0.2, 3.0, n)  # no zeros: scikit-learn keeps them in batches
-    coefs = [rng.normal(size=(a, b)) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
-    intercepts = [0.3 * rng.normal(size=b) for b in sizes[1:]]
+    coefs, intercepts = given_network(sizes, rng)
     params = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
                   shuffle=False, learning_rate_init=0.1, alpha=0.3,
                   activation="tanh", batch_size=batch_size, random_state=0)
-    dbn = DBNClassifier(init="zeros", **params).initialize(X, y, sample_weight=w)
-    for p, v in zip(network_params(dbn), coefs + intercepts, strict=True):
-        p[...] = v
-    mlp = MLPClassifier(**params)
-    given = iter(list(zip(coefs, intercepts)))
-    mlp._init_coef = lambda fan_in, fan_out, dtype: tuple(
-        np.array(a, dtype=dtype) for a in next(given))
+    dbn, mlp = start_both(DBNClassifier(init="zeros", **params),
+                          MLPClassifier(**params), X, y, coefs, intercepts, w)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # MLP clips batch_size
         for _ in range(3):

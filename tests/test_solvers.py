@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _checks import numeric_gradient, relative_error
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
@@ -236,22 +237,8 @@ def test_gradient_check_with_fixed_dropout_masks(activation):
 
     analytic = []
     run(analytic)
-    h = 1e-6
-    numeric = []
-    for p in coefs + intercepts:
-        flat = p.reshape(-1)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + h
-            plus = run()
-            flat[i] = orig - h
-            minus = run()
-            flat[i] = orig
-            numeric.append((plus - minus) / (2 * h))
     analytic = np.concatenate([g.ravel() for g in analytic])
-    numeric = np.array(numeric)
-    rel = np.linalg.norm(analytic - numeric) / np.linalg.norm(analytic + numeric)
-    assert rel < 1e-6
+    assert relative_error(numeric_gradient(run, coefs + intercepts), analytic) < 1e-6
     # the masks matter: dropped units get no gradient through them
     first = analytic[: coefs[0].size].reshape(coefs[0].shape)
     dropped = masks[0].sum(axis=0) == 0
