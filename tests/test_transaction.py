@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier
 
 import sk_dbn._finetune
-from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 from sk_dbn._base import DivergenceError, TrainingInterruptedWarning
 from sk_dbn.initializers import xavier_uniform
 
@@ -420,3 +420,48 @@ def test_overflow_while_scoring_validation_rows_is_divergence():
                         random_state=0)
     with pytest.raises(ValueError, match="Fine-tuning diverged"):
         clf.fit(X, y)
+
+
+# the fit paths added with the regressor, multilabel targets, sample weights,
+# L-BFGS and dropout: a refit that fails half-way keeps the model
+NEW_FIT_PATHS = {
+    "regressor": (lambda: DBNRegressor((4,), batch_size=20, max_iter=4), "real", False),
+    "regressor_lbfgs": (lambda: DBNRegressor((4,), solver="lbfgs", max_iter=20),
+                        "real", False),
+    "classifier_lbfgs": (lambda: DBNClassifier((4,), init="xavier_uniform",
+                                               solver="lbfgs", max_iter=20),
+                         "classes", False),
+    "multilabel_dropout": (lambda: DBNClassifier(
+        (4,), init="xavier_uniform", dropout=0.5, batch_size=20, max_iter=4),
+        "multilabel", False),
+    "weighted_rbm": (lambda: DBNClassifier(
+        (4,), init=StackedRBMTransformer((4,), n_iter=2), batch_size=20,
+        max_iter=4), "classes", True),
+}
+
+
+@pytest.mark.parametrize("name", list(NEW_FIT_PATHS))
+def test_new_fit_paths_failing_half_way_keep_the_model(name, monkeypatch):
+    make, target, weighted = NEW_FIT_PATHS[name]
+    X, y = _data()
+    y = {"classes": y, "real": X @ [1.0, -2.0, 0.5, 0.0, 3.0],
+         "multilabel": (X[:, :3] > 0.5).astype(int)}[target]
+    w = np.arange(X.shape[0]) % 3 + 1.0 if weighted else None
+    est = make().set_params(random_state=0).fit(X, y, sample_weight=w)
+    before, predictions = _state(est), est.predict(X)
+    calls = {"n": 0}
+    real = sk_dbn._finetune.loss_and_gradients
+
+    def fail_on_the_third_call(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("failed half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sk_dbn._finetune, "loss_and_gradients",
+                        fail_on_the_third_call)
+    with pytest.raises(RuntimeError, match="half-way"):
+        est.set_params(random_state=1).fit(X, y, sample_weight=w)
+    assert calls["n"] == 3
+    _assert_same(before, _state(est))
+    np.testing.assert_array_equal(est.predict(X), predictions)
