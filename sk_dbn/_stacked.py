@@ -386,9 +386,13 @@ class StackedRBMTransformer(
             (ReLU units), in the dtype of the fitted weights.
         """
         X = check_predict_input(self, X)
-        act = _rbm.HIDDEN_ACTIVATION[self._layers[0]["hidden_units"]]
         return forward_chunked(X, self.coefs_, self.intercepts_,
-                               [act] * len(self.coefs_))
+                               [self._hidden_activation()] * len(self.coefs_))
+
+    def _hidden_activation(self):
+        """The activation of every fitted layer's mean-field up-pass (from the
+        fitted state, not from ``hidden_units``)."""
+        return _rbm.HIDDEN_ACTIVATION[self._layers[0]["hidden_units"]]
 
     def inverse_transform(self, X):
         """Mean-field top-down reconstruction in input space.

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._activations import make_activation
 from ._base import check_predict_input
 from ._network import iter_forward
-from ._rbm import HIDDEN_ACTIVATION
+from ._stacked import StackedRBMTransformer
 
 __all__ = [
     "activation_statistics",
@@ -69,10 +69,9 @@ def _hidden_layers(estimator):
     """
     check_is_fitted(estimator, "coefs_")
     coefs, intercepts = estimator.coefs_, estimator.intercepts_
-    hidden_units = getattr(estimator, "hidden_units", None)
-    if hidden_units in HIDDEN_ACTIVATION and not hasattr(estimator, "activation"):
-        # StackedRBMTransformer: every layer is a hidden layer
-        return list(coefs), list(intercepts), HIDDEN_ACTIVATION[hidden_units]
+    if isinstance(estimator, StackedRBMTransformer):
+        # every layer is a hidden layer
+        return list(coefs), list(intercepts), estimator._hidden_activation()
     activation = getattr(estimator, "activation", None)
     if activation is None:
         raise TypeError(
