@@ -89,14 +89,16 @@ class VersionedStateMixin:
         super().__setstate__(state)
 
 
-def check_hidden_layer_sizes(hidden_layer_sizes, allow_empty=False):
+def check_hidden_layer_sizes(hidden_layer_sizes, caller, allow_empty=False,
+                             name="hidden_layer_sizes"):
     """Validate ``hidden_layer_sizes`` and return it as a list of ints.
 
     An int, or an ordered sequence (list, tuple, range, 1-d array) of ints, each
     >= 1; with ``allow_empty``, also an empty sequence (a network without hidden
     layers, as scikit-learn's networks allow). A set or dict has no defined layer
     order and a 0-d array is not a sequence, so they are refused rather than read
-    in some arbitrary order.
+    in some arbitrary order. The error names the parameter ``name`` of the
+estimator class ``caller``, as scikit-learn's parameter validation does.
     """
     sizes = hidden_layer_sizes
     if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
@@ -115,8 +117,9 @@ def check_hidden_layer_sizes(hidden_layer_sizes, allow_empty=False):
     ):
         # InvalidParameterError (a ValueError) as for the constraints sklearn checks
         raise InvalidParameterError(
-            "hidden_layer_sizes must be a positive int or an ordered sequence (list, "
-            "tuple, range or 1-d array) of positive ints, one per hidden layer; got "
+            f"The {name!r} parameter of {caller} must be a positive int or an "
+            "ordered sequence (list, tuple, range or 1-d array) of positive ints, "
+            "one per hidden layer; got "
             f"{hidden_layer_sizes!r} ({type(hidden_layer_sizes).__name__})."
         )
     return [int(s) for s in sizes]

@@ -2,8 +2,8 @@
 chosen by name.
 
 Each estimator reads as a recipe -- validate, initial weights, epochs, commit --
-over the maths beneath it: :mod:`sk_dbn._init` (initial weights),
-:mod:`sk_dbn._finetune` (epochs), :mod:`sk_dbn._training` (the transaction and the
+over the maths beneath it: :mod:`sk_dbn._initial_weights` (initial weights),
+:mod:`sk_dbn._finetune` (epochs), :mod:`sk_dbn._transaction` (the transaction and the
 guarded loop) and :mod:`sk_dbn._network` (forward and backward passes, losses).
 The two share everything in :class:`_BaseDBN` and differ, as scikit-learn's
 ``MLPClassifier`` and ``MLPRegressor`` do, only in their output layer, loss and
@@ -37,7 +37,7 @@ from ._base import (
     select_rows,
 )
 from ._finetune import STOCHASTIC_STATE, fine_tune, stochastic_state
-from ._init import initial_network
+from ._initial_weights import check_init, initial_weights
 from ._network import (
     OUTPUT_FUNCTIONS,
     check_widths,
@@ -45,10 +45,9 @@ from ._network import (
     logits_to_log_proba,
     logits_to_proba,
 )
-from ._pretrain import is_pretraining, pretrained_weights
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
-from ._training import TrainingSession, transaction
+from ._transaction import TrainingSession, transaction
 from .initializers import INITIALIZERS
 from .utils._sklearn import Interval, Options, StrOptions, _fit_context
 
@@ -260,8 +259,10 @@ _NOTES_DOC = """\
 
     With ``init="rbm"`` and ``activation="tanh"``, ``tanh(x / 2) = 2 sigmoid(x) -
     1`` gives tanh layers whose outputs are exactly ``2 h - 1`` for the RBM's
-    hidden probabilities ``h`` (see :func:`rbm_to_network`). ``"identity"``
-    starts from the RBM's pre-activations, ``"leaky_relu"`` from NReLU weights.
+    hidden probabilities ``h``: the first layer takes the RBM's ``(W / 2, b /
+    2)``, a higher layer (whose input is ``2 h - 1``) ``(W / 4, b / 2 +
+    W.sum(axis=0) / 4)``. ``"identity"`` starts from the RBM's pre-activations,
+    ``"leaky_relu"`` from NReLU weights.
 
     To inspect a network as initialised, before any fine-tuning, call
     :meth:`initialize` instead of :meth:`fit`.
@@ -399,8 +400,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, *, incremental, classes=None, train=True):
         """Validate, initial weights, epochs, commit; on error ``self`` is unchanged."""
         with transaction(self):
+            check_init(self.init, self)
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes,
-                                             allow_empty=True)
+                                             type(self).__name__, allow_empty=True)
             first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
             if not first and sizes != [W.shape[0] for W in self.coefs_[1:]]:
                 raise ValueError(
@@ -444,21 +446,10 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         """Fresh fitted state: initial weights by ``init`` (pre-training and LSUV
         see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
-        activation = self._hidden_activation()
-        new = {}
-
-        def pretrain(X, rng):
-            coefs, intercepts, fitted = pretrained_weights(
-                self.init, X, sizes, activation, rng=rng, session=session,
-                verbose=self.verbose, sample_weight=sample_weight)
-            if fitted is not None:
-                new["pretrainer_"] = fitted
-            return coefs, intercepts
-
-        coefs, intercepts = initial_network(
-            self.init, layer_sizes, X, activation, rng=rng,
-            pretrain=pretrain if is_pretraining(self.init) else None,
-            sample_weight=sample_weight)
+        coefs, intercepts, pretrainer = initial_weights(
+            self.init, layer_sizes, X, self._hidden_activation(), rng=rng,
+            session=session, sample_weight=sample_weight, verbose=self.verbose)
+        new = {} if pretrainer is None else {"pretrainer_": pretrainer}
         stochastic = {} if self.solver == "lbfgs" else stochastic_state(len(coefs))
         return {**new, **stochastic, "coefs_": coefs, "intercepts_": intercepts,
                 "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0,

@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from . import DBNClassifier, StackedRBMTransformer
 from ._activations import make_activation
 from ._demo_results import Cell, Fit, Table, chance_accuracy, input_blind_loss
-from ._pretrain import hidden_units_for
+from ._initial_weights import hidden_units_for
 from .initializers import normal
 
 BATCH_SIZE = 128

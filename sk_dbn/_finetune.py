@@ -29,7 +29,7 @@ from ._base import (
 )
 from ._network import BackpropWorkspace, l2_penalty, loss_and_gradients
 from ._optimizers import make_optimizer
-from ._training import check_diverged, divergence_causes
+from ._transaction import check_diverged, divergence_causes
 from .utils._sklearn import _check_optimize_result
 
 LOSS_GROWTH = 1e6

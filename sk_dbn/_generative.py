@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _likelihood, _rbm
 from ._base import check_predict_input
 from ._rng import check_generator
+from ._standardize import standardization
 
 SAMPLING_STEP = 2**32
 """Offset of the seeds of ``gibbs`` calls (``partial_fit`` uses small steps)."""
@@ -238,6 +239,5 @@ def _sample_down(layer, H, b_v, rng, noise=False):
     V = _rbm.down_raw(layer, H, b_v)
     V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty_like(V))
     if noise and layer["visible_units"] == "gaussian":
-        V += rng.standard_normal(V.shape, dtype=V.dtype) * _rbm.standardization(
-            layer)[1]
+        V += rng.standard_normal(V.shape, dtype=V.dtype) * standardization(layer)[1]
     return V

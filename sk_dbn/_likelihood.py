@@ -24,6 +24,16 @@ def _softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def free_energy(visible_term, hidden_input):
+    """The free energy ``F(v) = -v.b_v - sum_j softplus(x_j)`` of visible vectors,
+    one per row, from ``visible_term = v.b_v`` and ``hidden_input = v W + b_h``.
+
+    Taking the two terms rather than ``v`` lets the pseudo-likelihood evaluate
+    ``F`` at a vector with one unit flipped by updating them, not by a product.
+    """
+    return -visible_term - _softplus(hidden_input).sum(axis=1)
+
+
 def _dense64(V):
     V = V.toarray() if hasattr(V, "toarray") else V
     return np.asarray(V, dtype=np.float64)
@@ -41,15 +51,15 @@ def pseudo_log_likelihood(V, W, b_h, b_v):
     out = np.empty(V.shape[0])
     for start in range(0, V.shape[0], CHUNK):
         rows = _dense64(V[start:start + CHUNK])
-        X = rows @ W + b_h
-        base = _softplus(X).sum(axis=1)
+        vb, X = rows @ b_v, rows @ W + b_h
+        F = free_energy(vb, X)
         flip = 1.0 - 2.0 * rows  # v' - v, unit by unit
         total = np.zeros(rows.shape[0])
         for i in range(W.shape[0]):
             d = flip[:, i]
-            # F(v') - F(v) = -d b_v_i - sum_j softplus(X_j + d W_ij) + sum softplus(X)
-            delta = -d * b_v[i] - _softplus(X + d[:, None] * W[i]).sum(axis=1) + base
-            total -= _softplus(-delta)  # log sigmoid(delta)
+            # v' differs from v in unit i only: v'.b_v and v'W + b_h by one term
+            delta = free_energy(vb + d * b_v[i], X + d[:, None] * W[i]) - F
+            total -= _softplus(-delta)  # log sigmoid(F(v') - F(v))
         out[start:start + rows.shape[0]] = total
     return out
 
@@ -116,5 +126,5 @@ def mean_unnormalised_log_prob(V, W, b_h, b_v):
     total = 0.0
     for start in range(0, V.shape[0], CHUNK):
         rows = _dense64(V[start:start + CHUNK])
-        total += float((rows @ b_v).sum() + _softplus(rows @ W + b_h).sum())
+        total -= float(free_energy(rows @ b_v, rows @ W + b_h).sum())
     return total / V.shape[0]

@@ -2,8 +2,8 @@
 
 Weights are in (n_visible, n_hidden) orientation (the ``coefs_`` orientation of the
 network), so the up-pass is the network's forward layer. Visible units are
-``"bernoulli"`` (data in [0, 1]) or ``"gaussian"`` (unit variance: the caller
-standardises the data, see :func:`fold_standardization`); hidden units are
+``"bernoulli"`` (data in [0, 1]) or ``"gaussian"`` (unit variance: the data is
+standardised, see :mod:`sk_dbn._standardize`); hidden units are
 ``"bernoulli"`` or ``"relu"`` (noisy rectified linear units, Nair & Hinton 2010).
 
 Contrastive divergence runs on preallocated buffers (:class:`CDWorkspace`): the
@@ -15,24 +15,29 @@ the optimizer fine-tuning uses.
 A layer's training state is a plain dict (see :func:`new_layer`): its parameters
 in the training space (standardised for Gaussian visible units), the running
 moments of its input, the momentum velocities and the persistent chains. The
-layer trains itself (:func:`train_epoch`); the estimator only folds the
+layer trains itself (:func:`train_layer`, epoch by epoch); the estimator decides
+what an epoch's error means (divergence, its verbose line) and folds the
 standardisation into raw-space parameters when it commits them
 (:func:`raw_params`).
 """
 
 import copy
-import time
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils import gen_batches
 
 from ._activations import make_activation
-from ._base import copy_arrays
+from ._base import all_finite, copy_arrays
 from ._network import affine, forward_layer
 from ._optimizers import SGD
-from ._training import check_diverged, divergence_causes
+from ._standardize import (
+    fold_standardization,
+    load_rows,
+    max_sq_norm,
+    moments,
+    standardization,
+)
 
 GAUSSIAN_LR_FACTOR = 0.1
 """Learning-rate factor of layers with Gaussian visible units (Hinton's guide: their
@@ -46,8 +51,6 @@ DIVERGED = 1e6
 """Reconstruction error of standardised data beyond which a layer has diverged
 (reconstructing every row by the mean gives at most 1)."""
 
-MOMENT_CHUNK = 4096
-"""Rows per chunk when accumulating the input moments in float64."""
 
 HIDDEN_ACTIVATION = {"bernoulli": make_activation("logistic"),
                      "relu": make_activation("relu")}
@@ -76,48 +79,10 @@ def down_raw(layer, H, b_visible):
     return down(H, W, b_visible, layer["visible_units"])
 
 
-def components_to_coefs(components):
-    """Convert RBM ``components_`` (n_hidden, n_visible) to ``coefs_`` orientation.
-
-    scikit-learn's ``BernoulliRBM`` stores ``components_`` as (n_components,
-    n_features); networks here use (fan_in, fan_out) = (n_visible, n_hidden).
-    """
-    return np.ascontiguousarray(np.asarray(components).T)
-
-
-def free_energy(V, W, b_hidden, b_visible):
-    """Free energy of Bernoulli-Bernoulli RBM visible vectors (one per row).
-
-    ``F(v) = -v.c - sum_j log(1 + exp(b_j + (v W)_j))``, so ``p(v) ∝ exp(-F(v))``.
-    """
-    return -(V @ b_visible) - np.logaddexp(0, V @ W + b_hidden).sum(axis=1)
-
-
 def visible_bias_from_data(p, dtype):
     """Hinton's initial visible bias ``log(p / (1 - p))`` for mean activities ``p``."""
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-3, 1 - 1e-3)
     return np.log(p / (1 - p)).astype(dtype)
-
-
-def fold_standardization(W, b_hidden, b_visible, mean, scale):
-    """Parameters trained on ``(x - mean) / scale`` -> parameters on raw ``x``.
-
-    Up-pass: ``((x - m) / s) W + b = x (W / s) + (b - (m / s) W)``; the visible
-    bias becomes the raw-space mean of ``p(x | h = 0)``: ``m + s c``.
-    Exact up to rounding; :func:`unfold_standardization` is its inverse.
-    """
-    W_raw = W / scale[:, None]
-    b_h_raw = b_hidden - (mean / scale) @ W
-    b_v_raw = mean + scale * b_visible
-    return W_raw, b_h_raw, b_v_raw
-
-
-def unfold_standardization(W_raw, b_h_raw, b_v_raw, mean, scale):
-    """Inverse of :func:`fold_standardization`."""
-    W = W_raw * scale[:, None]
-    b_hidden = b_h_raw + mean @ W_raw
-    b_visible = (b_v_raw - mean) / scale
-    return W, b_hidden, b_visible
 
 
 class CDWorkspace:
@@ -228,7 +193,7 @@ def gibbs_phases(ws, n, W, b_hidden, b_visible, *, k, chain, rng, visible_units,
             up_rows(Vk, Hk, H_sample if step < k - 1 else None)
 
 
-def _statistics(ws, n, scale, negative=None):
+def cd_statistics(ws, n, scale, negative=None):
     """CD statistics of the batch, times ``scale``, in ``ws.grads``.
 
     The weight term is one GEMM of the stacked batches,
@@ -250,17 +215,6 @@ def _statistics(ws, n, scale, negative=None):
     np.dot(ws.ones[: 2 * n], H, out=gbh)
     np.dot(signs, V, out=gbv)
     return ws.grads
-
-
-def cd_gradient(ws, n, W, b_hidden, b_visible, **gibbs):
-    """CD-k estimate of the log-likelihood gradient for ``(W, b_hidden, b_visible)``.
-
-    Runs :func:`gibbs_phases` (keyword arguments ``k, chain, rng, visible_units,
-    hidden_units``) and returns ``ws.grads`` = ``(<v h>_data - <v h>_model) / n``
-    and the bias terms.
-    """
-    gibbs_phases(ws, n, W, b_hidden, b_visible, **gibbs)
-    return _statistics(ws, n, 1.0 / n)
 
 
 def rbm_to_network(coefs, intercepts, activation):
@@ -295,73 +249,6 @@ def reconstruction_error(V, W, b_hidden, b_visible, visible_units, hidden_units,
     R -= V
     per_row = np.square(R, out=R).mean(axis=1)
     return float(np.average(per_row, weights=sample_weight))
-
-
-# ------------------------------------------------------------ input moments
-def moments(A, sample_weight=None):
-    """``{"n", "mean", "m2"}`` of the columns of ``A``, accumulated in float64.
-
-    Chunk by chunk, each chunk's centred sums combined with Chan et al.'s pairwise
-    update: stable for features like 1e12 +- 100 (where ``E[x^2] - mean^2`` in
-    float32 cancels to noise), and the memory stays bounded for sparse ``A``.
-    With ``sample_weight``, ``n`` is the sum of the weights and the moments are
-    weighted (an integer weight counts as that many copies of the row).
-    """
-    stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1])}
-    return merge_moments(stats, A, sample_weight)
-
-
-def merge_moments(stats, A, sample_weight=None):
-    """``stats`` updated with the rows of ``A`` (a new dict)."""
-    n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
-    for start in range(0, A.shape[0], MOMENT_CHUNK):
-        chunk = A[start : start + MOMENT_CHUNK]
-        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        chunk = np.asarray(chunk, dtype=np.float64)
-        w = (np.ones(chunk.shape[0]) if sample_weight is None else np.asarray(
-            sample_weight[start : start + MOMENT_CHUNK], dtype=np.float64))
-        nb = float(w.sum())
-        mean_b = (w @ chunk) / nb
-        m2_b = w @ np.square(chunk - mean_b)
-        total = n + nb
-        delta = mean_b - mean
-        mean += delta * (nb / total)
-        m2 += m2_b + np.square(delta) * (n * nb / total)
-        n = total
-    return {"n": n, "mean": mean, "m2": m2}
-
-
-def max_sq_norm(A, std):
-    """The largest squared norm of a row of ``A`` standardised by ``std``."""
-    largest = 0.0
-    for start in range(0, A.shape[0], MOMENT_CHUNK):
-        chunk = A[start : start + MOMENT_CHUNK]
-        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        Z = (np.asarray(chunk, dtype=np.float64) - std[0]) / std[1]
-        largest = max(largest, float(np.einsum("ij,ij->i", Z, Z).max()))
-    return largest
-
-
-def standardization(layer):
-    """``(mean, scale)`` in the layer's dtype, or None for Bernoulli visibles.
-
-    The first layer scales every feature by its own standard deviation (a constant
-    feature by 1); a layer over NReLU units shares one scale, the root of the mean
-    variance (dividing a rarely active unit by its own tiny deviation would blow
-    it up).
-    """
-    stats = layer["moments"]
-    if stats is None:
-        return None
-    dtype = layer["W"].dtype
-    # n is the sum of the sample weights, which can be below 1
-    var = stats["m2"] / (stats["n"] if stats["n"] > 0 else 1.0)
-    if layer["shared_scale"]:
-        scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
-    else:
-        scale = np.sqrt(var)
-        scale[scale <= 1e-8 * np.maximum(1.0, np.abs(stats["mean"]))] = 1.0
-    return stats["mean"].astype(dtype), scale.astype(dtype)
 
 
 # ---------------------------------------------------------------- the layer
@@ -412,48 +299,6 @@ def raw_params(layer):
     return tuple(params) if std is None else fold_standardization(*params, *std)
 
 
-def add_rows(layer, A, sample_weight=None):
-    """Merge ``A`` (weighted by ``sample_weight``) into a Gaussian layer's running
-    moments, in place.
-
-    The training-space parameters are re-expressed under the new standardisation
-    so the function on raw inputs is unchanged (velocities likewise, by the linear
-    part of the same map): a first batch of one row does not freeze a scale that
-    later batches would blow up.
-    """
-    if layer["moments"] is None:
-        return
-    old = standardization(layer)
-    raw = fold_standardization(layer["W"], layer["b_hidden"], layer["b_visible"],
-                               *old)
-    layer["moments"] = merge_moments(layer["moments"], A, sample_weight)
-    new = standardization(layer)
-    layer["max_sq_norm"] = max(layer["max_sq_norm"], max_sq_norm(A, new))
-    layer["W"], layer["b_hidden"], layer["b_visible"] = unfold_standardization(
-        *raw, *new)
-    if layer["velocity"] is not None:
-        # the linear part of unfold(new) o fold(old), applied to the velocities
-        (m_old, s_old), (m_new, s_new) = old, new
-        vW, vh, vv = layer["velocity"]
-        layer["velocity"] = [
-            vW * (s_new / s_old)[:, None],
-            vh + ((m_new - m_old) / s_old) @ vW,
-            vv * (s_old / s_new),
-        ]
-
-
-def load_rows(X, idx, out, std):
-    """Rows ``idx`` of dense or sparse ``X`` into ``out``, standardised by ``std``."""
-    if sp.issparse(X):
-        out[...] = X[idx].toarray()
-    else:
-        np.take(X, idx, axis=0, out=out)
-    if std is not None:
-        out -= std[0]
-        out /= std[1]
-    return out
-
-
 def probe_rows(layer, A):
     """The first :data:`PROBE_ROWS` rows of ``A``, standardised like training
     data: each epoch's reconstruction error is measured on them."""
@@ -501,10 +346,10 @@ def train_epoch(layer, A, ws, *, rng, session, learning_rate, momentum,
                      visible_units=layer["visible_units"],
                      hidden_units=layer["hidden_units"])
         if sample_weight is None:  # lr times the descent direction
-            grads = _statistics(ws, n, -learning_rate / n)
+            grads = cd_statistics(ws, n, -learning_rate / n)
         else:
             w = sample_weight[idx]
-            grads = _statistics(ws, n, w * (-learning_rate / float(w.sum())),
+            grads = cd_statistics(ws, n, w * (-learning_rate / float(w.sum())),
                                 -learning_rate / n if persistent else None)
         optimizer.update(params, grads, decay)
         session.check()
@@ -534,18 +379,16 @@ def learning_rate_factor(layer, batch_size):
     return GAUSSIAN_LR_FACTOR
 
 
-def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_rate,
-                momentum, weight_decay, batch_size, cd_k, persistent, init,
-                sample_weight=None, **_):
-    """``n_epochs`` epochs of CD on ``layer`` (number ``index`` in its stack),
-    the rows of ``A`` weighted by ``sample_weight``.
+def train_layer(layer, A, n_epochs, *, rng, session, learning_rate, momentum,
+                weight_decay, batch_size, cd_k, persistent, sample_weight=None):
+    """Train ``layer`` on the rows of ``A`` (weighted by ``sample_weight``) for
+    ``n_epochs`` epochs of CD-``cd_k`` (PCD with ``persistent``), yielding each
+    epoch's reconstruction error once it is recorded in ``layer["errors"]``.
 
-    Takes the hyperparameters of :class:`~sk_dbn.StackedRBMTransformer` by name.
-    Hinton's schedules: momentum ``min(0.5, momentum)`` for the first 5 epochs,
-    and :data:`GAUSSIAN_LR_FACTOR` times the learning rate for Gaussian visible
-    units. An epoch whose reconstruction error exceeds :data:`DIVERGED`, or whose
-    parameters are not finite, raises a ``DivergenceError`` naming
-    ``learning_rate``.
+    Hinton's schedules: momentum ``min(0.5, momentum)`` for the first 5 epochs
+    of the layer, and :func:`learning_rate_factor` times ``learning_rate``.
+    The caller decides what an error means (see :func:`diverged`); a generator,
+    so it can stop the training between epochs.
     """
     W = layer["W"]
     ws = CDWorkspace(min(batch_size, A.shape[0]), *W.shape, W.dtype)
@@ -554,34 +397,20 @@ def train_layer(layer, A, n_epochs, *, rng, session, index, verbose, learning_ra
     probe_weight = (None if sample_weight is None
                     else sample_weight[: probe.shape[0]])
     for _ in range(n_epochs):
-        start, epoch = time.time(), len(layer["errors"])
+        epoch = len(layer["errors"])
         error = train_epoch(
             layer, A, ws, rng=rng, session=session, learning_rate=rate,
             momentum=min(0.5, momentum) if epoch < 5 else momentum,
             weight_decay=weight_decay, k=cd_k, persistent=persistent, probe=probe,
             sample_weight=sample_weight, probe_weight=probe_weight,
         )
-        check_diverged(
-            error if error < DIVERGED else np.inf,
-            [layer["W"], layer["b_hidden"], layer["b_visible"]],
-            f"Pre-training diverged in RBM layer {index} at epoch {epoch + 1}: the "
-            f"reconstruction error became {error:.3g}.",
-            lambda: _causes(layer, A, learning_rate, init),
-        )
         layer["errors"].append(error)
-        if verbose:
-            print(f"[StackedRBMTransformer] layer {index}, epoch {epoch + 1}, "
-                  f"reconstruction error = {error:.6f}, {time.time() - start:.2f} s")
+        yield error
 
 
-def _causes(layer, A, learning_rate, init):
-    """Why a layer diverged: ``init`` when its weights started too large for a
-    Gaussian-NReLU chain, else the learning rate (and the data's scale)."""
-    gain = layer.get("initial_gain", 0.0)
-    if gain >= 1:
-        return [("init", init,
-                 "the initial weights are too large for Gaussian visible and NReLU "
-                 "hidden units: their Gibbs chain amplifies when the largest "
-                 f"singular value of W exceeds 1 (it was {gain:.3g}); use a "
-                 "small-scale init such as the default 'normal'")]
-    return divergence_causes(A, learning_rate=("learning_rate", learning_rate))
+def diverged(layer, error):
+    """Whether a layer whose last epoch ended with reconstruction ``error`` has
+    diverged: an error beyond :data:`DIVERGED`, or parameters that are not
+    finite."""
+    return not (error < DIVERGED and all_finite(
+        [layer["W"], layer["b_hidden"], layer["b_visible"]]))

@@ -1,5 +1,6 @@
 """StackedRBMTransformer: greedy layer-wise RBM pre-training as a transformer."""
 
+import time
 import warnings
 from numbers import Real
 
@@ -16,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _rbm
 from ._base import (
     POSITIVE_INT,
+    DivergenceError,
     TrainingInterruptedWarning,
     VersionedStateMixin,
     check_hidden_layer_sizes,
@@ -24,11 +26,11 @@ from ._base import (
     select_rows,
 )
 from ._generative import GenerativeMixin
-from ._init import draw_weights
 from ._network import forward_chunked
 from ._rng import check_generator
-from ._training import TrainingSession, transaction
-from .initializers import INITIALIZERS
+from ._standardize import add_rows
+from ._transaction import TrainingSession, divergence_causes, transaction
+from .initializers import INITIALIZERS, _draw_weights
 from .utils._sklearn import Interval, StrOptions, _fit_context
 
 
@@ -114,8 +116,8 @@ class StackedRBMTransformer(
     ----------
     coefs_ : list of ndarray
         ``coefs_[i]`` of shape (fan_in, fan_out): the weights of RBM ``i`` in
-        network orientation (see :func:`~sk_dbn._rbm.components_to_coefs` for the
-        ``BernoulliRBM.components_`` orientation).
+        network orientation, (n_visible, n_hidden): ``coefs_[i].T`` is in the
+        (n_components, n_features) orientation of ``BernoulliRBM.components_``.
     intercepts_ : list of ndarray
         Hidden biases of each RBM, shape (fan_out,).
     intercepts_visible_ : list of ndarray
@@ -278,7 +280,8 @@ class StackedRBMTransformer(
         """Validate, initialise (if needed), train, commit; True if interrupted."""
         with transaction(self):
             first = not (incremental and hasattr(self, "_layers"))
-            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+            sizes = check_hidden_layer_sizes(self.hidden_layer_sizes,
+                                             type(self).__name__)
             X, w, visible_units = self._validate_fit_data(X, sample_weight, first,
                                                           sizes)
             layers = [] if first else [_rbm.copy_layer(a) for a in self._layers]
@@ -292,13 +295,11 @@ class StackedRBMTransformer(
                         layers.append(self._new_layer(i, A, w, n_hidden,
                                                       visible_units, rng))
                     elif not session.interrupted:
-                        _rbm.add_rows(layers[i], A, w)
+                        add_rows(layers[i], A, w)
                     if not session.interrupted:
                         with session.stage():
-                            _rbm.train_layer(
-                                layers[i], A, n_epochs, rng=rng, session=session,
-                                index=i, sample_weight=w,
-                                **self.get_params(deep=False))
+                            self._train_layer(i, layers[i], A, n_epochs, rng, session,
+                                              w)
                     if i + 1 < len(sizes):
                         A = self._up(layers[i], A)
             self._commit(layers, visible_units)
@@ -310,6 +311,42 @@ class StackedRBMTransformer(
                 TrainingInterruptedWarning, stacklevel=3,
             )
         return session.interrupted
+
+    def _train_layer(self, index, layer, A, n_epochs, rng, session, sample_weight):
+        """``n_epochs`` epochs of layer ``index`` on its input ``A``: the
+        divergence check and the verbose line after each."""
+        start = time.time()
+        for error in _rbm.train_layer(
+                layer, A, n_epochs, rng=rng, session=session,
+                learning_rate=self.learning_rate, momentum=self.momentum,
+                weight_decay=self.weight_decay, batch_size=self.batch_size,
+                cd_k=self.cd_k, persistent=self.persistent,
+                sample_weight=sample_weight):
+            epoch = len(layer["errors"])
+            if _rbm.diverged(layer, error):
+                raise DivergenceError(
+                    f"Pre-training diverged in RBM layer {index} at epoch {epoch}: "
+                    f"the reconstruction error became {error:.3g}.",
+                    self._divergence_causes(layer, A))
+            if self.verbose:
+                print(f"[StackedRBMTransformer] layer {index}, epoch {epoch}, "
+                      f"reconstruction error = {error:.6f}, "
+                      f"{time.time() - start:.2f} s")
+            start = time.time()
+
+    def _divergence_causes(self, layer, A):
+        """Why a layer diverged: ``init`` when its weights started too large for
+        a Gaussian-NReLU chain, else the learning rate (and the data's scale)."""
+        gain = layer.get("initial_gain", 0.0)
+        if gain >= 1:
+            return [("init", self.init,
+                     "the initial weights are too large for Gaussian visible and "
+                     "NReLU hidden units: their Gibbs chain amplifies when the "
+                     "largest singular value of W exceeds 1 (it was "
+                     f"{gain:.3g}); use a small-scale init such as the default "
+                     "'normal'")]
+        return divergence_causes(A, learning_rate=("learning_rate",
+                                                   self.learning_rate))
 
     def _validate_fit_data(self, X, sample_weight, first, sizes):
         """``(X, sample_weight, visible_units)`` for a fit: rows of weight 0
@@ -345,7 +382,7 @@ class StackedRBMTransformer(
     def _new_layer(self, i, A, sample_weight, n_hidden, visible_units, rng):
         """Training state of layer ``i`` over its input ``A`` (rows weighted by
         ``sample_weight``), weights from init."""
-        W = draw_weights(self.init, A.shape[1], n_hidden, rng=rng, dtype=A.dtype,
+        W = _draw_weights(self.init, A.shape[1], n_hidden, rng=rng, dtype=A.dtype,
                          layer=i)
         below = visible_units if i == 0 else (
             "bernoulli" if self.hidden_units == "bernoulli" else "gaussian")

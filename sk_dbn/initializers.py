@@ -14,6 +14,7 @@ names to functions and :func:`get_initializer` resolves a name or a callable.
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import ndtr
 
 from ._rng import check_generator
@@ -820,6 +821,33 @@ def get_initializer(init):
             f"Unknown initializer {init!r}; use a callable or one of "
             f"{sorted(INITIALIZERS)}"
         ) from None
+
+
+def _draw_weights(init, fan_in, fan_out, *, rng, dtype, layer):
+    """Weights of shape ``(fan_in, fan_out)`` from ``init``, checked and copied.
+
+    The one place where an initializer is called for an estimator: a
+    ``ValueError`` naming ``init`` and ``layer`` when it returns something other
+    than a finite dense array of that shape, and a C-contiguous copy in
+    ``dtype`` otherwise (training never writes into an array the initializer
+    may have kept, and two layers never share memory).
+    """
+    W = get_initializer(init)(fan_in, fan_out, random_state=rng, dtype=dtype)
+    where = f"init={init!r} for layer {layer} (fan_in={fan_in}, fan_out={fan_out})"
+    if sp.issparse(W):
+        raise ValueError(f"{where} returned a sparse matrix; it must return a dense "
+                         "array.")
+    try:
+        W = np.array(W, dtype=dtype, order="C", copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} returned something that is not a numeric "
+                         f"array: {exc}") from None
+    if W.shape != (fan_in, fan_out):
+        raise ValueError(f"{where} returned an array of shape {W.shape}; expected "
+                         f"{(fan_in, fan_out)} (fan_in, fan_out).")
+    if not np.isfinite(W).all():
+        raise ValueError(f"{where} returned non-finite values (NaN or inf).")
+    return W
 
 
 def calculate_gain(activation, param=None):

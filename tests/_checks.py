@@ -1,5 +1,6 @@
-"""Helpers several test modules share: finite differences, and two networks
-(sk_dbn's and scikit-learn's) started from the same weights."""
+"""Helpers several test modules share: finite differences, exact equality of
+two models' predictions, and two networks (sk_dbn's and scikit-learn's) started
+from the same weights."""
 
 import numpy as np
 
@@ -25,6 +26,35 @@ def relative_error(numeric, analytic):
     """``|numeric - analytic| / (|numeric| + |analytic|)``."""
     return np.linalg.norm(numeric - analytic) / (
         np.linalg.norm(numeric) + np.linalg.norm(analytic))
+
+
+def assert_same_predictions(a, b, X):
+    """``a`` and ``b`` predict exactly alike on ``X`` (labels, probabilities and
+    log-probabilities, bit for bit)."""
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict_log_proba(X), b.predict_log_proba(X))
+
+
+def full_batch_gradients(clf, X, y, alpha):
+    """``(loss, coef_grads, intercept_grads)`` of classifier ``clf``'s current
+    network on the whole batch ``(X, y)`` with L2 term ``alpha``: what one plain
+    SGD step of a full-batch fit follows (computed on copies of the weights)."""
+    from sk_dbn._network import loss_and_gradients
+
+    coefs = [W.copy() for W in clf.coefs_]
+    intercepts = [b.copy() for b in clf.intercepts_]
+    n = X.shape[0]
+    widths = [W.shape[1] for W in coefs]
+    coef_grads = [np.empty_like(W) for W in coefs]
+    intercept_grads = [np.empty_like(b) for b in intercepts]
+    loss = loss_and_gradients(
+        [X] + [np.empty((n, w), dtype=X.dtype) for w in widths],
+        np.searchsorted(clf.classes_, y), coefs, intercepts,
+        clf._hidden_activation(), alpha,
+        [np.empty((n, w), dtype=X.dtype) for w in widths], coef_grads,
+        intercept_grads)
+    return loss, coef_grads, intercept_grads
 
 
 def network_params(est):

@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
-from sk_dbn._pretrain import is_pretraining
+from sk_dbn._initial_weights import is_pretraining
 
 ESTIMATORS = [
     StackedRBMTransformer(),

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _checks import assert_same_predictions, full_batch_gradients
 from scipy.special import expit, softmax
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -18,7 +19,6 @@ from sklearn.preprocessing import MinMaxScaler
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn._activations import make_activation
-from sk_dbn._network import loss_and_gradients
 from sk_dbn._rbm import rbm_to_network
 from sk_dbn.initializers import INITIALIZERS, normal
 
@@ -377,17 +377,8 @@ def test_fit_uses_the_initial_network_and_one_sgd_step():
                   momentum=0.0, learning_rate_init=0.1, alpha=0.01,
                   batch_size=120, max_iter=1, shuffle=False)
     init = small(**params).initialize(X, y)
-    coefs = copy.deepcopy(init.coefs_)
-    intercepts = copy.deepcopy(init.intercepts_)
-    y_idx = np.searchsorted(init.classes_, y)
-    widths = [W.shape[1] for W in coefs]
-    cg = [np.empty_like(W) for W in coefs]
-    ig = [np.empty_like(b) for b in intercepts]
-    loss = loss_and_gradients(
-        [X] + [np.empty((120, w)) for w in widths], y_idx, coefs, intercepts,
-        make_activation("logistic"), 0.01, [np.empty((120, w)) for w in widths], cg,
-        ig,
-    )
+    coefs, intercepts = init.coefs_, init.intercepts_
+    loss, cg, ig = full_batch_gradients(init, X, y, alpha=0.01)
     clf = small(**params).fit(X, y)
     assert clf.n_iter_ == 1 and clf.t_ == 120
     np.testing.assert_allclose(clf.loss_curve_[0], loss, rtol=1e-10)
@@ -654,17 +645,6 @@ def test_changed_activation_parameters_after_fit_are_named():
     assert clf.fit(X, y).coefs_[0].shape == (64, 6)  # a refit starts afresh
 
 
-@pytest.mark.parametrize(
-    ("param", "value"),
-    [("negative_slope", -0.1), ("negative_slope", 1.0), ("negative_slope", "1/3"),
-     ("maxout_pieces", 1), ("maxout_pieces", 2.0), ("maxout_pieces", "2")],
-)
-def test_invalid_activation_parameters(param, value):
-    X, y = digits(40)
-    with pytest.raises(ValueError, match=param):
-        DBNClassifier((4,), init="zeros", **{param: value}).fit(X, y)
-
-
 # --------------------------------------------------- every init, API details
 INIT_NAMES = sorted(INITIALIZERS) + ["lsuv", "rbm"]
 
@@ -810,12 +790,6 @@ def fitted():
     return clf, X, y
 
 
-def _assert_same_predictions(a, b, X):
-    np.testing.assert_array_equal(a.predict(X), b.predict(X))
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(a.predict_log_proba(X), b.predict_log_proba(X))
-
-
 def test_clone(fitted):
     clf, X, y = fitted
     cloned = clone(clf)
@@ -829,7 +803,7 @@ def test_clone(fitted):
         assert cloned_init is not init
         assert cloned_init.get_params() == init.get_params()
     cloned.fit(X, y)  # same int seed: the same model
-    _assert_same_predictions(clf, cloned, X)
+    assert_same_predictions(clf, cloned, X)
 
 
 # ------------------------------------------------- the same as scikit-learn's

@@ -7,11 +7,9 @@
   training from resuming at a sane learning rate.
 - Pre-activations of +-1e3 (float32 and float64) run with RuntimeWarnings as
   errors: the maths is written with ``expit``/``log_expit``/``logsumexp``.
-- Parameter values that ``_parameter_constraints`` cannot express (checked by hand
-  in ``fit``) raise ``InvalidParameterError`` naming the parameter; the
-  constraints themselves are covered by ``check_param_validation`` in
-  ``test_common.py``. Data-dependent parameter checks (a non-finite ``init``, a
-  ``validation_fraction`` too small for a stratified split) name the parameter.
+- Data-dependent parameter checks (a non-finite ``init``, a
+  ``validation_fraction`` too small for a stratified split) name the parameter
+  (the other parameter checks are in ``test_params.py``).
 """
 
 import contextlib
@@ -23,7 +21,6 @@ from sklearn.datasets import load_digits
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn.initializers import normal, xavier_uniform
-from sk_dbn.utils._sklearn import InvalidParameterError
 
 DTYPES = [np.float32, np.float64]
 ACTIVATIONS = ["logistic", "tanh", "relu", "leaky_relu", "maxout", "identity"]
@@ -319,52 +316,6 @@ def test_extreme_pre_activations_transform(dtype, hidden_units, visible_units):
         for top in (H, np.full_like(H, 1e3), np.full_like(H, -1e3)):
             R = est.inverse_transform(top)
             assert R.dtype == dtype and np.isfinite(R).all()
-
-
-# ------------------------------------------------- hand-checked parameter values
-# The constraints accept any array-like for hidden_layer_sizes; its elements are
-# checked by hand. The last four are rejected by the constraints themselves.
-BAD_HIDDEN_LAYER_SIZES = [(0,), (), [], (3, -1), (3, 0), (2.5,), (True,), True,
-                          (3, None), [[3]], np.array([4, -4]),
-                          "abc", 0, -2, None]
-
-
-FIT_METHODS = [(DBNClassifier, "fit"), (DBNClassifier, "partial_fit"),
-               (DBNClassifier, "initialize"), (StackedRBMTransformer, "fit"),
-               (StackedRBMTransformer, "partial_fit"),
-               (StackedRBMTransformer, "fit_transform")]
-
-
-@pytest.mark.parametrize("value", BAD_HIDDEN_LAYER_SIZES, ids=repr)
-@pytest.mark.parametrize(("Estimator", "method"), FIT_METHODS,
-                         ids=lambda v: getattr(v, "__name__", v))
-def test_invalid_hidden_layer_sizes(Estimator, method, value):
-    X, y = _digits(30)
-    est = Estimator(value)
-    kwargs = {"classes": np.unique(y)} if (
-        Estimator is DBNClassifier and method == "partial_fit") else {}
-    args = (X, y) if Estimator is DBNClassifier else (X,)
-    if Estimator is DBNClassifier and isinstance(value, (tuple, list)) and not value:
-        # no hidden layer is a valid network (as in MLPClassifier), but not one
-        # that the default init="rbm" can pre-train
-        with pytest.raises(ValueError, match="no hidden layer to pre-train"):
-            getattr(est, method)(*args, **kwargs)
-        return
-    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes"):
-        getattr(est, method)(*args, **kwargs)
-
-
-@pytest.mark.parametrize("value", [(3,), 3, [3, 2], np.array([3, 2]), (np.int32(3),)],
-                         ids=repr)
-@pytest.mark.parametrize("Estimator", [DBNClassifier, StackedRBMTransformer])
-def test_valid_hidden_layer_sizes_spellings(Estimator, value):
-    X, y = _digits(30)
-    est = Estimator(value, random_state=0)
-    est.set_params(**({"max_iter": 1} if Estimator is DBNClassifier
-                      else {"n_iter": 1}))
-    est.fit(X / 16, y)
-    sizes = [int(s) for s in np.atleast_1d(value)]
-    assert [W.shape[1] for W in est.coefs_][: len(sizes)] == sizes
 
 
 @pytest.mark.parametrize(("n_samples", "fraction"), [(60, 0.99), (2, 0.99)])

@@ -60,6 +60,7 @@ def _fitted_attributes(estimator):
 
 
 # ------------------------------------------------------------------- the build
+@pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path):
     for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme",
                    "sphinx-mathjax-offline"):
@@ -118,6 +119,51 @@ def test_every_example_is_in_the_gallery_source():
 
 
 # ------------------------------------------------------------- the docstrings
+def _rendered_docstrings():
+    """``(where, docstring)`` of everything the API page renders: the public
+    classes and functions, and the methods ``api.rst`` lists for each class."""
+    api = (DOCS / "api.rst").read_text(encoding="utf-8")
+    for qualname, obj in _public_objects():
+        yield qualname, obj.__doc__
+        if inspect.isclass(obj):
+            block = re.search(rf"autoclass:: {obj.__name__}\n((?:   .*\n)+)", api)
+            members = re.search(r":members:((?:.|\n)*)", block.group(1)) if block \
+                else None
+            for name in re.findall(r"\w+", members.group(1) if members else ""):
+                yield f"{qualname}.{name}", getattr(obj, name).__doc__
+
+
+@pytest.mark.parametrize("where, doc", list(_rendered_docstrings()),
+                         ids=[w for w, _ in _rendered_docstrings()])
+def test_rendered_docstrings_cite_only_public_names(where, doc):
+    # a cross-reference to a private module or helper renders as a dead link
+    public_modules = {m.__name__: m for m in (sk_dbn, initializers, diagnostics)}
+    here = next(m for name, m in sorted(public_modules.items(), reverse=True)
+                if where.startswith(name + "."))
+    for role, target in re.findall(r":(func|class|meth|mod|data|attr):`([^`]+)`",
+                                   doc or ""):
+        target = target.lstrip("~").split("<")[-1].rstrip(">")
+        if target.startswith(("sklearn.", "numpy.", "scipy.")):
+            continue
+        if role == "meth" and "." not in target:
+            continue  # a method of the class itself
+        if role == "mod":
+            assert target in public_modules, (where, target)
+            continue
+        assert not any(p.startswith("_") for p in target.split(".")), (where,
+                                                                       target)
+        module, _, name = target.rpartition(".")
+        owner = here if not module else public_modules.get(module)
+        if owner is None and module.rpartition(".")[0] in public_modules:
+            # a method or attribute of a public class: sk_dbn.DBNClassifier.fit
+            cls = getattr(public_modules[module.rpartition(".")[0]],
+                          module.rpartition(".")[2], None)
+            assert inspect.isclass(cls) and hasattr(cls, name), (where, target)
+            continue
+        assert owner is not None, (where, role, target)
+        assert name in owner.__all__, (where, role, target)
+
+
 @pytest.mark.parametrize("qualname, obj", list(_public_objects()),
                          ids=[q for q, _ in _public_objects()])
 def test_public_objects_have_examples(qualname, obj):

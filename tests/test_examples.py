@@ -35,6 +35,7 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, tmp_path):
     if path.name == "plot_save_load.py":

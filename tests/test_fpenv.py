@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sk_dbn._rbm
-import sk_dbn._training
+import sk_dbn._transaction
 from sk_dbn import DBNClassifier, StackedRBMTransformer, _fpenv
 from sk_dbn._optimizers import Adam
 
@@ -104,7 +104,7 @@ def test_weights_of_a_dead_input_do_not_become_subnormal(monkeypatch):
     assert _subnormals(clf.coefs_ + clf.intercepts_) == 0
     assert np.abs(clf.coefs_[0][0]).max() < 1e-30  # they did shrink
     # the same fit without flushing leaves subnormal weights (the test has teeth)
-    monkeypatch.setattr(sk_dbn._training, "flush_denormals", contextlib.nullcontext)
+    monkeypatch.setattr(sk_dbn._transaction, "flush_denormals", contextlib.nullcontext)
     clf_off = _fit_with_a_dead_input()
     assert _subnormals(clf_off.coefs_) > 0
     # and the rest of the network is the same, up to those tiny weights

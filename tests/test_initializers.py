@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy import stats
 from scipy.special import expit
-from threadpoolctl import threadpool_limits
 
 from sk_dbn import initializers as inits
 from sk_dbn.initializers import (
@@ -25,13 +24,6 @@ from sk_dbn.initializers import (
 
 SHAPES = [(300, 400), (400, 300)]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_blas_thread():
-    # The matrices here are small: multi-threaded BLAS only adds contention (on a
-    # busy 2-core machine a 400x300 QR takes seconds instead of milliseconds).
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 # Standard deviation of a standard normal truncated to [-2, 2] (computed by scipy,
 # independently of the constant in the module under test).

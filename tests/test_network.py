@@ -474,15 +474,18 @@ def _gradient_check_setup(activation, n_out, seed):
     raise AssertionError("no kink-free network found")  # pragma: no cover
 
 
-def _grads(X, y, coefs, intercepts, activation, alpha, dtype=np.float64):
-    """``(loss, coef_grads + intercept_grads, activations)`` of one batch."""
+def _grads(X, y, coefs, intercepts, activation, alpha, dtype=np.float64, *,
+           output=None, sample_weight=None):
+    """``(loss, coef_grads + intercept_grads, activations)`` of one batch (its
+    rows weighted by ``sample_weight``; ``output`` as for ``loss_and_gradients``)."""
     n = X.shape[0]
     cg = [np.empty_like(W) for W in coefs]
     ig = [np.empty_like(b) for b in intercepts]
     acts = [X, *buffers(n, coefs, dtype)]
     loss = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
                               pre_buffers(n, coefs, dtype), cg, ig,
-                              buffers(n, coefs, dtype))
+                              buffers(n, coefs, dtype), output=output,
+                              sample_weight=sample_weight)
     return loss, cg + ig, acts
 
 
@@ -808,20 +811,6 @@ def _output_check_setup(activation, output, seed=30, n=10):
     raise AssertionError("no kink-free network found")  # pragma: no cover
 
 
-def _weighted_grads(X, Y, w, coefs, intercepts, activation, alpha, output,
-                    dtype=np.float64):
-    """``(loss, coef_grads + intercept_grads, activations)`` of one weighted batch."""
-    n = X.shape[0]
-    cg = [np.empty_like(W) for W in coefs]
-    ig = [np.empty_like(b) for b in intercepts]
-    acts = [X, *buffers(n, coefs, dtype)]
-    loss = loss_and_gradients(acts, Y, coefs, intercepts, activation, alpha,
-                              pre_buffers(n, coefs, dtype), cg, ig,
-                              buffers(n, coefs, dtype), output=output,
-                              sample_weight=w)
-    return loss, cg + ig, acts
-
-
 @pytest.mark.parametrize("name", ["tanh", "relu"])
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_weighted_output_losses_finite_differences(output, name):
@@ -833,8 +822,8 @@ def test_weighted_output_losses_finite_differences(output, name):
         return reference_weighted_loss(output, X, Y, w, coefs, intercepts,
                                        activation, alpha)
 
-    loss, grads, acts = _weighted_grads(X, Y, w, coefs, intercepts, activation,
-                                        alpha, output)
+    loss, grads, acts = _grads(X, Y, coefs, intercepts, activation, alpha,
+                               output=output, sample_weight=w)
     # the objective is scikit-learn's weighted loss, L2 term over sum(w)
     np.testing.assert_allclose(loss, objective(), rtol=1e-12)
     analytic = np.concatenate([g.ravel() for g in grads])
@@ -882,8 +871,8 @@ def test_sample_weights_are_normalised_and_count_rows(output):
     assert w[2] == 0 and set(w) > {0.0, 1.0}
 
     def run(alpha, weights=w, rows=slice(None)):
-        return _weighted_grads(X[rows], Y[rows], weights, coefs, intercepts, tanh,
-                               alpha, output)[:2]
+        return _grads(X[rows], Y[rows], coefs, intercepts, tanh, alpha,
+                      output=output, sample_weight=weights)[:2]
 
     loss0, grads0 = run(0.0)
     loss_s, grads_s = run(0.0, 7.3 * w)
@@ -927,8 +916,8 @@ def test_weighted_gradients_float32_close_to_float64(output):
         c = [W.astype(dtype) for W in coefs]
         b = [v.astype(dtype) for v in intercepts]
         y = Y if output == "softmax" else Y.astype(dtype)
-        out[dtype] = _weighted_grads(X.astype(dtype), y, w.astype(dtype), c, b,
-                                     tanh, 0.2, output, dtype)[:2]
+        out[dtype] = _grads(X.astype(dtype), y, c, b, tanh, 0.2, dtype,
+                            output=output, sample_weight=w.astype(dtype))[:2]
     assert all(g.dtype == np.float32 for g in out[np.float32][1])
     np.testing.assert_allclose(out[np.float32][0], out[np.float64][0], rtol=1e-5)
     for g32, g64 in zip(out[np.float32][1], out[np.float64][1]):

@@ -13,6 +13,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+from _checks import assert_same_predictions
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -94,12 +95,6 @@ def _assert_same_transforms(a, b, X):
     np.testing.assert_array_equal(a.inverse_transform(H), b.inverse_transform(H))
 
 
-def _assert_same_predictions(a, b, X):
-    np.testing.assert_array_equal(a.predict(X), b.predict(X))
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(a.predict_log_proba(X), b.predict_log_proba(X))
-
-
 def _assert_same_arrays(a, b):
     assert len(a) == len(b)
     for x, y in zip(a, b):
@@ -161,7 +156,7 @@ def test_stack_joblib_round_trip(fitted_stack, tmp_path, mmap_mode):
 def test_classifier_pickle_round_trip(fitted_classifier):
     clf, X, y = fitted_classifier
     loaded = pickle.loads(pickle.dumps(clf))
-    _assert_same_predictions(clf, loaded, X)
+    assert_same_predictions(clf, loaded, X)
     if clf.init == "rbm":
         _assert_same_arrays(loaded.pretrainer_.coefs_, clf.pretrainer_.coefs_)
     _continue_classifier(loaded, clf, X, y)
@@ -178,10 +173,10 @@ def test_classifier_joblib_round_trip(fitted_classifier, tmp_path, mmap_mode):
         assert isinstance(loaded.coefs_[0], np.memmap)
         assert not loaded.coefs_[0].flags.writeable
     assert loaded.coefs_[0].dtype == clf.coefs_[0].dtype
-    _assert_same_predictions(clf, loaded, X)
+    assert_same_predictions(clf, loaded, X)
     assert loaded.score(X, y) == clf.score(X, y)
     _continue_classifier(loaded, clf, X, y)
-    _assert_same_predictions(clf, joblib.load(path, mmap_mode=mmap_mode), X)
+    assert_same_predictions(clf, joblib.load(path, mmap_mode=mmap_mode), X)
 
 
 @pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
@@ -228,7 +223,7 @@ def test_skops_classifier(fitted_classifier, tmp_path):
         assert type(loaded.pretrainer_) is StackedRBMTransformer
         _assert_same_arrays(loaded.pretrainer_.coefs_, clf.pretrainer_.coefs_)
     assert sorted(untrusted) == sorted(expected)
-    _assert_same_predictions(clf, loaded, X)
+    assert_same_predictions(clf, loaded, X)
     _continue_classifier(loaded, clf, X, y)
 
 
@@ -249,7 +244,7 @@ def test_skops_pipeline(tmp_path, final):
     expected = SK_DBN_TYPES if final == "dbn" else {
         _type_name(StackedRBMTransformer)}
     assert sorted(untrusted) == sorted(expected)
-    _assert_same_predictions(pipe, loaded, X)
+    assert_same_predictions(pipe, loaded, X)
     np.testing.assert_array_equal(pipe[:-1].transform(X), loaded[:-1].transform(X))
 
 
@@ -285,7 +280,7 @@ def test_loading_another_version_warns(monkeypatch, tmp_path, how):
     assert names == {"DBNClassifier", "StackedRBMTransformer"}
     assert all(sk_dbn.__version__ in str(w.message) for w in record)
     assert "_sk_dbn_version" not in vars(loaded)
-    _assert_same_predictions(clf, loaded, X)
+    assert_same_predictions(clf, loaded, X)
 
 
 def test_loading_an_unstamped_state_warns():

@@ -13,24 +13,22 @@ import pytest
 from scipy import stats
 from scipy.special import expit, logsumexp
 from sklearn.neural_network import BernoulliRBM
-from threadpoolctl import threadpool_limits
 
-from sk_dbn import StackedRBMTransformer, _rbm
+from sk_dbn import StackedRBMTransformer, _likelihood, _rbm, _standardize
 from sk_dbn._base import copy_arrays
 
 N_VISIBLE, N_HIDDEN = 6, 3
+def _free_energy(V, W, b_h, b_v):
+    """The free energy of each row of ``V`` (:func:`sk_dbn._likelihood.free_energy`)."""
+    return _likelihood.free_energy(V @ b_v, V @ W + b_h)
+
+
 ALL_V = np.array(list(itertools.product([0.0, 1.0], repeat=N_VISIBLE)))
 ALL_H = np.array(list(itertools.product([0.0, 1.0], repeat=N_HIDDEN)))
 PROTOTYPES = np.array(
     [[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 0, 1, 0, 1, 0]], dtype=float
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_blas_thread():
-    # tiny matrices: threads only add contention on a shared machine
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _noisy_prototypes(n, flip=0.05, seed=0):
@@ -41,12 +39,12 @@ def _noisy_prototypes(n, flip=0.05, seed=0):
 
 
 def _log_z(W, b_h, b_v):
-    return logsumexp(-_rbm.free_energy(ALL_V, W, b_h, b_v))
+    return logsumexp(-_free_energy(ALL_V, W, b_h, b_v))
 
 
 def _exact_log_likelihood(data, W, b_h, b_v):
     """Mean log p(v) over the rows of data, by enumerating all visible vectors."""
-    return float(np.mean(-_rbm.free_energy(data, W, b_h, b_v)) - _log_z(W, b_h, b_v))
+    return float(np.mean(-_free_energy(data, W, b_h, b_v)) - _log_z(W, b_h, b_v))
 
 
 def _exact_gradient(data, W, b_h, b_v):
@@ -54,7 +52,7 @@ def _exact_gradient(data, W, b_h, b_v):
 
     dW = <v p(h|v)^T>_data - sum_v p(v) v p(h|v)^T, and likewise for the biases.
     """
-    neg_f = -_rbm.free_energy(ALL_V, W, b_h, b_v)
+    neg_f = -_free_energy(ALL_V, W, b_h, b_v)
     p_v = np.exp(neg_f - logsumexp(neg_f))
     h_data = expit(data @ W + b_h)
     h_model = expit(ALL_V @ W + b_h)
@@ -79,11 +77,16 @@ def _cd(data, W, b_h, b_v, k, seed=0, chain=None, visible_units="bernoulli",
     n = len(data)
     ws = _rbm.CDWorkspace(n, W.shape[0], W.shape[1], W.dtype)
     ws.V[:n] = data
-    grads = _rbm.cd_gradient(
-        ws, n, W, b_h, b_v, k=k, chain=chain, rng=np.random.default_rng(seed),
-        visible_units=visible_units, hidden_units=hidden_units,
-    )
-    return [g.copy() for g in grads]
+    return _cd_gradient(ws, n, W, b_h, b_v, k=k, chain=chain,
+                        rng=np.random.default_rng(seed),
+                        visible_units=visible_units, hidden_units=hidden_units)
+
+
+def _cd_gradient(ws, n, W, b_h, b_v, **gibbs):
+    """Copies of the CD-k estimate of the log-likelihood gradient for the batch
+    in ``ws.V[:n]``: the Gibbs phases, then their statistics over ``n`` rows."""
+    _rbm.gibbs_phases(ws, n, W, b_h, b_v, **gibbs)
+    return [g.copy() for g in _rbm.cd_statistics(ws, n, 1.0 / n)]
 
 
 # ------------------------------------------------------------------ exact formulas
@@ -94,7 +97,7 @@ def test_free_energy_matches_sum_over_hidden_states():
     # E(v, h) = -v.b_v - h.b_h - v W h;  F(v) = -log sum_h exp(-E(v, h))
     neg_energy = (ALL_V @ b_v)[:, None] + (ALL_H @ b_h)[None, :] + ALL_V @ W @ ALL_H.T
     expected = -logsumexp(neg_energy, axis=1)
-    np.testing.assert_allclose(_rbm.free_energy(ALL_V, W, b_h, b_v), expected,
+    np.testing.assert_allclose(_free_energy(ALL_V, W, b_h, b_v), expected,
                                rtol=1e-12, atol=1e-12)
     # and the joint partition function agrees with the one from free energies
     assert _log_z(W, b_h, b_v) == pytest.approx(logsumexp(neg_energy), rel=1e-12)
@@ -251,6 +254,7 @@ def test_cd_training_raises_exact_log_likelihood():
     [{}, {"cd_k": 5}, {"persistent": True, "momentum": 0.5}],
     ids=["cd1", "cd5", "pcd"],
 )
+
 def test_stacked_transformer_raises_exact_log_likelihood(params):
     data = _noisy_prototypes(60, seed=1)
     independent = _exact_log_likelihood(
@@ -345,8 +349,7 @@ def test_train_epoch_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
     order = chain_rng.permutation(len(data))
     ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, dtype)
     ws.V[: len(data)] = data[order]
-    grads = [g.copy() for g in _rbm.cd_gradient(ws, len(data), *params, rng=chain_rng,
-                                                  **gibbs)]
+    grads = _cd_gradient(ws, len(data), *params, rng=chain_rng, **gibbs)
     expected_v = [mom * v + lr * g for v, g in zip(velocities, grads)]
     # L2 weight decay on the weights only
     expected_v[0] -= lr * weight_decay * params[0]
@@ -388,11 +391,11 @@ def _random_layer(rng, n_visible=5, n_hidden=4, dtype=np.float64):
 def test_fold_unfold_are_inverse():
     rng = np.random.default_rng(9)
     W, b_h, b_v, mean, scale = _random_layer(rng)
-    raw = _rbm.fold_standardization(W, b_h, b_v, mean, scale)
-    back = _rbm.unfold_standardization(*raw, mean, scale)
+    raw = _standardize.fold_standardization(W, b_h, b_v, mean, scale)
+    back = _standardize.unfold_standardization(*raw, mean, scale)
     for a, b in zip(back, (W, b_h, b_v)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
-    again = _rbm.fold_standardization(*back, mean, scale)
+    again = _standardize.fold_standardization(*back, mean, scale)
     for a, b in zip(again, raw):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     # folding changes something (it is not the identity)
@@ -405,7 +408,8 @@ def test_folded_up_pass_on_raw_data(hidden_units, dtype):
     rng = np.random.default_rng(10)
     W, b_h, b_v, mean, scale = _random_layer(rng, dtype=dtype)
     X_raw = (mean + scale * rng.standard_normal((30, 5))).astype(dtype)
-    W_raw, b_h_raw, b_v_raw = _rbm.fold_standardization(W, b_h, b_v, mean, scale)
+    W_raw, b_h_raw, b_v_raw = _standardize.fold_standardization(W, b_h, b_v, mean,
+                                                                scale)
     for p in (W_raw, b_h_raw, b_v_raw):
         assert p.dtype == dtype
     standardized = _rbm.up((X_raw - mean) / scale, W, b_h, hidden_units)
@@ -423,14 +427,12 @@ def test_folded_up_pass_on_raw_data(hidden_units, dtype):
 
 
 # ------------------------------------------------------------------- orientation
-def test_components_to_coefs_matches_bernoulli_rbm():
+def test_coefs_orientation_is_bernoulli_rbm_components_transposed():
     rng = np.random.default_rng(11)
     X = (rng.random((50, 8)) < 0.3).astype(float)
     skl = BernoulliRBM(n_components=5, n_iter=3, random_state=0).fit(X)
-    coefs = _rbm.components_to_coefs(skl.components_)
+    coefs = skl.components_.T
     assert coefs.shape == (8, 5)  # (n_visible, n_hidden) = (fan_in, fan_out)
-    assert coefs.flags.c_contiguous
-    np.testing.assert_array_equal(coefs, skl.components_.T)
     # the up-pass with converted weights is BernoulliRBM's transform
     np.testing.assert_allclose(_rbm.up(X, coefs, skl.intercept_hidden_, "bernoulli"),
                                skl.transform(X), rtol=1e-12)

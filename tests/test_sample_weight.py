@@ -31,9 +31,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sk_dbn._dbn
-from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer, _rbm
+from sk_dbn import (
+    DBNClassifier,
+    DBNRegressor,
+    StackedRBMTransformer,
+    _likelihood,
+    _rbm,
+    _standardize,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _free_energy(V, W, b_h, b_v):
+    """The free energy of each row of ``V`` (:func:`sk_dbn._likelihood.free_energy`)."""
+    return _likelihood.free_energy(V @ b_v, V @ W + b_h)
 
 
 def data(n=48, n_features=5, seed=0):
@@ -210,7 +222,7 @@ def test_weighted_moments_and_initial_visible_biases_are_those_of_repeated_rows(
     rep = np.repeat(np.arange(X.shape[0]), w.astype(int))
     Z = 100 * X - 30  # real-valued: Gaussian visible units
     for A in (X, Z):
-        got, want = _rbm.moments(A[keep], w[keep]), _rbm.moments(A[rep])
+        got, want = _standardize.moments(A[keep], w[keep]), _standardize.moments(A[rep])
         assert got["n"] == want["n"] == w.sum()
         np.testing.assert_allclose(got["mean"], want["mean"], rtol=1e-12)
         np.testing.assert_allclose(got["m2"], want["m2"], rtol=1e-12)
@@ -244,7 +256,7 @@ def test_only_relative_weights_matter_without_l2(what, scale):
 
     BUG (see the report) for the ``*gaussian*`` cases with ``scale=1e-3``: the
     standardisation of Gaussian visible units takes the variance as
-    ``m2 / max(n, 1)`` (sk_dbn._rbm.standardization), but with weights ``n`` is
+    ``m2 / max(n, 1)`` (sk_dbn._standardize.standardization), but with weights ``n`` is
     their sum, which can be below 1; the features are then scaled by
     ``sqrt(n)`` times their standard deviation, and pre-training (and the
     network it initialises) depends on the scale of the weights."""
@@ -282,7 +294,7 @@ def test_weighted_partial_fits_merge_the_moments_of_all_weighted_rows():
     stack = StackedRBMTransformer((4,), visible_units="gaussian", random_state=0)
     for part in np.array_split(np.arange(X.shape[0]), 3):
         stack.partial_fit(Z[part], sample_weight=w[part])
-    want = _rbm.moments(Z[w > 0], w[w > 0])
+    want = _standardize.moments(Z[w > 0], w[w > 0])
     got = stack._layers[0]["moments"]
     assert got["n"] == pytest.approx(want["n"], rel=1e-12)
     np.testing.assert_allclose(got["mean"], want["mean"], rtol=1e-12)
@@ -306,13 +318,13 @@ def test_weighted_cd_statistics_are_those_of_repeated_rows_with_the_same_samples
     _rbm.gibbs_phases(ws, n, W, b_h, b_v, k=1, chain=None, rng=rng,
                       visible_units="bernoulli", hidden_units="bernoulli")
     V0, Vk, H0, Hk = (a.copy() for a in ws.batch(n))
-    weighted = [g.copy() for g in _rbm._statistics(ws, n, w / w.sum())]
+    weighted = [g.copy() for g in _rbm.cd_statistics(ws, n, w / w.sum())]
     # every copy of a row with that row's negative-phase sample
     rep = np.repeat(np.arange(n), w.astype(int))
     N = rep.shape[0]
     ws2 = _rbm.CDWorkspace(N, 4, 3, np.float64)
     ws2.V[:N], ws2.V[N:], ws2.H[:N], ws2.H[N:] = V0[rep], Vk[rep], H0[rep], Hk[rep]
-    repeated = _rbm._statistics(ws2, N, 1.0 / N)
+    repeated = _rbm.cd_statistics(ws2, N, 1.0 / N)
     for a, b in zip(weighted, repeated):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     # and by the formulas: weighted means of both phases
@@ -462,7 +474,7 @@ def _mean_log_ratio(X, w, seeds=(0, 1, 2)):
         rbm.fit(X, sample_weight=w)
         for _ in range(20):
             rbm.partial_fit(X, sample_weight=w)
-            F = _rbm.free_energy(np.array([PATTERN_A, PATTERN_B]), rbm.coefs_[0],
+            F = _free_energy(np.array([PATTERN_A, PATTERN_B]), rbm.coefs_[0],
                                  rbm.intercepts_[0], rbm.intercepts_visible_[0])
             logs.append(F[1] - F[0])
     return float(np.mean(logs))
@@ -523,14 +535,14 @@ def test_spies_see_which_rows_and_weights_reach_each_stage(monkeypatch, init):
         monkeypatch.setattr(sk_dbn._dbn if key == "module" else key, name,
                             wrapper)
 
-    spy("initial_network", sk_dbn._dbn.initial_network, "module")
+    spy("initial_weights", sk_dbn._dbn.initial_weights, "module")
     spy("fine_tune", sk_dbn._dbn.fine_tune, "module")
     spy("_fit", StackedRBMTransformer._fit, StackedRBMTransformer)
     DBNClassifier((6,), init=init, unlabeled=-1, max_iter=2,
                   random_state=0).fit(X, y_masked, sample_weight=w)
     every, labelled = w > 0, (w > 0) & (y_masked != -1)
     # LSUV and pre-training: every row of non-zero weight, with its weight
-    args, kwargs = seen["initial_network"]
+    args, kwargs = seen["initial_weights"]
     np.testing.assert_array_equal(args[2], X[every])
     np.testing.assert_array_equal(kwargs["sample_weight"], w[every])
     if init == "rbm":

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _checks import numeric_gradient, relative_error
+from _checks import full_batch_gradients, numeric_gradient, relative_error
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
@@ -148,13 +148,7 @@ def test_invscaling_step_in_a_fit(digits):
     clf.partial_fit(X, y, classes=np.unique(y))
     before = [W.copy() for W in clf.coefs_]
     n = X.shape[0]
-    acts = [X] + [np.empty((n, W.shape[1])) for W in before]
-    grads = [np.empty_like(W) for W in before]
-    loss_and_gradients(acts, np.searchsorted(clf.classes_, y), before,
-                       [b.copy() for b in clf.intercepts_],
-                       make_activation("logistic"), 0.0,
-                       [np.empty_like(a) for a in acts[1:]], grads,
-                       [np.empty_like(b) for b in clf.intercepts_])
+    _, grads, _ = full_batch_gradients(clf, X, y, alpha=0.0)
     clf.partial_fit(X, y)
     step = 0.5 / (clf.t_ - n + 1) ** 0.25
     for W0, W1, g in zip(before, clf.coefs_, grads):

@@ -10,20 +10,13 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
-from sk_dbn import StackedRBMTransformer
+from sk_dbn import StackedRBMTransformer, _rbm, _standardize
 from sk_dbn.initializers import normal
 
 # Settings that learn visibly within a few epochs on 500 digits (batch 10, lr 0.1).
 FAST = dict(n_iter=5, learning_rate=0.1, batch_size=10, random_state=0)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_blas_thread():
-    # small matrices: threads only add contention on a shared machine
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -473,27 +466,25 @@ def test_partial_fit_one_row_first_does_not_freeze_the_scale():
 
 
 def test_changing_statistics_keep_the_raw_space_function():
-    import sk_dbn._rbm as rbm
-
     def raw_step(layer):
         """The raw-space change that adding the velocities would make."""
-        moved = rbm.copy_layer(layer)
+        moved = _rbm.copy_layer(layer)
         for name, v in zip(("W", "b_hidden", "b_visible"), layer["velocity"]):
             moved[name] = moved[name] + v
-        return [b - a for a, b in zip(rbm.raw_params(layer), rbm.raw_params(moved))]
+        return [b - a for a, b in zip(_rbm.raw_params(layer), _rbm.raw_params(moved))]
 
     X = _offset_data(5.0, 2.0, np.float64, n=50)
     est = StackedRBMTransformer((3,), visible_units="gaussian", n_iter=1,
                                 random_state=0).fit(X)
-    layer = rbm.copy_layer(est._layers[0])
+    layer = _rbm.copy_layer(est._layers[0])
     rng = np.random.default_rng(1)
     layer["velocity"] = [rng.normal(size=a.shape) for a in
                          (layer["W"], layer["b_hidden"], layer["b_visible"])]
-    before, step_before = rbm.raw_params(layer), raw_step(layer)
-    rbm.add_rows(layer, X[:20] * 3 + 7)  # moves mean and scale
-    assert not np.allclose(rbm.standardization(layer)[1],
-                           rbm.standardization(est._layers[0])[1])
-    for a, b in zip(before, rbm.raw_params(layer)):
+    before, step_before = _rbm.raw_params(layer), raw_step(layer)
+    _standardize.add_rows(layer, X[:20] * 3 + 7)  # moves mean and scale
+    assert not np.allclose(_standardize.standardization(layer)[1],
+                           _standardize.standardization(est._layers[0])[1])
+    for a, b in zip(before, _rbm.raw_params(layer)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     for a, b in zip(step_before, raw_step(layer)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

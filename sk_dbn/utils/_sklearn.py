@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     Options,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.optimize import _check_optimize_result
 
@@ -25,4 +26,5 @@ __all__ = [
     "StrOptions",
     "_check_optimize_result",
     "_fit_context",
+    "validate_parameter_constraints",
 ]

@@ -1,0 +1,149 @@
+"""Standardisation of Gaussian visible units: running moments and folding.
+
+An RBM layer with Gaussian visible units trains on its input standardised,
+``(x - mean) / scale``. The moments are accumulated in float64 with a stable
+pairwise update (:func:`moments`, :func:`merge_moments`); :func:`standardization`
+turns them into the ``(mean, scale)`` of a layer; :func:`fold_standardization`
+and :func:`unfold_standardization` map parameters between the standardised
+(training) space and the raw input space; :func:`add_rows` merges a new batch
+into a layer's moments without changing the function it computes on raw input;
+:func:`load_rows` loads (and standardises) the rows of a mini-batch.
+
+A layer is the training-state dict of :func:`sk_dbn._rbm.new_layer`; only its
+``moments``, ``shared_scale``, parameters and velocities are used here.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+MOMENT_CHUNK = 4096
+"""Rows per chunk when accumulating the input moments in float64."""
+
+
+def moments(A, sample_weight=None):
+    """``{"n", "mean", "m2"}`` of the columns of ``A``, accumulated in float64.
+
+    Chunk by chunk, each chunk's centred sums combined with Chan et al.'s pairwise
+    update: stable for features like 1e12 +- 100 (where ``E[x^2] - mean^2`` in
+    float32 cancels to noise), and the memory stays bounded for sparse ``A``.
+    With ``sample_weight``, ``n`` is the sum of the weights and the moments are
+    weighted (an integer weight counts as that many copies of the row).
+    """
+    stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1])}
+    return merge_moments(stats, A, sample_weight)
+
+
+def merge_moments(stats, A, sample_weight=None):
+    """``stats`` updated with the rows of ``A`` (a new dict)."""
+    n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
+    for start in range(0, A.shape[0], MOMENT_CHUNK):
+        chunk = A[start : start + MOMENT_CHUNK]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        chunk = np.asarray(chunk, dtype=np.float64)
+        w = (np.ones(chunk.shape[0]) if sample_weight is None else np.asarray(
+            sample_weight[start : start + MOMENT_CHUNK], dtype=np.float64))
+        nb = float(w.sum())
+        mean_b = (w @ chunk) / nb
+        m2_b = w @ np.square(chunk - mean_b)
+        total = n + nb
+        delta = mean_b - mean
+        mean += delta * (nb / total)
+        m2 += m2_b + np.square(delta) * (n * nb / total)
+        n = total
+    return {"n": n, "mean": mean, "m2": m2}
+
+
+def max_sq_norm(A, std):
+    """The largest squared norm of a row of ``A`` standardised by ``std``."""
+    largest = 0.0
+    for start in range(0, A.shape[0], MOMENT_CHUNK):
+        chunk = A[start : start + MOMENT_CHUNK]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        Z = (np.asarray(chunk, dtype=np.float64) - std[0]) / std[1]
+        largest = max(largest, float(np.einsum("ij,ij->i", Z, Z).max()))
+    return largest
+
+
+def standardization(layer):
+    """``(mean, scale)`` in the layer's dtype, or None for Bernoulli visibles.
+
+    The first layer scales every feature by its own standard deviation (a constant
+    feature by 1); a layer over NReLU units shares one scale, the root of the mean
+    variance (dividing a rarely active unit by its own tiny deviation would blow
+    it up).
+    """
+    stats = layer["moments"]
+    if stats is None:
+        return None
+    dtype = layer["W"].dtype
+    # n is the sum of the sample weights, which can be below 1
+    var = stats["m2"] / (stats["n"] if stats["n"] > 0 else 1.0)
+    if layer["shared_scale"]:
+        scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
+    else:
+        scale = np.sqrt(var)
+        scale[scale <= 1e-8 * np.maximum(1.0, np.abs(stats["mean"]))] = 1.0
+    return stats["mean"].astype(dtype), scale.astype(dtype)
+
+
+def fold_standardization(W, b_hidden, b_visible, mean, scale):
+    """Parameters trained on ``(x - mean) / scale`` -> parameters on raw ``x``.
+
+    Up-pass: ``((x - m) / s) W + b = x (W / s) + (b - (m / s) W)``; the visible
+    bias becomes the raw-space mean of ``p(x | h = 0)``: ``m + s c``.
+    Exact up to rounding; :func:`unfold_standardization` is its inverse.
+    """
+    W_raw = W / scale[:, None]
+    b_h_raw = b_hidden - (mean / scale) @ W
+    b_v_raw = mean + scale * b_visible
+    return W_raw, b_h_raw, b_v_raw
+
+
+def unfold_standardization(W_raw, b_h_raw, b_v_raw, mean, scale):
+    """Inverse of :func:`fold_standardization`."""
+    W = W_raw * scale[:, None]
+    b_hidden = b_h_raw + mean @ W_raw
+    b_visible = (b_v_raw - mean) / scale
+    return W, b_hidden, b_visible
+
+
+def add_rows(layer, A, sample_weight=None):
+    """Merge ``A`` (weighted by ``sample_weight``) into a Gaussian layer's running
+    moments, in place.
+
+    The training-space parameters are re-expressed under the new standardisation
+    so the function on raw inputs is unchanged (velocities likewise, by the linear
+    part of the same map): a first batch of one row does not freeze a scale that
+    later batches would blow up.
+    """
+    if layer["moments"] is None:
+        return
+    old = standardization(layer)
+    raw = fold_standardization(layer["W"], layer["b_hidden"], layer["b_visible"],
+                               *old)
+    layer["moments"] = merge_moments(layer["moments"], A, sample_weight)
+    new = standardization(layer)
+    layer["max_sq_norm"] = max(layer["max_sq_norm"], max_sq_norm(A, new))
+    layer["W"], layer["b_hidden"], layer["b_visible"] = unfold_standardization(
+        *raw, *new)
+    if layer["velocity"] is not None:
+        # the linear part of unfold(new) o fold(old), applied to the velocities
+        (m_old, s_old), (m_new, s_new) = old, new
+        vW, vh, vv = layer["velocity"]
+        layer["velocity"] = [
+            vW * (s_new / s_old)[:, None],
+            vh + ((m_new - m_old) / s_old) @ vW,
+            vv * (s_old / s_new),
+        ]
+
+
+def load_rows(X, idx, out, std):
+    """Rows ``idx`` of dense or sparse ``X`` into ``out``, standardised by ``std``."""
+    if sp.issparse(X):
+        out[...] = X[idx].toarray()
+    else:
+        np.take(X, idx, axis=0, out=out)
+    if std is not None:
+        out -= std[0]
+        out /= std[1]
+    return out
