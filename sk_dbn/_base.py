@@ -1,22 +1,38 @@
 """Helpers shared by the estimators: version stamp, errors, parameter checks."""
 
 import numbers
+import os
 import re
+import sys
 import warnings
 from collections.abc import Sequence
 
+import joblib
 import numpy as np
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+import sklearn
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._version import __version__
-from .utils._sklearn import Interval, InvalidParameterError
+from .utils._sklearn import Interval, InvalidParameterError, _check_sample_weight
 
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 """Parameter constraint: an int >= 1."""
+
+
+_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+                      for module in (sys.modules[__package__], sklearn, joblib))
+
+
+def warn(message, category):
+    """``warnings.warn`` attributed to the user's call: the first frame outside
+    sk_dbn, scikit-learn and joblib (scikit-learn's ``fit`` wrappers and search
+    loops sit between the user and the estimator), so the printed line and a
+    filter by module are the user's."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(
+            frame.f_code.co_filename).startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level if frame is not None else 2)
 
 
 class SkDbnVersionWarning(UserWarning):
@@ -47,16 +63,24 @@ class DivergenceError(ValueError):
     def renamed(self, names, note=""):
         """The same error with parameters renamed by ``names: {old: (new, value)}``
         (in the advice too), and ``note`` appended to the message."""
-        pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-
-        def rename(text):
-            return pattern.sub(lambda m: names[m.group(1)][0], text) if names else text
-
+        new = {old: name for old, (name, _) in names.items()}
         causes = [
-            (*names[p], rename(advice)) if p in names else (p, v, rename(advice))
+            (*names[p], rename_parameters(advice, new, bare=True)) if p in names
+            else (p, v, rename_parameters(advice, new, bare=True))
             for p, v, advice in self.causes
         ]
         return DivergenceError(self.detail, causes, note or self.note)
+
+
+def rename_parameters(text, names, bare=False):
+    """``text`` with the parameters of ``names: {old: new}`` renamed where they
+    appear as ``old=value`` (with ``bare``, wherever the whole word appears):
+    an estimator's message reworded for the estimator that wraps it."""
+    if not names:
+        return text
+    pattern = r"\b(" + "|".join(map(re.escape, names)) + r")\b" + (
+        "" if bare else "(?==)")
+    return re.sub(pattern, lambda m: names[m.group(1)], text)
 
 
 def _cause_text(cause):
@@ -134,11 +158,17 @@ def check_predict_input(estimator, X):
 
 
 def check_sample_weight(sample_weight, X):
-    """``sample_weight`` as an array of X's dtype (None stays None); negative,
-    non-finite or all-zero weights are a ``ValueError``."""
+    """``sample_weight`` as a float64 array (None stays None); negative,
+    non-finite or all-zero weights are a ``ValueError``.
+
+    float64 whatever X's dtype: weights enter the maths only through their sums
+    and their ratios to those sums (computed in float64, then cast), so float32
+    data with weights of 1e37, or of 1e-40 (subnormal in float32, flushed to
+    zero while training), neither overflows nor divides by zero.
+    """
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64,
                              ensure_non_negative=True)
     if not w.any():
         raise ValueError("Sample weights must contain at least one non-zero number "

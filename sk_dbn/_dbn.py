@@ -17,7 +17,6 @@ from scipy.special import log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -26,17 +25,25 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._activations import ACTIVATIONS, IDENTITY, make_activation
+from ._activations import ACTIVATIONS, IDENTITY, canonical, make_activation
 from ._base import (
     POSITIVE_INT,
+    TrainingInterruptedWarning,
     VersionedStateMixin,
     check_hidden_layer_sizes,
     check_predict_input,
     check_sample_weight,
     copy_arrays,
     select_rows,
+    warn,
 )
-from ._finetune import STOCHASTIC_STATE, fine_tune, stochastic_state
+from ._finetune import (
+    STOCHASTIC_STATE,
+    check_validation_size,
+    fine_tune,
+    min_validation_rows,
+    stochastic_state,
+)
 from ._initial_weights import check_init, initial_weights
 from ._network import (
     OUTPUT_FUNCTIONS,
@@ -49,7 +56,13 @@ from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
 from ._transaction import TrainingSession, transaction
 from .initializers import INITIALIZERS
-from .utils._sklearn import Interval, Options, StrOptions, _fit_context
+from .utils._sklearn import (
+    Interval,
+    Options,
+    StrOptions,
+    _fit_context,
+    _safe_indexing,
+)
 
 _OPTIONAL_STATE = ("pretrainer_", *STOCHASTIC_STATE)
 """Fitted attributes that only some fits have (removed by a fit that has none):
@@ -66,16 +79,12 @@ def _is_marker(y, marker):
 
 
 def _partial_fit_available(est):
-    """``partial_fit`` exists only for the stochastic solvers (as in
-    ``MLPClassifier``) and without early stopping, which it cannot do (one epoch
-    has no validation curve). ``MLPClassifier`` raises that second message from
-    ``partial_fit``; here ``hasattr(est, "partial_fit")`` is False too, so tools
-    that probe for it (scikit-learn's estimator checks) do not call it."""
+    """``partial_fit`` exists only for the stochastic solvers, as in
+    ``MLPClassifier`` (which also raises its ``ValueError`` for
+    ``early_stopping=True`` from ``partial_fit`` itself, see ``_check_params``)."""
     if est.solver == "lbfgs":
         raise AttributeError("partial_fit is only available for stochastic "
                              "optimizers. lbfgs is not stochastic.")
-    if est.early_stopping:
-        raise AttributeError("partial_fit does not support early_stopping=True")
     return True
 
 
@@ -399,8 +408,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None, train=True):
         """Validate, initial weights, epochs, commit; on error ``self`` is unchanged."""
-        with transaction(self):
-            check_init(self.init, self)
+        with transaction(self) as rollback:
+            self._check_params(incremental, train)
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes,
                                              type(self).__name__, allow_empty=True)
             first = not ((incremental or self.warm_start) and hasattr(self, "coefs_"))
@@ -411,7 +420,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                     "warm_start continue the same network (refit without warm_start)."
                 )
             if not first:
-                self._hidden_activation(self.coefs_)
+                self._check_same_activation()
             X_all, y = validate_data(self, X, y, accept_sparse="csr",
                                      dtype=[np.float64, np.float32], reset=first,
                                      multi_output=True, **self._y_checks)
@@ -430,30 +439,76 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                     raise
                 raise ValueError(f"{exc} (That is after leaving out the {n_zero} "
                                  "rows whose sample_weight is 0.)") from exc
+            if train and self.early_stopping and not incremental and (
+                    self.solver != "lbfgs"):  # its split, before any work
+                check_validation_size(X.shape[0], self.validation_fraction,
+                                      min_validation_rows(self))
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
+            was_fitted = hasattr(self, "coefs_")
             with TrainingSession() as session:
                 if first:
                     state.update(self._initial_state(X_all, w_all, sizes, state,
                                                      rng, session))
-                if train and not session.interrupted:
+                    if session.interrupted:  # Ctrl-C during pre-training
+                        return self._end_interrupted_pretraining(
+                            state, rollback if was_fitted else None)
+                if train:
                     fine_tune(self, state, X, y, sample_weight=w,
                               incremental=incremental, rng=rng, session=session)
             self._commit(state)
+        return self
+
+    def _check_params(self, incremental, train):
+        """What the parameter constraints cannot say, checked before any work:
+        a transformer ``init``'s own parameters, and combinations."""
+        check_init(self.init, self)
+        if train and self.dropout and self.solver == "lbfgs":
+            raise ValueError(
+                f"dropout={self.dropout} needs a stochastic solver ('sgd' or "
+                "'adam'): L-BFGS's line search needs the same loss at every "
+                "evaluation, and dropout draws a new network each time. Use "
+                "dropout=0.0 with solver='lbfgs'."
+            )
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+    def _end_interrupted_pretraining(self, state, rollback):
+        """A Ctrl-C during pre-training leaves no half-made network behind: a
+        model fitted before keeps its previous state (``rollback``); an unfitted
+        one gets the network as :meth:`initialize` would from the pre-training
+        done so far, not fine-tuned."""
+        epochs = [len(e) for e in state["pretrainer_"].reconstruction_error_] \
+            if "pretrainer_" in state else []
+        name = type(self).__name__
+        if rollback is not None:
+            rollback()
+            warn(f"{name}: interrupted during pre-training (epochs completed per RBM "
+                 f"layer: {epochs}); this fit changed nothing: the previous model "
+                 "is kept.", TrainingInterruptedWarning)
+            return self
+        self._commit(state)
+        warn(f"{name}: interrupted during pre-training (epochs completed per RBM "
+             f"layer: {epochs}); the network holds the pre-trained weights so far "
+             "and an untrained output layer, as initialize() leaves it: it was not "
+             "fine-tuned (n_iter_=0). Fit again to train it.",
+             TrainingInterruptedWarning)
         return self
 
     def _initial_state(self, X, sample_weight, sizes, state, rng, session):
         """Fresh fitted state: initial weights by ``init`` (pre-training and LSUV
         see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
+        activation = self._activation_args()
         coefs, intercepts, pretrainer = initial_weights(
-            self.init, layer_sizes, X, self._hidden_activation(), rng=rng,
-            session=session, sample_weight=sample_weight, verbose=self.verbose)
+            self.init, layer_sizes, X, make_activation(*activation), rng=rng,
+            session=session, sample_weight=sample_weight, verbose=self.verbose,
+            feature_names=getattr(self, "feature_names_in_", None))
         new = {} if pretrainer is None else {"pretrainer_": pretrainer}
         stochastic = {} if self.solver == "lbfgs" else stochastic_state(len(coefs))
         return {**new, **stochastic, "coefs_": coefs, "intercepts_": intercepts,
-                "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0,
-                "loss_": None}
+                "_activation": activation, "n_layers_": len(layer_sizes),
+                "n_iter_": 0, "t_": 0, "loss_": None}
 
     def _labelled(self, X, y, sample_weight):
         """The rows of ``(X, y, sample_weight)`` that have a label (all unless
@@ -476,13 +531,13 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                                                           "feature_names_in_")}
         state["coefs_"] = copy_arrays(self.coefs_)
         state["intercepts_"] = copy_arrays(self.intercepts_)
+        state["_activation"] = getattr(self, "_activation", self._activation_args())
         if not hasattr(self, "loss_curve_"):  # fitted by L-BFGS
             return state
         state["loss_curve_"] = list(self.loss_curve_)
         if self.validation_scores_ is not None:
             state["validation_scores_"] = list(self.validation_scores_)
         state["_no_improvement_count"] = self._no_improvement_count
-        state["_initial_loss"] = getattr(self, "_initial_loss", None)
         opt = self._optimizer_state if incremental else None
         state["_optimizer_state"] = None if opt is None else {
             k: copy_arrays(v) if isinstance(v, list) else v for k, v in opt.items()}
@@ -496,22 +551,48 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         for name, value in state.items():
             setattr(self, name, value)
 
-    def _hidden_activation(self, coefs=None):
-        """The hidden activation object of ``activation``, ``negative_slope`` and
-        ``maxout_pieces``; checked against the layer widths of ``coefs`` if given
-        (a ``ValueError`` when the weights were made for other parameters)."""
-        activation = make_activation(self.activation, self.negative_slope,
-                                     self.maxout_pieces)
-        if coefs is not None:
-            check_widths(coefs, activation)
+    def _activation_args(self):
+        """``(name, negative_slope, maxout_pieces)`` of the parameters: the hidden
+        activation a new network gets (kept in its fitted state)."""
+        return (canonical(self.activation), float(self.negative_slope),
+                int(self.maxout_pieces))
+
+    def _hidden_activation(self, state=None):
+        """The hidden activation of a network: the fitted one, or that of
+        ``state`` (the fitted state of a network being fitted).
+
+        A network computes with the activation it was fitted with, whatever
+        ``set_params`` changed since, as :class:`StackedRBMTransformer` does with
+        its units: a new ``activation`` (or slope, or pieces) takes effect at the
+        next fit that starts a new network.
+        """
+        state = vars(self) if state is None else state
+        # a model saved before the activation was part of the fitted state
+        args = state.get("_activation") or self._activation_args()
+        activation = make_activation(*args)
+        check_widths(state["coefs_"], activation)
         return activation
 
-    def _logits(self, X, coefs=None, intercepts=None):
-        """The output layer's pre-activations for ``X`` (infinite ones clipped to
-        the largest float); a ``ValueError`` when they overflow to NaN."""
-        coefs = self.coefs_ if coefs is None else coefs
-        intercepts = self.intercepts_ if intercepts is None else intercepts
-        activation = self._hidden_activation(coefs)
+    def _check_same_activation(self):
+        """``warm_start`` and ``partial_fit`` continue the fitted network: its
+        activation and the parameters' must agree."""
+        fitted, wanted = self._hidden_activation(), make_activation(
+            *self._activation_args())
+        if fitted != wanted:
+            raise ValueError(
+                f"The network was fitted with activation {fitted}, but the "
+                f"parameters (activation, negative_slope, maxout_pieces) now ask "
+                f"for {wanted}; partial_fit and warm_start continue the fitted "
+                "network: refit without warm_start to change the activation."
+            )
+
+    def _logits(self, X, state=None):
+        """The output layer's pre-activations for ``X`` of the fitted network (or
+        of ``state``, one being fitted), infinite ones clipped to the largest
+        float; a ``ValueError`` when they overflow to NaN."""
+        activation = self._hidden_activation(state)
+        state = vars(self) if state is None else state
+        coefs, intercepts = state["coefs_"], state["intercepts_"]
         with np.errstate(over="ignore", invalid="ignore"):
             logits = forward_chunked(X, coefs, intercepts,
                                      [activation] * (len(coefs) - 1) + [IDENTITY])
@@ -768,10 +849,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         y = y.toarray() if hasattr(y, "toarray") else y
         return np.asarray(y, dtype=X.dtype)
 
-    def _predict_encoded(self, X, coefs=None, intercepts=None, multilabel=None):
+    def _predict_encoded(self, X, state=None, multilabel=None):
         """Class indices, or the 0/1 indicator matrix of a multilabel network
         (``multilabel`` None: the fitted network's kind)."""
-        logits = self._logits(X, coefs, intercepts)
+        logits = self._logits(X, state)
         if multilabel is None:
             multilabel = self._multilabel()
         if multilabel:
@@ -784,10 +865,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """Whether the fitted network is multilabel (one logistic unit per label)."""
         return self.out_activation_ == "logistic" and self.n_outputs_ > 1
 
-    def _validation_score(self, coefs, intercepts, X, y, sample_weight=None):
-        """Accuracy of the network ``(coefs, intercepts)``, being fitted, on
-        encoded targets ``y`` (subset accuracy for an indicator matrix)."""
-        pred = self._predict_encoded(X, coefs, intercepts, multilabel=y.ndim == 2)
+    def _validation_score(self, state, X, y, sample_weight=None):
+        """Accuracy of the network ``state``, being fitted, on encoded targets
+        ``y`` (subset accuracy for an indicator matrix)."""
+        pred = self._predict_encoded(X, state, multilabel=y.ndim == 2)
         return float(accuracy_score(y, pred, sample_weight=sample_weight))
 
     def score(self, X, y, sample_weight=None):
@@ -1048,15 +1129,15 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         """The output activation ``loss`` asks for (its canonical link)."""
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _predict_values(self, X, out, coefs=None, intercepts=None):
-        logits = self._logits(X, coefs, intercepts)
+    def _predict_values(self, X, out, state=None):
+        logits = self._logits(X, state)
         with np.errstate(over="ignore"):
             return OUTPUT_FUNCTIONS[out](logits)
 
-    def _validation_score(self, coefs, intercepts, X, y, sample_weight=None):
-        """R² of the network ``(coefs, intercepts)`` (being fitted, so with the
-        output ``loss`` asks for) on the targets ``y``."""
-        pred = self._predict_values(X, self._out_activation(), coefs, intercepts)
+    def _validation_score(self, state, X, y, sample_weight=None):
+        """R² of the network ``state`` (being fitted, so with the output ``loss``
+        asks for) on the targets ``y``."""
+        pred = self._predict_values(X, self._out_activation(), state)
         return float(r2_score(y, pred, sample_weight=sample_weight))
 
     def predict(self, X):

@@ -12,7 +12,6 @@ through ``scipy.optimize.minimize``, with no per-epoch curves.
 """
 
 import time
-import warnings
 
 import numpy as np
 import scipy.optimize
@@ -26,17 +25,22 @@ from ._base import (
     TrainingInterruptedWarning,
     all_finite,
     copy_arrays,
+    warn,
 )
-from ._network import BackpropWorkspace, l2_penalty, loss_and_gradients
+from ._network import (
+    BackpropWorkspace,
+    l2_penalty,
+    loss_and_gradients,
+    output_loss_delta,
+)
 from ._optimizers import make_optimizer
 from ._transaction import check_diverged, divergence_causes
-from .utils._sklearn import _check_optimize_result
 
 LOSS_GROWTH = 1e6
-"""A loss this many times that of the initial network (its first mini-batch)
-means the fit diverged: cross-entropy and squared error fall as a network
-trains, and no schedule makes them rise by six orders of magnitude (SGD with too
-large a step or L2 decay does)."""
+"""An epoch's loss this many times the reference of the fit (see
+:func:`reference_loss`) means the fit diverged: cross-entropy and squared error
+fall as a network trains, and no schedule makes them rise by six orders of
+magnitude (SGD with too large a step or L2 decay does)."""
 
 OUTPUT_PROBE = 1000
 """Training rows whose outputs are checked for overflow at the end of a fit."""
@@ -48,9 +52,30 @@ def batch_size(est, n_samples):
     if est.batch_size == "auto":
         return min(200, n_samples)
     if est.batch_size > n_samples:
-        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
-                      "is going to be clipped", stacklevel=5)
+        warn("Got `batch_size` less than 1 or larger than sample size. It is "
+             "going to be clipped", UserWarning)
     return min(int(est.batch_size), n_samples)
+
+
+def min_validation_rows(est):
+    """The validation rows early stopping needs: 2 for a regressor's R² (which
+    one row does not define), else 1."""
+    return 2 if is_regressor(est) else 1
+
+
+def check_validation_size(n, fraction, min_val):
+    """The validation rows of an early-stopping split of ``n`` rows; a
+    ``ValueError`` naming ``validation_fraction`` when the split leaves fewer
+    than ``min_val`` of them or no training row."""
+    n_val = int(np.ceil(fraction * n))
+    if n_val < min_val or n - n_val < 1:
+        raise ValueError(
+            f"The validation set is too small: early_stopping=True needs at least "
+            f"one training and {min_val} validation row(s); validation_fraction="
+            f"{fraction} of {n} samples gives {n_val} validation rows. Increase "
+            "validation_fraction or the size of your dataset."
+        )
+    return n_val
 
 
 def validation_split(X, y, sample_weight, fraction, rng, stratify, min_val=1):
@@ -64,14 +89,7 @@ def validation_split(X, y, sample_weight, fraction, rng, stratify, min_val=1):
     one row does not define).
     """
     n = X.shape[0]
-    n_val = int(np.ceil(fraction * n))
-    if n_val < min_val or n - n_val < 1:
-        raise ValueError(
-            f"The validation set is too small: early_stopping=True needs at least "
-            f"one training and {min_val} validation row(s); validation_fraction="
-            f"{fraction} of {n} samples gives {n_val} validation rows. Increase "
-            "validation_fraction or the size of your dataset."
-        )
+    n_val = check_validation_size(n, fraction, min_val)
     strata = None
     if stratify:
         counts = np.unique(y, return_counts=True)[1]
@@ -96,11 +114,36 @@ def stochastic_state(n_layers):
             "gradient_norms_": np.empty((0, n_layers), dtype=np.float64),
             "_optimizer_state": None, "validation_scores_": None,
             "best_validation_score_": None, "best_loss_": None,
-            "_no_improvement_count": 0, "_initial_loss": None}
+            "_no_improvement_count": 0}
 
 
 STOCHASTIC_STATE = tuple(stochastic_state(1))
 """Names of that state (fitted attributes that an L-BFGS fit does not have)."""
+
+
+def real_targets(state, y):
+    """``y`` when it holds real-valued targets (a regressor's), else None."""
+    return y if state["out_activation_"] in ("identity", "exp") else None
+
+
+def reference_loss(state, y, sample_weight, first_batch_loss):
+    """The loss against which an epoch's is judged diverged (times
+    :data:`LOSS_GROWTH`), for the data of this call only.
+
+    The largest of 1, the loss of this call's first mini-batch before its
+    update (the network as it starts), and the loss of a network whose outputs
+    are all 0 on all of ``y`` (for squared error, half the mean squared target:
+    targets far from 0 or far apart make a large loss that is not divergence,
+    whether they come sorted, at a new scale after ``warm_start``, or growing
+    over ``partial_fit`` calls). Infinite when the targets' own loss overflows
+    the dtype.
+    """
+    zeros = np.zeros((y.shape[0], state["coefs_"][-1].shape[1]),
+                     dtype=state["coefs_"][-1].dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        blind = report_scale(state, y) * output_loss_delta(
+            zeros, y, zeros.copy(), sample_weight, state["out_activation_"])
+    return max(1.0, first_batch_loss, blind)
 
 
 def reset_stopping_state(state, early_stopping):
@@ -132,7 +175,7 @@ def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
 def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session):
     """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
 
-    ``est._validation_score(coefs, intercepts, X_val, y_val, w_val)`` is the
+    ``est._validation_score(state, X_val, y_val, w_val)`` is the
     validation score of early stopping, ``est._logits`` the network's output.
     ``n_iter_`` counts the epochs of this call, as in scikit-learn; ``t_``,
     ``loss_curve_`` and ``gradient_norms_`` run on across calls. A first Ctrl-C
@@ -147,21 +190,23 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
         X, X_val, y, y_val, sample_weight, w_val = validation_split(
             X, y, sample_weight, est.validation_fraction, rng,
             stratify=not is_regressor(est) and y.ndim == 1,
-            min_val=2 if is_regressor(est) else 1)
+            min_val=min_validation_rows(est))
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     optimizer = make_optimizer(est.solver, params, state["_optimizer_state"], est,
                                time_step=state["t_"])
     state["_optimizer_state"] = optimizer.state
     ws = BackpropWorkspace(batch_size(est, X.shape[0]), X, coefs, est.dropout)
-    best, converged = None, False
+    best, converged, reference = None, False, None
     big = float(np.finfo(X.dtype).max)
 
     def causes():
         step = est.learning_rate_init / ws.batch_size if est.solver == "sgd" else None
         return divergence_causes(X, learning_rate=("learning_rate_init",
                                                    est.learning_rate_init),
-                                 alpha=("alpha", est.alpha), step_scale=step)
+                                 alpha=("alpha", est.alpha), step_scale=step,
+                                 y=real_targets(state, y),
+                                 sample_weight=sample_weight)
 
     with session.stage():
         for _ in range(1 if incremental else est.max_iter):
@@ -169,11 +214,11 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
             loss, norms, first = _epoch(est, state, X, y, sample_weight, ws,
                                         optimizer, rng, session)
             # a loss beyond the weights' dtype (a huge L2 term in float32) or
-            # LOSS_GROWTH times that of the initial network, or an optimizer state
+            # LOSS_GROWTH times the reference of this call, or an optimizer state
             # that overflowed, is divergence too
-            if state.get("_initial_loss") is None:
-                state["_initial_loss"] = first
-            limit = min(big, LOSS_GROWTH * max(state["_initial_loss"], 1.0))
+            if reference is None:
+                reference = reference_loss(state, y, sample_weight, first)
+            limit = min(big, LOSS_GROWTH * reference)
             check_diverged(loss if loss < limit else np.inf,
                            params + optimizer_arrays(optimizer),
                            f"Fine-tuning diverged at epoch "
@@ -186,11 +231,11 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
             if est.verbose:
                 print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}, "
                       f"{time.time() - start:.2f} s")
-            if incremental:
-                continue
+            # MLPClassifier's bookkeeping, also for a partial_fit call (its one
+            # epoch counts towards best_loss_ and the adaptive schedule)
             if early_stopping:
-                value = _checked(est._validation_score, coefs, intercepts, X_val,
-                                 y_val, w_val, causes=causes)
+                value = _checked(est._validation_score, state, X_val, y_val, w_val,
+                                 state=state, causes=causes)
                 state["validation_scores_"].append(value)
                 if est.verbose:
                     print(f"Validation score: {value:f}")
@@ -210,32 +255,45 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
                     converged = True
                     break
                 state["_no_improvement_count"] = 0
+            if incremental:
+                break
     # finite weights whose outputs overflow on the training data diverged too
-    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts, causes=causes)
+    _checked(est._logits, X[:OUTPUT_PROBE], state, state=state, causes=causes)
     if best is not None:
         for p, b in zip(params, best):
             p[...] = b
     if session.interrupted:
-        warnings.warn(
-            f"{type(est).__name__}: fine-tuning interrupted; kept the weights of "
-            + ("the best validation score" if best is not None else
-               "the last completed mini-batch")
-            + f" after {state['n_iter_']} complete epochs.",
-            TrainingInterruptedWarning, stacklevel=5,
-        )
+        warn(f"{type(est).__name__}: fine-tuning interrupted; kept the weights of "
+             + ("the best validation score" if best is not None else
+                "the last completed mini-batch")
+             + f" after {state['n_iter_']} complete epochs.",
+             TrainingInterruptedWarning)
     elif not (incremental or converged):
-        warnings.warn(
-            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
-            "and the optimization hasn't converged yet.",
-            ConvergenceWarning, stacklevel=5,
-        )
+        warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+             "and the optimization hasn't converged yet.", ConvergenceWarning)
 
 
-def _checked(function, *args, causes):
-    """``function(*args)`` of a network (its weights among ``args``); weights
-    that are not finite, or outputs that overflow (a ValueError), mean
-    divergence."""
-    if not all_finite([a for arg in args if isinstance(arg, list) for a in arg]):
+def _lbfgs_iterations(result, max_iter):
+    """The iterations scipy's L-BFGS-B ran, with scikit-learn's
+    ``ConvergenceWarning`` (its wording) when it stopped before converging (on
+    ``max_iter`` or ``max_fun``)."""
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        message = (f"lbfgs failed to converge after {n_iter} iteration(s) "
+                   f"(status={result.status}):\n{result.message}\n")
+        if n_iter == max_iter:
+            message += ("\nIncrease the number of iterations to improve the "
+                        f"convergence (max_iter={max_iter}).")
+        message += ("\nYou might also want to scale the data as shown in:\n"
+                    "    https://scikit-learn.org/stable/modules/preprocessing.html")
+        warn(message, ConvergenceWarning)
+    return n_iter
+
+
+def _checked(function, *args, state, causes):
+    """``function(*args)`` of the network ``state``; weights that are not
+    finite, or outputs that overflow (a ValueError), mean divergence."""
+    if not all_finite(state["coefs_"] + state["intercepts_"]):
         raise DivergenceError("Fine-tuning diverged: the weights are not finite.",
                               causes())
     try:
@@ -269,7 +327,7 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
     and the epoch's loss is the mean of the batches' losses weighted by their
     sums of weights.
     """
-    activation = est._hidden_activation()
+    activation = est._hidden_activation(state)
     output = state["out_activation_"]
     report = report_scale(state, y)
     coefs, intercepts = state["coefs_"], state["intercepts_"]
@@ -316,17 +374,10 @@ def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
     squared-error outputs, their sum; ``loss_`` reports it as ``MLPRegressor``
     does, averaged over the outputs).
     """
-    if est.dropout:
-        raise ValueError(
-            f"dropout={est.dropout} needs a stochastic solver ('sgd' or 'adam'): "
-            "L-BFGS's line search needs the same loss at every evaluation, and "
-            "dropout draws a new network each time. Use dropout=0.0 with "
-            "solver='lbfgs'."
-        )
     coefs, intercepts = state["coefs_"], state["intercepts_"]
     params = coefs + intercepts
     n_layers = len(coefs)
-    activation = est._hidden_activation()
+    activation = est._hidden_activation(state)
     output = state["out_activation_"]
     ws = BackpropWorkspace(X.shape[0], X, coefs)
     activations, deltas, scratch = ws.batch(X, np.arange(X.shape[0]))
@@ -351,7 +402,9 @@ def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
         return (value if np.isfinite(value) else np.inf), grad
 
     def causes():
-        return divergence_causes(X, learning_rate=None, alpha=("alpha", est.alpha))
+        return divergence_causes(X, learning_rate=None, alpha=("alpha", est.alpha),
+                                 y=real_targets(state, y),
+                                 sample_weight=sample_weight)
 
     last = {"x": np.concatenate([p.ravel() for p in params]).astype(np.float64),
             "nit": 0}
@@ -372,14 +425,13 @@ def fine_tune_lbfgs(est, state, X, y, *, sample_weight, session):
     check_diverged(value, params,
                    f"Fine-tuning (L-BFGS) diverged: the loss became {value:.3g}.",
                    causes)
-    _checked(est._logits, X[:OUTPUT_PROBE], coefs, intercepts, causes=causes)
+    _checked(est._logits, X[:OUTPUT_PROBE], state, state=state, causes=causes)
     if result is None:
         state["n_iter_"] = last["nit"]
-        warnings.warn(
-            f"{type(est).__name__}: L-BFGS interrupted; kept the weights of the "
-            f"last completed iteration ({last['nit']}).",
-            TrainingInterruptedWarning, stacklevel=5)
+        warn(f"{type(est).__name__}: L-BFGS interrupted; kept the weights of the "
+             f"last completed iteration ({last['nit']}).",
+             TrainingInterruptedWarning)
     else:
-        state["n_iter_"] = _check_optimize_result("lbfgs", result, est.max_iter)
+        state["n_iter_"] = _lbfgs_iterations(result, est.max_iter)
     if est.verbose:
         print(f"L-BFGS: {state['n_iter_']} iterations, loss = {state['loss_']:.8f}")

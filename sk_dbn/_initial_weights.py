@@ -26,7 +26,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import DivergenceError, check_hidden_layer_sizes
+from ._base import (
+    DivergenceError,
+    check_hidden_layer_sizes,
+    rename_parameters,
+    warn,
+)
 from ._rbm import rbm_to_network
 from ._stacked import StackedRBMTransformer
 from .initializers import _draw_weights, lsuv, orthogonal, xavier_uniform
@@ -38,20 +43,23 @@ LSUV_MAX_TRIALS = 10
 
 
 def initial_weights(init, layer_sizes, X, activation, *, rng, session,
-                    sample_weight=None, verbose=0):
+                    sample_weight=None, verbose=0, feature_names=None):
     """``(coefs, intercepts, pretrainer)`` of a new network, as ``init`` makes them.
 
     ``layer_sizes`` is ``[n_features, *hidden_layer_sizes, n_outputs]``;
     ``activation`` the hidden activation object; ``X`` (with ``sample_weight``)
-    the rows pre-training and LSUV see. ``pretrainer`` is the stack fitted here
-    (None unless ``init`` is ``"rbm"`` or an unfitted transformer). A first
-    Ctrl-C during pre-training is recorded in ``session.interrupted``.
+    the rows pre-training and LSUV see, ``feature_names`` the network's
+    ``feature_names_in_`` (None without names), which a fitted transformer must
+    share. ``pretrainer`` is the stack fitted here (None unless ``init`` is
+    ``"rbm"`` or an unfitted transformer). A first Ctrl-C during pre-training is
+    recorded in ``session.interrupted``.
     """
     dtype = X.dtype
     if is_pretraining(init):
         stack, fitted_here = _pretrained_stack(
             init, X, layer_sizes[1:-1], activation, rng=rng, session=session,
-            verbose=verbose, sample_weight=sample_weight)
+            verbose=verbose, sample_weight=sample_weight,
+            feature_names=feature_names)
         coefs, intercepts = _pretrained_network(
             stack.coefs_, stack.intercepts_, activation, layer_sizes[-1], rng=rng,
             dtype=dtype)
@@ -156,13 +164,14 @@ def _pretrained_network(rbm_coefs, rbm_intercepts, activation, n_outputs, *, rng
 
 
 def _pretrained_stack(init, X, sizes, activation, *, rng, session, verbose=0,
-                      sample_weight=None):
+                      sample_weight=None, feature_names=None):
     """``(stack, fitted_here)``: the fitted stack ``init`` stands for.
 
-    A stack fitted here is fitted on ``X`` with ``sample_weight``; a fitted or
+    A stack fitted here is fitted on ``X`` with ``sample_weight``; its own
+    errors name its parameters as the network's (``init__<name>``). A fitted or
     frozen ``init`` is returned as it is (its arrays are the caller's to copy).
     Raises a ``ValueError`` naming both values when the stack does not match
-    the network (hidden sizes, hidden units, input width).
+    the network (hidden sizes, hidden units, input features).
     """
     if not sizes:
         raise ValueError("hidden_layer_sizes=() has no hidden layer to pre-train; "
@@ -172,19 +181,45 @@ def _pretrained_stack(init, X, sizes, activation, *, rng, session, verbose=0,
     stack, frozen = _resolve(init, sizes, activation, rng, verbose)
     _check_matches(stack, init, sizes, activation)
     if frozen:
-        if stack.n_features_in_ != X.shape[1]:
-            raise ValueError(
-                f"init is a StackedRBMTransformer fitted on {stack.n_features_in_} "
-                f"features, but X has {X.shape[1]}; fit it on data with the "
-                "network's features."
-            )
+        _check_same_features(stack, X.shape[1], feature_names)
         return stack, False
     try:
         session.interrupted |= stack._fit(X, incremental=False,
                                           sample_weight=sample_weight)
     except DivergenceError as exc:
         raise _renamed(exc, init, stack) from exc
+    except ValueError as exc:
+        if isinstance(init, str):
+            raise
+        names = {p: f"init__{p}" for p in stack.get_params(deep=False)}
+        raise type(exc)(rename_parameters(str(exc), names)) from exc
     return stack, True
+
+
+def _check_same_features(stack, n_features, feature_names):
+    """A fitted stack must have seen the network's features, by number and, as
+    ``transform`` checks them, by name and order."""
+    if stack.n_features_in_ != n_features:
+        raise ValueError(
+            f"init is a StackedRBMTransformer fitted on {stack.n_features_in_} "
+            f"features, but X has {n_features}; fit it on data with the "
+            "network's features."
+        )
+    fitted = getattr(stack, "feature_names_in_", None)
+    if fitted is not None and feature_names is not None:
+        if not np.array_equal(fitted, feature_names):
+            raise ValueError(
+                "init is a StackedRBMTransformer fitted on the features "
+                f"{list(fitted)}, but X has the features {list(feature_names)}: "
+                "its weights would be copied by position. Give X the transformer's "
+                "columns in its order (or fit the transformer on X's)."
+            )
+    elif fitted is not None:
+        warn("X does not have valid feature names, but init (a "
+             "StackedRBMTransformer) was fitted with feature names", UserWarning)
+    elif feature_names is not None:
+        warn("X has feature names, but init (a StackedRBMTransformer) was fitted "
+             "without feature names", UserWarning)
 
 
 def _resolve(init, sizes, activation, rng, verbose):

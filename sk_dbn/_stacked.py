@@ -1,7 +1,6 @@
 """StackedRBMTransformer: greedy layer-wise RBM pre-training as a transformer."""
 
 import time
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -24,6 +23,7 @@ from ._base import (
     check_predict_input,
     check_sample_weight,
     select_rows,
+    warn,
 )
 from ._generative import GenerativeMixin
 from ._network import forward_chunked
@@ -193,7 +193,7 @@ class StackedRBMTransformer(
         "n_iter": [POSITIVE_INT],
         "cd_k": [POSITIVE_INT],
         "persistent": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -252,7 +252,8 @@ class StackedRBMTransformer(
         self : StackedRBMTransformer
             The fitted transformer.
         """
-        self._fit(X, incremental=False, sample_weight=sample_weight)
+        if self._fit(X, incremental=False, sample_weight=sample_weight):
+            self._warn_interrupted()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -273,11 +274,13 @@ class StackedRBMTransformer(
         self : StackedRBMTransformer
             The updated transformer.
         """
-        self._fit(X, incremental=True, sample_weight=sample_weight)
+        if self._fit(X, incremental=True, sample_weight=sample_weight):
+            self._warn_interrupted()
         return self
 
     def _fit(self, X, incremental, sample_weight=None):
-        """Validate, initialise (if needed), train, commit; True if interrupted."""
+        """Validate, initialise (if needed), train, commit; True if interrupted
+        (the caller says so: the transformer, or a network pre-training it)."""
         with transaction(self):
             first = not (incremental and hasattr(self, "_layers"))
             sizes = check_hidden_layer_sizes(self.hidden_layer_sizes,
@@ -303,14 +306,13 @@ class StackedRBMTransformer(
                     if i + 1 < len(sizes):
                         A = self._up(layers[i], A)
             self._commit(layers, visible_units)
-        if session.interrupted:
-            warnings.warn(
-                f"{type(self).__name__}: training interrupted; kept the weights of the "
-                "last completed mini-batch (epochs completed per layer: "
-                f"{[len(a['errors']) for a in layers]}).",
-                TrainingInterruptedWarning, stacklevel=3,
-            )
         return session.interrupted
+
+    def _warn_interrupted(self):
+        warn(f"{type(self).__name__}: training interrupted; kept the weights of the "
+             "last completed mini-batch (epochs completed per layer: "
+             f"{[len(e) for e in self.reconstruction_error_]}).",
+             TrainingInterruptedWarning)
 
     def _train_layer(self, index, layer, A, n_epochs, rng, session, sample_weight):
         """``n_epochs`` epochs of layer ``index`` on its input ``A``: the
@@ -365,8 +367,16 @@ class StackedRBMTransformer(
                 f"{fitted}; partial_fit continues the same stack (use fit to start "
                 "a new one)."
             )
+        units = self._layers[0]["hidden_units"]
+        if self.hidden_units != units or self.visible_units not in (
+                "auto", self.visible_units_):
+            raise ValueError(
+                f"hidden_units={self.hidden_units!r}, visible_units="
+                f"{self.visible_units!r} differ from the fitted stack's "
+                f"({units!r}, {self.visible_units_!r}); partial_fit continues the "
+                "same stack (use fit to start a new one)."
+            )
         X = X.astype(self._layers[0]["W"].dtype, copy=False)
-        w = None if w is None else w.astype(X.dtype, copy=False)
         if self.visible_units_ == "bernoulli":
             _check_unit_interval(X, "visible_units='bernoulli' (resolved at the first "
                                  "fit)")

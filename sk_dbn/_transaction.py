@@ -28,13 +28,21 @@ far beyond standardised data, pixels or counts a network is usually fed."""
 
 @contextlib.contextmanager
 def transaction(estimator):
-    """Undo every attribute change of ``estimator`` if the block raises."""
+    """Undo every attribute change of ``estimator`` if the block raises.
+
+    Yields a function that undoes them on request too (a fit that ends without
+    a new model keeps the previous one).
+    """
     saved = dict(vars(estimator))
-    try:
-        yield
-    except BaseException:
+
+    def rollback():
         vars(estimator).clear()
         vars(estimator).update(saved)
+
+    try:
+        yield rollback
+    except BaseException:
+        rollback()
         raise
 
 
@@ -83,29 +91,46 @@ class TrainingSession:
             self.interrupted = True
 
 
-def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
+def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None, y=None,
+                      sample_weight=None):
     """The parameters that can have made a fit diverge, most specific first.
 
     ``learning_rate`` and ``alpha`` are ``(name, value)`` (``learning_rate``
-    None for a solver without one, L-BFGS). ``alpha`` is named alone
+    None for a solver without one, L-BFGS). ``y`` (real-valued targets, None for
+    class labels) is named alone when its squared error cannot be represented
+    in the working dtype. ``alpha`` is named alone
     when its L2 term cannot be represented in the working dtype or, with
     ``step_scale`` (SGD's ``learning_rate / batch_size``) and a learning rate of
-    at most 1, when its decay step ``step_scale * alpha`` overshoots 0 (> 2);
-    the scale of X is named when ``max |x|`` is beyond :data:`LARGE_INPUT`.
-    Otherwise every candidate is listed, the learning rate first.
+    at most 1, when its decay step ``step_scale * alpha`` overshoots 0 (> 2),
+    both for ``alpha`` over the mean of ``sample_weight`` (the L2 term is
+    divided by a mini-batch's sum of weights, as in ``MLPClassifier``);
+    the scale of X (and of ``y``) is named when its ``max |x|`` is beyond
+    :data:`LARGE_INPUT`. Otherwise every candidate is listed, the learning rate
+    first.
     """
     dtype = X.dtype
     data = X.data if hasattr(X, "tocsr") else X
     x_max = float(np.abs(data).max()) if data.size else 0.0
+    y_max = float(np.abs(y).max()) if y is not None and y.size else 0.0
     lr_name, lr = learning_rate or (None, None)
+    if y_max > np.sqrt(np.finfo(dtype).max):
+        return [("", None, f"the scale of y (max |y| = {y_max:.3g}): its squared "
+                 f"error overflows {dtype}; standardise y, e.g. with "
+                 "TransformedTargetRegressor(transformer=StandardScaler())")]
     causes = []
     if alpha is not None:
         name, value = alpha
+        mean_w = 1.0 if sample_weight is None else float(np.mean(sample_weight))
+        per_row = value / mean_w
         overshoot = (step_scale is not None and lr is not None and lr <= 1
-                     and step_scale * value > 2)
-        if overshoot or value > np.sqrt(np.finfo(dtype).max):
+                     and step_scale * per_row > 2)
+        if overshoot or per_row > np.sqrt(np.finfo(dtype).max):
             causes.append((name, value, "the L2 penalty is too large for the "
-                           f"{dtype} weights; lower {name}"))
+                           f"{dtype} weights; lower {name}" + (
+                               "" if sample_weight is None else
+                               f" or scale sample_weight up (the L2 term is {name} "
+                               "over the sum of a mini-batch's sample weights, "
+                               f"whose mean is {mean_w:.3g})")))
     if x_max > LARGE_INPUT:
         causes.append(("", None, f"the scale of X (max |x| = {x_max:.3g}); "
                        "standardise X, e.g. with StandardScaler"))
@@ -116,6 +141,10 @@ def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None):
         causes.append((*alpha, f"lower {alpha[0]}"))
     causes.append(("", None, f"the scale of X (max |x| = {x_max:.3g}); standardise "
                    "or scale it, e.g. with StandardScaler or MinMaxScaler"))
+    if y_max > LARGE_INPUT:
+        causes.append(("", None, f"the scale of y (max |y| = {y_max:.3g}); "
+                       "standardise it, e.g. with TransformedTargetRegressor("
+                       "transformer=StandardScaler())"))
     return causes
 
 

@@ -80,7 +80,7 @@ def _hidden_layers(estimator):
             "activation (such as MLPClassifier)."
         )
     if hasattr(estimator, "_hidden_activation"):  # with its slope, its pieces
-        activation = estimator._hidden_activation(coefs)
+        activation = estimator._hidden_activation()
     else:
         activation = make_activation(activation)
     return list(coefs[:-1]), list(intercepts[:-1]), activation

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import ndtr
 
+from ._activations import LEAKY_SLOPE, MAXOUT_PIECES, as_activation, piece
 from ._rng import check_generator
 
 __all__ = [
@@ -917,10 +918,10 @@ def calculate_gain(activation, param=None):
     if activation == "relu":
         return float(np.sqrt(2.0))
     if activation == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        slope = LEAKY_SLOPE if param is None else float(param)
         return float(np.sqrt(2.0 / (1.0 + slope**2)))
     if activation == "maxout":
-        k = 2 if param is None else param
+        k = MAXOUT_PIECES if param is None else param
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
             raise ValueError(f"calculate_gain('maxout', param) needs the number of "
                              f"pieces, an int >= 2; got {param!r}.")
@@ -955,7 +956,7 @@ def _max_normal_second_moment(k):
 
 
 def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
-         negative_slope=0.01, maxout_pieces=2, sample_weight=None):
+         negative_slope=LEAKY_SLOPE, maxout_pieces=MAXOUT_PIECES, sample_weight=None):
     """Layer-sequential unit-variance rescaling (Mishkin & Matas 2015, Algorithm 1).
 
     Starting from (usually orthogonal) weights, for each hidden layer in turn:
@@ -1022,7 +1023,6 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
     >>> bool(abs(v[0] - 1) < 0.1)
     True
     """
-    from ._activations import as_activation, piece
     from ._network import affine, check_widths
 
     def variance(Z):

@@ -625,24 +625,36 @@ def test_maxout_with_rbm_init_raises(init):
         DBNClassifier((6,), init=FrozenEstimator(fitted), activation="maxout").fit(X, y)
 
 
-def test_changed_activation_parameters_after_fit_are_named():
+@pytest.mark.parametrize("change", [dict(maxout_pieces=3), dict(activation="relu")])
+def test_a_fitted_network_keeps_its_activation_until_a_new_fit(change):
+    """One rule for both estimators: a fitted model computes with what it was
+    fitted with (the transformer with its fitted units); changed activation
+    parameters take effect at the next fit that starts a new network, and
+    partial_fit / warm_start, which continue the fitted one, refuse them."""
     X, y = digits(100)
     clf = small(hidden_layer_sizes=(6,), activation="maxout", max_iter=2).fit(X, y)
-    # another number of pieces: the weights do not fit, say so
-    clf.set_params(maxout_pieces=3)
-    with pytest.raises(ValueError, match="maxout_pieces"):
-        clf.predict(X)
+    proba = clf.predict_proba(X)
+    clf.set_params(**change)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
     clf.set_params(warm_start=True)
-    with pytest.raises(ValueError, match="maxout_pieces"):
+    with pytest.raises(ValueError, match="refit without warm_start"):
         clf.fit(X, y)
-    clf.set_params(maxout_pieces=2)
+    with pytest.raises(ValueError, match="refit without warm_start"):
+        clf.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)  # unchanged
+    clf.set_params(activation="maxout", maxout_pieces=2)
     clf.fit(X, y)  # the same network again: continues
     assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 4
-    clf.set_params(activation="relu")
-    with pytest.raises(ValueError, match="another activation"):
-        clf.fit(X, y)
-    clf.set_params(warm_start=False)
-    assert clf.fit(X, y).coefs_[0].shape == (64, 6)  # a refit starts afresh
+    clf.set_params(warm_start=False, **change)
+    refit = clf.fit(X, y)  # a new network, with the new activation
+    assert str(refit._hidden_activation()) != "maxout (2 pieces)"
+    # the transformer predicts from its fitted units too
+    stack = StackedRBMTransformer(4, n_iter=1, random_state=0).fit(X)
+    H = stack.transform(X)
+    stack.set_params(hidden_units="relu")
+    np.testing.assert_array_equal(stack.transform(X), H)
+    with pytest.raises(ValueError, match="partial_fit continues the same stack"):
+        stack.partial_fit(X)
 
 
 # --------------------------------------------------- every init, API details
@@ -804,6 +816,29 @@ def test_clone(fitted):
         assert cloned_init.get_params() == init.get_params()
     cloned.fit(X, y)  # same int seed: the same model
     assert_same_predictions(clf, cloned, X)
+
+
+@pytest.mark.parametrize(("params", "category", "message"), [
+    (dict(max_iter=2), ConvergenceWarning, "Maximum iterations"),
+    (dict(solver="lbfgs", max_iter=2), ConvergenceWarning, "lbfgs failed to converge"),
+    (dict(batch_size=10_000, max_iter=50), UserWarning, "going to be clipped"),
+])
+@pytest.mark.parametrize("how", ["fit", "grid_search"])
+def test_warnings_point_at_the_users_call(params, category, message, how):
+    """A filter by module and the printed line name the caller's code, not
+    scikit-learn's fit wrapper or sk_dbn's internals."""
+    X, y = digits(60)
+    clf = small(init="xavier_uniform", **params)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        if how == "fit":
+            clf.fit(X, y)
+        else:
+            GridSearchCV(clf, {"alpha": [1e-4]}, cv=2).fit(X, y)
+    seen = [w for w in record if issubclass(w.category, category)
+            and message in str(w.message)]
+    assert seen
+    assert {w.filename for w in seen} == {__file__}
 
 
 # ------------------------------------------------- the same as scikit-learn's

@@ -174,9 +174,14 @@ def test_keyboard_interrupt_during_dbn_pre_training(monkeypatch, data):
     fine_tuning = _Interrupt(monkeypatch, sk_dbn._finetune, "loss_and_gradients",
                              _dbn_params)
     clf = classifier(init="rbm")
-    with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
+    with pytest.warns(TrainingInterruptedWarning) as record:
         clf.fit(X, y)
     assert fine_tuning.calls == 0  # no fine-tuning after an interrupted pre-training
+    # one warning, at the classifier's level, saying what the model is
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("DBNClassifier: interrupted during pre-training")
+    assert "[2, 0]" in message and "not fine-tuned" in message
 
     pre = clf.pretrainer_
     np.testing.assert_array_equal(pre.coefs_[0], reference.pretrainer_.coefs_[0])
@@ -193,6 +198,23 @@ def test_keyboard_interrupt_during_dbn_pre_training(monkeypatch, data):
     assert clf.n_iter_ == 0 and clf.t_ == 0 and clf.loss_curve_ == []
     _assert_finite(clf.coefs_ + clf.intercepts_)
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_keyboard_interrupt_during_pre_training_of_a_refit_keeps_the_old_model(
+        monkeypatch, data):
+    X, y = data
+    clf = classifier(init="rbm").fit(X, y)
+    before = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    proba = clf.predict_proba(X)
+    _Interrupt(monkeypatch, sk_dbn._rbm, "gibbs_phases", _rbm_params, at=3,
+               mode="raise")
+    with pytest.warns(TrainingInterruptedWarning,
+                      match="changed nothing: the previous model is kept"):
+        assert clf.fit(X[::-1], y[::-1]) is clf
+    assert set(before) == {k for k in vars(clf) if k.endswith("_")}
+    for name, value in before.items():
+        assert getattr(clf, name) is value, name
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
 
 @pytest.mark.parametrize("persistent", [False, True])

@@ -212,6 +212,40 @@ def test_logistic_is_stable_for_extreme_inputs():
     np.testing.assert_array_equal(A, [0.0, 0.5, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hidden_logistic_error_is_an_ulp_of_one_as_documented(dtype):
+    """0.5 + 0.5 tanh(z / 2): absolute error within machine epsilon, not
+    relative (small outputs lose digits and round to 0, as the module says)."""
+    from scipy.special import expit
+
+    z = np.linspace(-60, 60, 20001)
+    A = make_activation("logistic").forward(z.astype(dtype))
+    eps = np.finfo(dtype).eps
+    assert np.abs(A - expit(z)).max() <= eps
+    tail = make_activation("logistic").forward(np.array([-17.0], dtype=dtype))[0]
+    if dtype == np.float32:  # the documented example
+        assert tail == pytest.approx(5.96e-8, rel=1e-2)
+        assert expit(-17.0) == pytest.approx(4.14e-8, rel=1e-2)
+    assert make_activation("logistic").forward(np.array([-40.0], dtype=dtype))[0] == 0
+
+
+def test_leaky_relu_forward_makes_no_temporary_the_size_of_its_input():
+    import tracemalloc
+
+    Z = np.random.default_rng(0).normal(size=(1000, 1000))  # 8 MB
+    expected = np.where(Z > 0, Z, 0.2 * Z)
+    leaky = make_activation("leaky_relu", negative_slope=0.2)
+    tracemalloc.start()
+    try:
+        out = leaky.forward(Z)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out is Z
+    np.testing.assert_array_equal(Z, expected)
+    assert peak < Z.nbytes / 8  # one cache-sized scratch, not a copy of Z
+
+
 def test_sigmoid_alias():
     assert canonical("sigmoid") == "logistic"
     assert canonical("tanh") == "tanh"

@@ -143,3 +143,73 @@ def test_valid_transformer_init_params_still_fit():
                         max_iter=2, random_state=0)
     clf.set_params(init__batch_size=8).fit(X / 16, y)
     assert clf.pretrainer_.batch_size == 8
+
+
+# ------------------------------------------- combinations, before any work
+@pytest.mark.parametrize(("params", "message"), [
+    (dict(solver="lbfgs", dropout=0.5), "dropout=0.5 needs a stochastic solver"),
+    (dict(early_stopping=True, validation_fraction=0.99),
+     "validation set is too small"),
+])
+@pytest.mark.parametrize("Network", [DBNClassifier, DBNRegressor])
+def test_parameter_combinations_are_refused_before_pre_training(
+        monkeypatch, Network, params, message):
+    X, y = _digits(40)
+    _refused_before_any_work(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        Network((4,), init="rbm", **params).fit(X / 16, y)
+
+
+# ------------------------------------------------- shared ranges and defaults
+@pytest.mark.parametrize("Estimator", [DBNClassifier, DBNRegressor,
+                                       StackedRBMTransformer])
+def test_momentum_range_is_mlps_closed_unit_interval(Estimator):
+    """[0, 1] for every estimator, as MLPClassifier's momentum."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = _digits(40)
+    fit_args = (X / 16,) if Estimator is StackedRBMTransformer else (X / 16, y)
+    kwargs = dict(n_iter=1) if Estimator is StackedRBMTransformer else dict(
+        solver="sgd", init="xavier_uniform", max_iter=1)
+    MLPClassifier(momentum=1.0, solver="sgd", max_iter=1).fit(X / 16, y)
+    Estimator(4, momentum=1.0, **kwargs).fit(*fit_args)
+    with pytest.raises(InvalidParameterError, match="'momentum' parameter"):
+        Estimator(4, momentum=1.5, **kwargs).fit(*fit_args)
+
+
+def test_activation_defaults_are_the_shared_constants():
+    import inspect
+
+    from sk_dbn._activations import LEAKY_SLOPE, MAXOUT_PIECES
+    from sk_dbn.initializers import calculate_gain, lsuv
+
+    defaults = inspect.signature(lsuv).parameters
+    assert defaults["negative_slope"].default == LEAKY_SLOPE
+    assert defaults["maxout_pieces"].default == MAXOUT_PIECES
+    assert calculate_gain("leaky_relu") == calculate_gain("leaky_relu", LEAKY_SLOPE)
+    assert calculate_gain("maxout") == calculate_gain("maxout", MAXOUT_PIECES)
+    for Network in (DBNClassifier, DBNRegressor):
+        params = Network().get_params()
+        assert (params["negative_slope"], params["maxout_pieces"]) == (
+            LEAKY_SLOPE, MAXOUT_PIECES)
+
+
+def test_private_scikit_learn_names_come_through_one_module():
+    """Only sk_dbn/utils/_sklearn.py imports private scikit-learn names."""
+    import ast
+    from pathlib import Path
+
+    import sk_dbn
+
+    root = Path(sk_dbn.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path == root / "utils" / "_sklearn.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "sklearn"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                if private or any(p.startswith("_") for p in node.module.split(".")):
+                    offenders.append(f"{path.relative_to(root)}: {node.module}")
+    assert not offenders, offenders

@@ -385,3 +385,49 @@ def test_transformed_target_regressor():
         ttr.predict(X[150:]),
         scaler.inverse_transform(ttr.regressor_.predict(X[150:])[:, None])[:, 0],
         rtol=1e-12)
+
+
+# --------------------------------------------- divergence means divergence
+def _mlp_and_dbn(**params):
+    shared = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0, **params)
+    return MLPRegressor(**shared), DBNRegressor(init="xavier_uniform", **shared)
+
+
+def test_ordered_targets_without_shuffling_are_not_divergence():
+    # sorted targets from ~0 to 1e4: the first mini-batch's loss is no reference
+    rng = np.random.default_rng(0)
+    t = np.linspace(0.0, 1.0, 400)
+    X = np.column_stack([t, rng.normal(size=400)])
+    y = 1e4 * t**4
+    for est in _mlp_and_dbn(shuffle=False, batch_size=20):
+        est.fit(X, y)  # MLPRegressor trains; so must DBNRegressor
+        assert np.isfinite(est.loss_)
+
+
+def test_warm_start_on_targets_at_a_new_scale_is_not_divergence():
+    X, y = linear_data(n=200)
+    for est in _mlp_and_dbn(warm_start=True):
+        est.fit(X, y)
+        est.fit(X, y * 3000)  # the previous fit's loss is no reference
+        assert est.n_iter_ > 0 and np.isfinite(est.loss_)
+
+
+def test_partial_fit_stream_of_growing_scale_is_not_divergence():
+    X, y = linear_data(n=400)
+    for est in _mlp_and_dbn():
+        for k, scale in enumerate([1, 10, 100, 1000, 10_000]):
+            rows = slice(80 * k, 80 * (k + 1))
+            est.partial_fit(X[rows], scale * y[rows])
+        assert np.isfinite(est.loss_)
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(np.float32, 1e20),
+                                              (np.float64, 1e200)])
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_targets_whose_squared_error_overflows_are_named(dtype, scale, solver):
+    X, y = linear_data(n=60)
+    est = small(solver=solver)
+    with pytest.raises(ValueError, match=r"scale of y \(max \|y\|") as info:
+        est.fit(X.astype(dtype), (y * scale).astype(dtype))
+    assert "learning_rate_init" not in str(info.value)
+    assert not hasattr(est, "coefs_")

@@ -288,6 +288,54 @@ def test_only_relative_weights_matter_without_l2(what, scale):
     assert_same_network(a, b, rtol=1e-9)
 
 
+@pytest.mark.parametrize("scale", [2.0**124, 2.0**-133], ids=["2e37", "1e-40"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("what", ["stack", "classifier_rbm", "regressor_sgd"])
+def test_extreme_weight_scales_change_nothing_but_the_l2_strength(what, dtype,
+                                                                  scale):
+    """Weights of 2e37 (whose sums overflow float32) or 1e-40 (subnormal in
+    float32) train as weights of 1: the maths sees only their ratios to their
+    sums, and the L2 term alpha / sum(w) (MLPClassifier's meaning), which the
+    test keeps fixed by scaling alpha alike. A power of two scales exactly, so
+    the fits are bit-identical."""
+    X, targets, w = data()
+    X = X.astype(dtype)
+    if what == "stack":
+        params = dict(hidden_layer_sizes=(5,), n_iter=2, batch_size=8,
+                      random_state=0)
+        a = StackedRBMTransformer(**params).fit(X, sample_weight=w)
+        b = StackedRBMTransformer(**params).fit(X, sample_weight=scale * w)
+        np.testing.assert_array_equal(a.transform(X), b.transform(X))
+        return
+    if what == "classifier_rbm":
+        est, y = DBNClassifier((5,), init=StackedRBMTransformer(5, n_iter=1)), \
+            targets["multiclass"]
+    else:
+        est, y = DBNRegressor((5,), solver="sgd"), targets["real"]
+    est.set_params(batch_size=8, max_iter=4, random_state=0, alpha=0.01)
+    a = clone(est).fit(X, y, sample_weight=w)
+    b = clone(est).set_params(alpha=0.01 * scale).fit(X, y, sample_weight=scale * w)
+    assert_same_network(a, b)
+    assert np.isfinite(b.loss_)
+
+
+def test_tiny_weights_in_float32_name_alpha_not_the_learning_rate():
+    """At a fixed alpha, weights of 1e-40 make the L2 term alpha / sum(w) about
+    1e36: too large for float32 (as in MLPClassifier, the scale of the weights
+    sets the L2 strength); the error says so, with no ZeroDivisionError. In
+    float64 the same fit trains."""
+    X, targets, w = data()
+    est = DBNRegressor((5,), init="xavier_uniform", batch_size=8, max_iter=3,
+                       random_state=0)
+    est.fit(X, targets["real"], sample_weight=1e-40 * w)
+    assert np.isfinite(est.loss_)
+    with pytest.raises(ValueError, match=r"alpha=0.0001 \(the L2 penalty is too "
+                                         r"large.*sample_weight") as info:
+        clone(est).fit(X.astype(np.float32), targets["real"],
+                       sample_weight=1e-40 * w)
+    assert "learning_rate_init" not in str(info.value)
+
+
 def test_weighted_partial_fits_merge_the_moments_of_all_weighted_rows():
     X, _, w = data()
     Z = 100 * X - 30

@@ -281,6 +281,45 @@ def test_mismatched_input_width_is_refused(data):
             DBNClassifier((12,), init=init).fit(X, y)
 
 
+@pytest.mark.parametrize("frozen", [False, True], ids=["fitted", "frozen"])
+def test_fitted_init_must_have_seen_the_same_feature_names(data, frozen):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = data
+    X = X[:, :4]
+    names = ["a", "b", "c", "d"]
+    fitted = StackedRBMTransformer(3, n_iter=2, random_state=0).fit(
+        pd.DataFrame(X, columns=names))
+    init = FrozenEstimator(fitted) if frozen else fitted
+    net = DBNClassifier((3,), init=init, max_iter=2)
+    # the same columns, another order: the weights would land on other features
+    with pytest.raises(ValueError, match=r"fitted on the features \['a', 'b', 'c', "
+                                         r"'d'\], but X has the features \['d'"):
+        net.fit(pd.DataFrame(X[:, ::-1], columns=names[::-1]), y)
+    assert not hasattr(net, "coefs_")
+    net.fit(pd.DataFrame(X, columns=names), y)  # the same order is fine
+    # names on one side only: scikit-learn's warnings, as transform gives them
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        DBNClassifier((3,), init=init, max_iter=2).fit(X, y)
+    unnamed = StackedRBMTransformer(3, n_iter=2, random_state=0).fit(X)
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        DBNClassifier((3,), init=unnamed, max_iter=2).fit(
+            pd.DataFrame(X, columns=names), y)
+
+
+def test_errors_of_the_transformers_own_checks_name_init_parameters(data):
+    X, y, _ = data
+    net = DBNClassifier((4,), init=StackedRBMTransformer(
+        4, visible_units="bernoulli", n_iter=1))
+    with pytest.raises(ValueError, match=r"init__visible_units='bernoulli' needs X "
+                                         r"in \[0, 1\].*init__visible_units="
+                                         "'gaussian'"):
+        net.fit(X * 16, y)
+    bad_init = StackedRBMTransformer(4, init=lambda fan_in, fan_out, **kw: None,
+                                     n_iter=1)
+    with pytest.raises(ValueError, match=r"init__init=<function"):
+        DBNClassifier((4,), init=bad_init).fit(X, y)
+
+
 def test_frozen_init_must_be_a_fitted_stack(data):
     X, y, _ = data
     with pytest.raises(ValueError, match="unfitted StackedRBMTransformer"):

@@ -4,9 +4,17 @@ import warnings
 
 import numpy as np
 import pytest
-from _checks import full_batch_gradients, numeric_gradient, relative_error
+from _checks import (
+    full_batch_gradients,
+    given_network,
+    network_params,
+    numeric_gradient,
+    relative_error,
+    start_both,
+)
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 import sk_dbn._finetune
@@ -130,6 +138,31 @@ def test_sgd_step_sizes_follow_scikit_learns_schedules(schedule):
         assert expected_ours[-1] == pytest.approx(0.1 / 5**3)
 
 
+@pytest.mark.parametrize("schedule", ["adaptive", "constant"])
+def test_partial_fit_keeps_mlps_stopping_bookkeeping(schedule):
+    """Each partial_fit epoch updates best_loss_ and the no-improvement count,
+    and the adaptive schedule divides its step after stalled calls, exactly as
+    MLPClassifier.partial_fit (the same weights call after call)."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:60] / 16, y[:60] % 3
+    params = dict(hidden_layer_sizes=(6,), activation="tanh", solver="sgd",
+                  momentum=0.0, learning_rate=schedule, learning_rate_init=0.3,
+                  tol=10.0, n_iter_no_change=2, shuffle=False, batch_size=60)
+    coefs, intercepts = given_network([64, 6, 3], np.random.default_rng(0))
+    dbn, mlp = start_both(DBNClassifier(init="zeros", **params),
+                          MLPClassifier(**params), X, y, coefs, intercepts)
+    for _ in range(8):  # tol=10: no call improves, the step is divided twice
+        dbn.partial_fit(X, y, classes=[0, 1, 2])
+        mlp.partial_fit(X, y, classes=[0, 1, 2])
+        for a, b in zip(network_params(dbn), network_params(mlp), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+        assert dbn.best_loss_ == pytest.approx(mlp.best_loss_, rel=1e-9)
+        assert dbn._no_improvement_count == mlp._no_improvement_count
+    assert dbn.best_loss_ == pytest.approx(min(dbn.loss_curve_), rel=1e-12)
+    if schedule == "adaptive":
+        assert mlp._optimizer.learning_rate < 0.3 / 5  # it was divided
+
+
 def test_adaptive_schedule_stops_when_the_step_is_tiny():
     opt = SGD([np.zeros(2)], None, 1e-5, schedule="adaptive")
     assert opt.trigger_stopping("m", False) is False  # 1e-5 -> 2e-6
@@ -238,3 +271,63 @@ def test_gradient_check_with_fixed_dropout_masks(activation):
     dropped = masks[0].sum(axis=0) == 0
     if dropped.any() and k == 1:
         assert np.all(first[:, dropped] == 0)
+
+
+# ------------------------------------- the stopping records, as scikit-learn's
+_RECORDS = ("loss_curve_", "best_loss_", "validation_scores_",
+            "best_validation_score_")
+
+
+def _records(est):
+    """For each record: absent, None, or the kind of value it holds."""
+    return {name: "absent" if not hasattr(est, name) else
+            None if getattr(est, name) is None else
+            "list" if isinstance(getattr(est, name), list) else "number"
+            for name in _RECORDS}
+
+
+@pytest.mark.parametrize("steps", [
+    [("fit", dict(solver="adam"))], [("fit", dict(solver="sgd"))],
+    [("fit", dict(solver="adam", early_stopping=True))],
+    [("fit", dict(solver="lbfgs"))],
+    [("partial_fit", {})], [("partial_fit", {}), ("partial_fit", {})],
+    [("fit", {}), ("fit", dict(warm_start=True))],
+], ids=["adam", "sgd", "early_stopping", "lbfgs", "partial_fit", "partial_fit_2",
+        "warm_start"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_stopping_records_exist_and_are_none_as_in_mlp(kind, steps, digits):
+    """validation_scores_ and best_validation_score_ are None without early
+    stopping, best_loss_ None with it; an L-BFGS fit has none of them; as in
+    MLPClassifier and MLPRegressor, for both networks."""
+    X, y = digits
+    X, y = X[:120], y[:120]
+    if kind == "classifier":
+        mlp, dbn = MLPClassifier, DBNClassifier
+        fit_kw = {"classes": np.unique(y)}
+    else:
+        mlp, dbn, y, fit_kw = MLPRegressor, DBNRegressor, y.astype(float), {}
+    ours = dbn(hidden_layer_sizes=(6,), init="xavier_uniform", max_iter=3,
+               random_state=0)
+    theirs = mlp(hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    for est in (ours, theirs):
+        for method, params in steps:
+            est.set_params(**params)
+            _quiet(est, X, y) if method == "fit" else est.partial_fit(
+                X, y, **(fit_kw if isinstance(est, (MLPClassifier, DBNClassifier))
+                         else {}))
+    assert _records(ours) == _records(theirs)
+
+
+@pytest.mark.parametrize("limit", [dict(max_iter=2), dict(max_fun=4)])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_lbfgs_limits_warn_as_mlp(kind, limit, digits):
+    X, y = digits
+    mlp, dbn = ((MLPClassifier, DBNClassifier) if kind == "classifier" else
+                (MLPRegressor, DBNRegressor))
+    y = y if kind == "classifier" else y.astype(float)
+    for est in (mlp(hidden_layer_sizes=(6,), solver="lbfgs", random_state=0,
+                    **limit),
+                dbn(hidden_layer_sizes=(6,), init="xavier_uniform", solver="lbfgs",
+                    random_state=0, **limit)):
+        with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+            est.fit(X[:120], y[:120])

@@ -1,11 +1,13 @@
 """The one place that imports private scikit-learn names.
 
-scikit-learn's parameter-validation machinery is not public API, so every use of it
-goes through this module: if a future scikit-learn moves these names, only this file
-changes.
+scikit-learn's parameter-validation machinery, its fit-context decorator and two
+data helpers (``_check_sample_weight``, ``_safe_indexing``) are not public API, so
+every use of them goes through this module: if a future scikit-learn moves these
+names, only this file changes.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -15,7 +17,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
     "HasMethods",
@@ -24,7 +26,8 @@ __all__ = [
     "InvalidParameterError",
     "Options",
     "StrOptions",
-    "_check_optimize_result",
+    "_check_sample_weight",
     "_fit_context",
+    "_safe_indexing",
     "validate_parameter_constraints",
 ]
