@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from sk_dbn import _demo_runs, _demo_text
-from sk_dbn._demo_results import (
+from sk_dbn._demo import runs as _demo_runs
+from sk_dbn._demo import text as _demo_text
+from sk_dbn._demo.results import (
     NC_FRACTION,
     Cell,
     Fit,
@@ -328,7 +329,7 @@ TINY = {
 
 def test_the_demo_end_to_end_at_a_tiny_size(monkeypatch, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     for name, value in TINY.items():
         monkeypatch.setattr(_demo_runs, name, value)
@@ -351,7 +352,7 @@ def test_the_demo_end_to_end_at_a_tiny_size(monkeypatch, tmp_path, capsys):
 
 
 def test_only_runs_the_parts_asked_for(monkeypatch, capsys):
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     for name, value in TINY.items():
         monkeypatch.setattr(_demo_runs, name, value)
@@ -361,7 +362,7 @@ def test_only_runs_the_parts_asked_for(monkeypatch, capsys):
 
 
 def test_help_and_bad_parts(capsys):
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--help"])

@@ -2,7 +2,7 @@
 
 Each part of the demo is a list of independent tasks (one network and seed each,
 or one pre-training and its fine-tunings) and a function that assembles their
-results into :class:`~sk_dbn._demo_results.Table` objects. The tasks are plain
+results into :class:`~sk_dbn._demo.results.Table` objects. The tasks are plain
 module-level functions of picklable arguments, so joblib can run them in worker
 processes; the estimators are the package's public ones.
 """
@@ -18,11 +18,12 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
-from . import DBNClassifier, StackedRBMTransformer
-from ._activations import make_activation
-from ._demo_results import Cell, Fit, Table, chance_accuracy, input_blind_loss
-from ._pretrain import hidden_units_for
-from .initializers import normal
+from .. import DBNClassifier, StackedRBMTransformer
+from .._activations import make_activation
+from .._base import DivergenceError
+from .._pretrain import hidden_units_for
+from ..initializers import normal
+from .results import Cell, Fit, Table, chance_accuracy, input_blind_loss
 
 BATCH_SIZE = 128
 """Mini-batch size of every fine-tuning (Mishkin & Matas' FitNet4 solver)."""
@@ -145,11 +146,7 @@ def measured_fit(clf, X, y, X_test, y_test, *, pretrain_errors=None):
     start = time.perf_counter()
     try:
         _quietly(lambda: clf.fit(X, y))
-    except ValueError as exc:
-        # the estimators raise "Fine-tuning diverged ..." for a non-finite loss and
-        # "Pre-training diverged ..." for a runaway RBM
-        if "diverged" not in str(exc):
-            raise
+    except DivergenceError:  # a non-finite loss, or a runaway RBM in pre-training
         return Fit(None, None, seconds=time.perf_counter() - start)
     labelled = y != UNLABELED if clf.unlabeled is not None else slice(None)
     train_loss = log_loss(y[labelled], clf.predict_proba(X[labelled]),
@@ -177,7 +174,7 @@ def fit_task(init, net, data, seed):
 def initial_statistics_task(init, net, data, seed):
     """Worker task: per-layer activation statistics of the network as initialised
     (before any fine-tuning) on the training rows."""
-    from .diagnostics import activation_statistics
+    from ..diagnostics import activation_statistics
 
     clf = _quietly(lambda: make_classifier(init, net, seed).initialize(
         data.X_train, data.y_train))

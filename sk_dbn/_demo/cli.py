@@ -1,4 +1,5 @@
-"""``python -m sk_dbn``: what the lecture on weight initialisation teaches, measured.
+"""The command line of ``python -m sk_dbn``: what the lecture on weight
+initialisation teaches, measured.
 
 Four parts, each printed as soon as its networks are trained:
 
@@ -10,7 +11,7 @@ Four parts, each printed as soon as its networks are trained:
 4. RBM pre-training against random starts when few labels are known.
 
 Every sentence printed about the results is derived from the numbers just
-measured (:mod:`sk_dbn._demo_text`). ``--plots DIR`` also writes the figures.
+measured (:mod:`sk_dbn._demo.text`). ``--plots DIR`` also writes the figures.
 Run ``python -m sk_dbn --help`` for the options.
 """
 
@@ -23,10 +24,10 @@ import time
 from joblib import Parallel
 from threadpoolctl import threadpool_limits
 
-from sk_dbn import __version__
-from sk_dbn import _demo_text as text
-from sk_dbn._demo_results import NC_DEFINITION
-from sk_dbn._demo_runs import ADAM, BATCH_SIZE, DEPTH_SGD, PARTS, SGD, load_data
+from .. import __version__
+from . import text
+from .results import NC_DEFINITION
+from .runs import ADAM, BATCH_SIZE, DEPTH_SGD, PARTS, SGD, load_data
 
 
 def _cpu_model():
@@ -233,13 +234,10 @@ def _run(args):
         print(f"   ({time.perf_counter() - start:.0f} s so far)\n", flush=True)
 
     if args.plots:
-        from sk_dbn._demo_plots import write_plots
+        from .plots import write_plots
 
         print(f"writing figures to {args.plots}", flush=True)
         write_plots(args.plots, measured, data, args.quick)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

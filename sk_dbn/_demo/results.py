@@ -3,7 +3,7 @@
 Everything here is plain data and arithmetic, with no training: one :class:`Fit`
 per network and seed, a :class:`Cell` per table entry (its fits over the seeds),
 and the measurable definitions the demo prints — *n/c*, *still falling*,
-*under-trained* — so that the text in :mod:`sk_dbn._demo_text` can be tested on
+*under-trained* — so that the text in :mod:`sk_dbn._demo.text` can be tested on
 synthetic tables.
 """
 

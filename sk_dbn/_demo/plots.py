@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from ._demo_results import NC_FRACTION
-from ._demo_runs import OPTIMISERS, make_classifier
-from ._demo_text import PAPER_TABLE
+from .results import NC_FRACTION
+from .runs import OPTIMISERS, make_classifier
+from .text import PAPER_TABLE
 
 
 def write_plots(directory, measured, data, quick, out=sys.stdout):
@@ -72,8 +72,8 @@ def _loss_axes(ax, table, cells, title):
 
 # ------------------------------------------------------------------ storyline
 def storyline_figures(table, setting, data, quick, plt):
-    from ._demo_runs import STORYLINE_ROWS
-    from .diagnostics import plot_activation_histograms
+    from ..diagnostics import plot_activation_histograms
+    from .runs import STORYLINE_ROWS
 
     net, seed = setting["net"], setting["seeds"][0]
     X, y = data.X_train, data.y_train
@@ -185,7 +185,7 @@ def depth_figures(table, setting, data, quick, plt):
 
 # ---------------------------------------------------------------- few labels
 def labels_figures(table, setting, data, quick, plt):
-    from .diagnostics import plot_rbm_filters
+    from ..diagnostics import plot_rbm_filters
 
     optimisers = [opt for opt in OPTIMISERS if any(c[0] == opt
                                                   for c in table.columns)]

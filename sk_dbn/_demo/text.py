@@ -1,7 +1,7 @@
 """Everything the demo prints about its results, as functions of the measurements.
 
 No sentence here is fixed in advance: each is chosen and filled in from the
-:class:`~sk_dbn._demo_results.Table` just measured, so a run whose numbers tell
+:class:`~sk_dbn._demo.results.Table` just measured, so a run whose numbers tell
 another story prints another story. The functions take tables and return lines
 (or sentences), so they can be tested on synthetic tables.
 """
@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 
-from ._demo_results import (
+from .results import (
     FALLING_DEFINITION,
     FALLING_FRACTION,
     PRETRAIN_DEFINITION,
@@ -100,7 +100,7 @@ def cell_text(cell):
 
 def row_label(table, row, quick):
     """The row's label; in quick mode marked when any of its cells is
-    under-trained (:attr:`Cell.under_trained <sk_dbn._demo_results.Cell>`)."""
+    under-trained (:attr:`Cell.under_trained <sk_dbn._demo.results.Cell>`)."""
     if quick and any(c.under_trained for c in table.row(row).values()):
         return f"{row} (under-trained)"
     return str(row)
