@@ -373,3 +373,26 @@ def test_help_and_bad_parts(capsys):
         main(["--only", "storyline,nope"])
     assert exc.value.code == 2
     assert "unknown part(s) nope" in capsys.readouterr().err
+
+
+def test_the_demo_prints_no_warnings(monkeypatch, recwarn):
+    """Few labelled rows make one batch of all of them, not a clipped batch."""
+    from sk_dbn._demo.cli import main
+
+    for name, value in TINY.items():
+        monkeypatch.setattr(_demo_runs, name, value)
+    assert main(["--quick", "--n-jobs", "1", "--only", "labels"]) == 0
+    assert [str(w.message) for w in recwarn] == []
+
+
+@pytest.mark.slow
+def test_quick_demo_prints_no_warnings():
+    """``python -m sk_dbn --quick`` as a user runs it: nothing on stderr."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "sk_dbn", "--quick"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "done in" in result.stdout

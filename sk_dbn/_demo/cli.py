@@ -121,8 +121,9 @@ def report_labels(table, setting, data, quick):
         f"{net.pretrain_epochs} CD-1 epochs per layer",
         "   on every training row (once per seed, frozen). Then DBNClassifier("
         "init=..., unlabeled=-1):",
-        f"   {net.epochs} epochs of fine-tuning on the labelled rows, batch "
-        f"{BATCH_SIZE}; Adam and SGD as in part 1",
+        f"   {net.epochs} epochs of fine-tuning on the labelled rows in batches of "
+        f"min({BATCH_SIZE}, n);",
+        "   Adam and SGD as in part 1",
     ]
     return _section(header, table, quick, text.few_labels_commentary(table),
                     column_label=lambda c: f"{c[0]}, {c[1]} labels")

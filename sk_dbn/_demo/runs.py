@@ -119,13 +119,18 @@ def resolve_init(init, net, seed=None):
     return init
 
 
-def make_classifier(init, net, seed, **extra):
+def make_classifier(init, net, seed, *, n_rows=None, **extra):
     """The demo's network: a fixed budget of ``net.epochs`` (the stopping rule can
-    never trigger), mini-batches of :data:`BATCH_SIZE`."""
+    never trigger), mini-batches of :data:`BATCH_SIZE` (or ``net.params``'
+    ``batch_size``), at most ``n_rows``: the rows it is fine-tuned on, so that a
+    few labelled rows make one full batch instead of a warning that the batch was
+    clipped to them."""
+    params = {"batch_size": BATCH_SIZE, **net.params, **extra}
+    if n_rows is not None:
+        params["batch_size"] = min(params["batch_size"], n_rows)
     return DBNClassifier(
         net.hidden, init=resolve_init(init, net, seed), max_iter=net.epochs,
-        n_iter_no_change=net.epochs, batch_size=BATCH_SIZE, random_state=seed,
-        **net.params, **extra)
+        n_iter_no_change=net.epochs, random_state=seed, **params)
 
 
 def _distinct_units(clf):
@@ -352,7 +357,7 @@ def few_labels_task(net, counts, data, seed):
             for row in FEW_LABELS_ROWS:
                 init = FrozenEstimator(stack) if row == "rbm" else row
                 clf = make_classifier(init, net.with_params(**params), seed,
-                                      unlabeled=UNLABELED)
+                                      n_rows=n, unlabeled=UNLABELED)
                 fits[row, (opt, n)] = measured_fit(
                     clf, data.X_train, y, data.X_test, data.y_test,
                     pretrain_errors=errors if row == "rbm" else None)
