@@ -308,16 +308,35 @@ def test_few_labels_commentary_counts_leads():
     cells["lsuv", ("SGD", 50)] = cell(fit(0.9), fit(0.9))
     text = flat(_demo_text.few_labels_commentary(
         table(cells, rows=["rbm", "xavier_normal", "lsuv"], columns=columns)))
-    assert "minus xavier_normal: +20, +20 points (clearly ahead at 2, clearly " \
+    assert "minus xavier_normal's: +20 points at 20 labels, +20 at 50 (rbm clearly " \
+           "ahead, beyond the seeds' spread, at 2 of these 2 label counts, clearly " \
            "behind at 0)" in text
-    assert "minus lsuv: +0, -10 points (clearly ahead at 0, clearly behind at 1)" \
-        in text
+    assert "minus lsuv's: +0 points at 20 labels, -10 at 50 (rbm clearly ahead, " \
+           "beyond the seeds' spread, at 0 of these 2 label counts, clearly behind " \
+           "at 1)" in text
+
+
+def test_few_labels_commentary_takes_no_margin_over_nc_cells():
+    columns = [("SGD", 20), ("SGD", 50), ("SGD", 150)]
+    cells = {}
+    for col in columns:
+        cells["rbm", col] = cell(fit(0.6), fit(0.62))
+        cells["xavier_normal", col] = cell(stalled(0.2), stalled(0.2))
+    cells["xavier_normal", ("SGD", 150)] = cell(fit(0.5), fit(0.5))
+    text = flat(_demo_text.few_labels_commentary(
+        table(cells, rows=["rbm", "xavier_normal"], columns=columns)))
+    assert "minus xavier_normal's: +11 points at 150 labels (rbm clearly ahead, " \
+           "beyond the seeds' spread, at 1 of these 1 label counts" in text
+    assert "only rbm converges at 20 and 50 labels." in text
+    assert "+40" not in text and "+41" not in text
 
 
 # --------------------------------------------------------- the whole demo
 TINY = {
     "STORYLINE": {"quick": {"net": _demo_runs.Net((4, 4), {"activation": "logistic"},
                                                   3, 2), "seeds": (0,)}},
+    "GLOROT": {"quick": {"net": _demo_runs.Net((4,) * 2, {"batch_size": 10}, 2),
+                         "seeds": (0,)}},
     "TABLE": {"quick": {"net": _demo_runs.Net((4,) * 3, _demo_runs.SGD, 2),
                         "seeds": (0,)}},
     "DEPTH": {"quick": {"width": 4, "depths": (4, 2), "epochs": 2, "seeds": (0,)}},
@@ -336,18 +355,20 @@ def test_the_demo_end_to_end_at_a_tiny_size(monkeypatch, tmp_path, capsys):
     assert main(["--quick", "--n-jobs", "1", "--plots", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "n/c (not converged)" in out
-    for header in ("1. The lecture's storyline", "2. Mishkin & Matas",
-                   "3. He et al. (2015)'s depth", "4. Few labels"):
+    for header in ("1. The lecture's storyline", "2. Glorot & Bengio (2010) under",
+                   "3. Mishkin & Matas", "4. He et al. (2015)'s depth",
+                   "5. Few labels"):
         assert header in out
     lines = out.splitlines()
-    for row in [*_demo_runs.STORYLINE_ROWS, *_demo_runs.TABLE_ROWS,
+    for row in [*_demo_runs.STORYLINE_ROWS, *_demo_runs.GLOROT_ROWS,
+                *_demo_runs.TABLE_ROWS,
                 *_demo_runs.DEPTH_ROWS, *_demo_runs.FEW_LABELS_ROWS]:
         assert any(line.startswith(row + " ") for line in lines), row
     header = next(line for line in lines if line.split()[:2] == ["init", "maxout"])
     assert header.split()[1:] == list(_demo_runs.TABLE_COLUMNS)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted([
         "storyline_activations.png", "storyline_loss_curves.png",
-        "storyline_gradient_norms.png", "lecture_table.png",
+        "storyline_gradient_norms.png", "glorot_loss_curves.png", "lecture_table.png",
         "depth_loss_curves.png", "few_labels.png", "rbm_filters.png"])
 
 
@@ -358,7 +379,7 @@ def test_only_runs_the_parts_asked_for(monkeypatch, capsys):
         monkeypatch.setattr(_demo_runs, name, value)
     assert main(["--quick", "--n-jobs", "1", "--only", "depth"]) == 0
     out = capsys.readouterr().out
-    assert "3. He et al." in out and "1. The lecture" not in out
+    assert "4. He et al." in out and "1. The lecture" not in out
 
 
 def test_help_and_bad_parts(capsys):
@@ -396,3 +417,125 @@ def test_quick_demo_prints_no_warnings():
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "done in" in result.stdout
+
+
+# ------------------------------------------ Glorot & Bengio's conditions
+def test_compare_judges_margins_between_converged_seeds_only():
+    from sk_dbn._demo.results import compare
+
+    a, b = cell(fit(0.95), fit(0.96)), cell(fit(0.90), fit(0.91))
+    assert compare(a, b).kind == "a" and compare(b, a).kind == "b"
+    assert compare(a, b).gap == pytest.approx(0.05)
+    wide = cell(fit(0.85), fit(0.99))  # mean 0.92, std 0.07: the gap is inside it
+    assert compare(wide, b).kind == "a?"
+    assert compare(cell(fit(0.95)), cell(fit(0.90))).kind == "a?"  # one seed
+    assert compare(cell(fit(0.905), fit(0.905)), b).kind == "level"
+    nc = cell(stalled(0.6), stalled(0.6))  # n/c, though more accurate than b
+    assert compare(nc, b).kind == "b only" and compare(nc, b).gap is None
+    assert compare(b, nc).kind == "a only"
+    assert compare(nc, cell(stalled())).kind == "neither"
+    assert compare(cell(fit(0.9), stalled()), b).seeds == 1
+
+
+def glorot_stats(top_std=0.3, first_std=0.4, sat=0.0, mean=0.5):
+    return [{"std": first_std, "saturated": sat, "mean": mean},
+            {"std": top_std, "saturated": sat, "mean": mean}]
+
+
+def glorot_table(cells=None, inside=None):
+    """A synthetic table of the Glorot part: everything trains to 0.9 and keeps
+    its signal, with ``cells`` and ``inside`` ({(row, column): Inside})."""
+    from sk_dbn._demo.results import Inside
+
+    columns = _demo_runs.glorot_columns()
+    all_cells = {(r, c): cell(fit(0.9), fit(0.9)) for r in _demo_runs.GLOROT_ROWS
+                 for c in columns}
+    all_cells.update(cells or {})
+    same = Inside((glorot_stats(),) * 2, (glorot_stats(),) * 2)
+    notes = {"inside": {key: same for key in all_cells}}
+    notes["inside"].update(inside or {})
+    return table(all_cells, rows=list(_demo_runs.GLOROT_ROWS), columns=columns,
+                 notes=notes)
+
+
+TANH_SGD, SIGMOID_SGD = ("tanh", "SGD"), ("sigmoid", "SGD")
+
+
+def clause(text, column):
+    """The clause of a lesson sentence about ``column``."""
+    act, opt = column
+    after = flat([text]).split(f"Under {opt}, ")[1]
+    return after.split(f"{act}: ")[1].split("; ")[0].split(". Under")[0]
+
+
+def test_lesson_holds_only_beyond_the_seeds_spread():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.98), fit(0.98)),
+                      ("standard", TANH_SGD): cell(fit(0.95), fit(0.96))})
+    text = _demo_text.lesson_sentence(t, "standard", "claim")
+    said = clause(text, TANH_SGD)
+    assert said.startswith("holds (0.980 vs 0.955: xavier_uniform clearly ahead by "
+                           "2.5 points, more than the seeds' spread (0.5")
+    assert "does not hold (0.900 vs 0.900: level" in clause(text, SIGMOID_SGD)
+    assert "clearly" not in clause(text, SIGMOID_SGD)
+
+
+def test_lesson_within_the_spread_or_one_seed_is_unclear_not_clear():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.99), fit(0.91)),
+                      ("standard", TANH_SGD): cell(fit(0.93), fit(0.93))})
+    said = clause(_demo_text.lesson_sentence(t, "standard", "claim"), TANH_SGD)
+    assert said.startswith("unclear") and "within the seeds' spread" in said
+    assert "clearly" not in said
+    one = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.99)),
+                        ("standard", TANH_SGD): cell(fit(0.93))})
+    said = clause(_demo_text.lesson_sentence(one, "standard", "claim"), TANH_SGD)
+    assert said.startswith("unclear") and "one seed: no spread" in said
+
+
+def test_lesson_with_nc_cells_has_no_margin():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.9), fit(0.9)),
+                      ("N(0, 1)", TANH_SGD): cell(stalled(0.3), stalled(0.3)),
+                      ("xavier_uniform", SIGMOID_SGD): cell(stalled(), stalled()),
+                      ("N(0, 1)", SIGMOID_SGD): cell(fit(0.94), fit(0.95))})
+    text = _demo_text.lesson_sentence(t, "N(0, 1)", "claim")
+    said = clause(text, TANH_SGD)
+    assert said == "holds (0.900 vs n/c (0.300): only xavier_uniform converges)"
+    said = clause(text, SIGMOID_SGD)
+    assert said == "reversed (n/c (0.100) vs 0.945: only N(0, 1) converges)"
+    both = glorot_table({("xavier_uniform", TANH_SGD): cell(stalled(0.5)),
+                         ("standard", TANH_SGD): cell(stalled(0.2))})
+    said = clause(_demo_text.lesson_sentence(both, "standard", "claim"), TANH_SGD)
+    assert said.startswith("does not hold") and "neither converges" in said
+    assert "points" not in said
+
+
+def test_glorot_summary_groups_the_verdicts():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.98), fit(0.98)),
+                      ("standard", TANH_SGD): cell(fit(0.95), fit(0.95)),
+                      ("N(0, 1)", SIGMOID_SGD): cell(fit(0.95), fit(0.95))})
+    text = " ".join(_demo_text.glorot_summary(t).split())
+    assert "does better holds against standard (tanh with SGD)" in text
+    assert "reversed against N(0, 1) (sigmoid with SGD)" in text
+    assert "unclear" not in text
+
+
+def test_glorot_mechanism_sentences_follow_the_statistics():
+    from sk_dbn._demo.results import Inside
+
+    shrinks = Inside((glorot_stats(top_std=0.02, first_std=0.2),) * 2,
+                     (glorot_stats(),) * 2)
+    t = glorot_table(inside={("standard", TANH_SGD): shrinks})
+    assert "as the paper's Figure 6 shows" in _demo_text.spread_sentence(t)
+    assert "not the shrinking" in _demo_text.spread_sentence(glorot_table())
+    to_zero = Inside((glorot_stats(mean=0.5),) * 2, (glorot_stats(mean=0.1),) * 2)
+    plateau = glorot_table({("standard", SIGMOID_SGD): cell(stalled(), stalled())},
+                           {("standard", SIGMOID_SGD): to_zero})
+    text = _demo_text.toward_zero_sentence(plateau)
+    assert "from 0.50 at init to 0.10" in text and "their Figure 2" in text
+    trains = glorot_table(inside={("standard", SIGMOID_SGD): to_zero})
+    assert "no lasting plateau" in _demo_text.toward_zero_sentence(trains)
+    assert "not driven toward 0" in _demo_text.toward_zero_sentence(glorot_table())
+    tiny = Inside((glorot_stats(top_std=0.001),) * 2, (glorot_stats(),) * 2)
+    t = glorot_table(inside={("N(0, 0.01²)", TANH_SGD): tiny})
+    text = _demo_text.collapse_glorot_sentence(t)
+    assert "collapsed, on the tanh network." in text
+    assert "no collapse" in _demo_text.collapse_glorot_sentence(glorot_table())

@@ -1,14 +1,17 @@
 """The command line of ``python -m sk_dbn``: what the lecture on weight
 initialisation teaches, measured.
 
-Four parts, each printed as soon as its networks are trained:
+Five parts, each printed as soon as its networks are trained:
 
 1. the lecture's storyline — zeros, N(0, 1), N(0, 0.01²), Xavier, He and RBM
    pre-training on a sigmoid network, under Adam and under SGD with momentum;
-2. Mishkin & Matas (2015)'s table of initialisations x activations on a deep thin
+2. Glorot & Bengio (2010)'s conditions — plain SGD, 784 inputs, five sigmoid or
+   tanh layers — for N(0, 1), N(0, 0.01²), their standard and their normalized
+   (Xavier) start, with Adam beside it: where each lesson holds and where not;
+3. Mishkin & Matas (2015)'s table of initialisations x activations on a deep thin
    network trained with SGD and momentum, beside the paper's CIFAR-10 numbers;
-3. He et al. (2015)'s depth experiment: 30 (and 10) ReLU layers, Xavier against He;
-4. RBM pre-training against random starts when few labels are known.
+4. He et al. (2015)'s depth experiment: 30 (and 10) ReLU layers, Xavier against He;
+5. RBM pre-training against random starts when few labels are known.
 
 Every sentence printed about the results is derived from the numbers just
 measured (:mod:`sk_dbn._demo.text`). ``--plots DIR`` also writes the figures.
@@ -27,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from .. import __version__
 from . import text
 from .results import NC_DEFINITION
-from .runs import ADAM, BATCH_SIZE, DEPTH_SGD, PARTS, SGD, load_data
+from .runs import ADAM, BATCH_SIZE, DEPTH_SGD, PARTS, PLAIN_SGD, SGD, load_data
 
 
 def _cpu_model():
@@ -66,7 +69,7 @@ def _section(header, table, quick, commentary, *, before=(), **fmt):
 def report_storyline(table, setting, data, quick):
     net = setting["net"]
     header = [
-        "1. The lecture's storyline: zeros, N(0, 1), N(0, 0.01²), Xavier, He, RBM",
+        "The lecture's storyline: zeros, N(0, 1), N(0, 0.01²), Xavier, He, RBM",
         f"   sigmoid network {net.sizes(data.X_train.shape[1])}, {net.epochs} epochs, "
         f"batch {BATCH_SIZE}, under",
         f"   {_optimiser(ADAM)} and under {_optimiser(SGD)};",
@@ -81,10 +84,31 @@ def report_storyline(table, setting, data, quick):
                     extra=text.initial_columns(table))
 
 
+def report_glorot(table, setting, data, quick):
+    net = setting["net"]
+    header = [
+        "Glorot & Bengio (2010) under their conditions: plain SGD, 784 inputs, five "
+        "hidden layers",
+        f"   sigmoid or tanh network {net.sizes(784)}, {net.epochs} epochs, batch "
+        f"{net.params['batch_size']} (the paper's),",
+        f"   under plain SGD (lr {PLAIN_SGD['learning_rate_init']:g}, no momentum) "
+        f"and, for contrast, {_optimiser(ADAM)};",
+        f"   {table.notes['data']};",
+        "   standard: U[-1/sqrt(fan_in), 1/sqrt(fan_in)], the paper's eq. (1); "
+        "xavier_uniform: its",
+        "   normalized start, eq. (16), U[-sqrt(6/(fan_in + fan_out)), ...]",
+    ]
+    inside = (["", "   Inside the plain-SGD networks:", ""]
+              + ["   " + line for line in text.inside_table(table)]
+              + text.wrap([text.INSIDE_LEGEND], indent="     "))
+    return _section(header, table, quick, text.glorot_commentary(table),
+                    before=inside, column_label=lambda c: f"{c[0]}, {c[1]}")
+
+
 def report_table(table, setting, data, quick):
     net = setting["net"]
     header = [
-        "2. Mishkin & Matas (2015), \"All you need is a good init\": initialisation "
+        "Mishkin & Matas (2015), \"All you need is a good init\": initialisation "
         "x activation",
         f"   a deep thin network {net.sizes(data.X_train.shape[1])}, {net.epochs} "
         f"epochs, batch {BATCH_SIZE},",
@@ -101,7 +125,7 @@ def report_table(table, setting, data, quick):
 
 def report_depth(table, setting, data, quick):
     header = [
-        "3. He et al. (2015)'s depth experiment: deep ReLU networks, Xavier against He",
+        "He et al. (2015)'s depth experiment: deep ReLU networks, Xavier against He",
         f"   {' and '.join(str(d) for d in setting['depths'])} hidden layers of "
         f"{setting['width']} ReLU units, {setting['epochs']} epochs, batch "
         f"{BATCH_SIZE},",
@@ -114,7 +138,7 @@ def report_depth(table, setting, data, quick):
 def report_labels(table, setting, data, quick):
     net = setting["net"]
     header = [
-        "4. Few labels: RBM pre-training against random starts",
+        "Few labels: RBM pre-training against random starts",
         f"   sigmoid network {net.sizes(data.X_train.shape[1])}; n of the "
         f"{len(data.y_train)} training rows labelled",
         "   (a stratified draw per seed), the rest y = -1. rbm: "
@@ -129,7 +153,8 @@ def report_labels(table, setting, data, quick):
                     column_label=lambda c: f"{c[0]}, {c[1]} labels")
 
 
-REPORTS = {"storyline": report_storyline, "table": report_table,
+REPORTS = {"storyline": report_storyline, "glorot": report_glorot,
+           "table": report_table,
            "depth": report_depth, "labels": report_labels}
 
 
@@ -140,8 +165,9 @@ def parse_args(argv):
         description=(
             "What the lecture on weight initialisation teaches, measured: the "
             "storyline (zeros, N(0,1), N(0,0.01), Xavier, He, RBM) under Adam and "
-            "SGD, Mishkin & Matas' init x activation table, He et al.'s depth "
-            "experiment, and RBM pre-training with few labels."
+            "SGD, Glorot & Bengio's conditions (plain SGD, 784 inputs, five sigmoid "
+            "or tanh layers), Mishkin & Matas' init x activation table, He et al.'s "
+            "depth experiment, and RBM pre-training with few labels."
         ),
     )
     parser.add_argument(
@@ -230,7 +256,9 @@ def _run(args):
     for name, (part, setting) in parts.items():
         got = [next(results) for _ in part.tasks]
         measured[name] = (part.assemble(got), setting)
-        for line in REPORTS[name](measured[name][0], setting, data, args.quick):
+        lines = REPORTS[name](measured[name][0], setting, data, args.quick)
+        print(f"{list(PARTS).index(name) + 1}. {lines[0]}")
+        for line in lines[1:]:
             print(line)
         print(f"   ({time.perf_counter() - start:.0f} s so far)\n", flush=True)
 

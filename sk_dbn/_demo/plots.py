@@ -116,6 +116,17 @@ def storyline_figures(table, setting, data, quick, plt):
     yield "storyline_gradient_norms.png", fig
 
 
+# ------------------------------------------------------ Glorot & Bengio (2010)
+def glorot_figures(table, setting, data, quick, plt):
+    fig, axes = _panels(plt, len(table.columns))
+    for ax, column in zip(axes, table.columns):
+        _loss_axes(ax, table, table.column(column), f"{column[0]}, {column[1]}")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"five hidden layers on 784 pixels: training loss (dotted: "
+                 f"input-blind loss; dashed: the n/c threshold){_suffix(quick)}")
+    yield "glorot_loss_curves.png", fig
+
+
 # ---------------------------------------------------------------- the table
 def _heat_map(ax, values, labels, rows, columns, title):
     """``values`` (nan: no number) with ``labels`` written in the cells."""
@@ -222,7 +233,8 @@ def labels_figures(table, setting, data, quick, plt):
     yield "rbm_filters.png", fig
 
 
-FIGURES = {"storyline": storyline_figures, "table": table_figures,
+FIGURES = {"storyline": storyline_figures, "glorot": glorot_figures,
+           "table": table_figures,
            "depth": depth_figures, "labels": labels_figures}
 """Each part's figures: ``fn(result, setting, data, quick, plt)`` yields
 ``(file name, figure)``."""

@@ -22,8 +22,8 @@ from .. import DBNClassifier, StackedRBMTransformer
 from .._activations import make_activation
 from .._base import DivergenceError
 from .._pretrain import hidden_units_for
-from ..initializers import normal
-from .results import Cell, Fit, Table, chance_accuracy, input_blind_loss
+from ..initializers import normal, uniform
+from .results import Cell, Fit, Inside, Table, chance_accuracy, input_blind_loss
 
 BATCH_SIZE = 128
 """Mini-batch size of every fine-tuning (Mishkin & Matas' FitNet4 solver)."""
@@ -76,8 +76,8 @@ def with_784_pixels(data):
     if data.X_train.shape[1] == 784:
         return data
     return replace(
-        data, description=data.description + ", upsampled to 28x28 (bilinear, the "
-        "digit in a 20x20 box as in MNIST)",
+        data, description=data.description + ", upsampled (bilinear) into MNIST's "
+        "28x28 layout",
         X_train=digits_as_mnist(data.X_train).reshape(-1, 784),
         X_test=digits_as_mnist(data.X_test).reshape(-1, 784))
 
@@ -281,6 +281,88 @@ def storyline_part(mode, data):
     return Part("storyline", grid.tasks + stats, assemble), setting
 
 
+# ------------------------------------ 2. Glorot & Bengio (2010), their conditions
+def standard_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+    """Glorot & Bengio's "standard" start, their eq. (1): U[-1/sqrt(fan_in),
+    1/sqrt(fan_in)] (variance 1/(3 fan_in))."""
+    return uniform(fan_in, fan_out, limit=1.0 / np.sqrt(fan_in),
+                   random_state=random_state, dtype=dtype)
+
+
+GLOROT_ROWS = {
+    "N(0, 1)": STORYLINE_ROWS["N(0, 1)"],
+    "N(0, 0.01²)": STORYLINE_ROWS["N(0, 0.01²)"],
+    "standard": standard_uniform,
+    "xavier_uniform": "xavier_uniform",
+}
+"""The lecture's two naive starts, the paper's "standard" one and its "normalized"
+one (eq. 16: U[-sqrt(6/(fan_in + fan_out)), ...], which is xavier_uniform)."""
+
+GLOROT_ACTIVATIONS = {"sigmoid": "logistic", "tanh": "tanh"}
+
+PLAIN_SGD = {"solver": "sgd", "learning_rate_init": 0.1, "momentum": 0.0,
+             "nesterovs_momentum": False}
+"""Plain SGD, no momentum: the paper's optimiser (its mini-batches are of 10)."""
+
+GLOROT_OPTIMISERS = {"SGD": PLAIN_SGD, "Adam": ADAM}
+"""Plain SGD, the paper's setting; Adam, on the same networks, for contrast."""
+
+GLOROT = {
+    "full": {"net": Net((100,) * 5, {"batch_size": 10}, 20), "seeds": (0, 1, 2)},
+    "quick": {"net": Net((64,) * 5, {"batch_size": 10}, 4), "seeds": (0,)},
+}
+"""Five hidden layers, as the paper's deepest networks (of 1000 units; 100 here),
+mini-batches of 10 as there, on 784-pixel inputs (:func:`with_784_pixels`)."""
+
+
+def glorot_columns():
+    """``(activation, optimiser)`` pairs: plain SGD's first."""
+    return [(act, opt) for opt in GLOROT_OPTIMISERS for act in GLOROT_ACTIVATIONS]
+
+
+def glorot_net(net, column):
+    act, opt = column
+    return net.with_params(activation=GLOROT_ACTIVATIONS[act],
+                           **GLOROT_OPTIMISERS[opt])
+
+
+def inside_fit_task(init, net, data, seed):
+    """Worker task: one network, one seed, with its hidden layers' statistics as
+    initialised and after training (None when the fit diverged)."""
+    from ..diagnostics import activation_statistics
+
+    initial = initial_statistics_task(init, net, data, seed)
+    clf = make_classifier(init, net, seed)
+    fit = measured_fit(clf, data.X_train, data.y_train, data.X_test, data.y_test)
+    final = None if fit.diverged else activation_statistics(clf, data.X_train)
+    return fit, initial, final
+
+
+def glorot_part(mode, data):
+    """Sigmoid and tanh networks of five hidden layers on 784 pixels from the four
+    starts, under plain SGD and under Adam."""
+    from joblib import delayed
+
+    setting = GLOROT[mode]
+    net, seeds, data = setting["net"], setting["seeds"], with_784_pixels(data)
+    columns = glorot_columns()
+    tasks = [delayed(inside_fit_task)(init, glorot_net(net, col), data, seed)
+             for init in GLOROT_ROWS.values() for col in columns for seed in seeds]
+
+    def assemble(results):
+        table = Table(list(GLOROT_ROWS), columns,
+                      _cells(GLOROT_ROWS, columns, [r[0] for r in results], seeds,
+                             data.baseline),
+                      data.chance, data.baseline, {"data": data.description})
+        it = iter(results)
+        table.notes["inside"] = {
+            key: Inside(*zip(*[next(it)[1:] for _ in seeds]))
+            for key in table.cells}
+        return table
+
+    return Part("glorot", tasks, assemble), setting
+
+
 # ---------------------------------------------- 2. Mishkin & Matas' table (2015)
 TABLE_ROWS = {
     "LSUV": "lsuv",
@@ -411,6 +493,7 @@ def few_labels_part(mode, data):
 
 PARTS = {
     "storyline": storyline_part,
+    "glorot": glorot_part,
     "table": table_part,
     "depth": depth_part,
     "labels": few_labels_part,
