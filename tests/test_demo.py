@@ -260,6 +260,24 @@ def test_paper_comparison_counts_agreement_and_names_disagreement():
         _demo_text.table_commentary(lecture_table()))
 
 
+def test_best_start_agrees_only_when_the_best_are_the_same():
+    best = {"LSUV": cell(fit(0.97), fit(0.97)), "Xavier": cell(fit(0.95), fit(0.95)),
+            "OrthoNorm": cell(fit(0.97), fit(0.97)),
+            "MSRA (He)": cell(fit(0.96), fit(0.96))}
+    t = lecture_table({(r, "tanh"): c for r, c in best.items()})
+    text = flat(_demo_text.paper_comparison(t))
+    assert "here LSUV and OrthoNorm — agrees on LSUV and OrthoNorm, not on the " \
+           "paper's Xavier (0.950) and MSRA (He) (0.960)" in text
+    t.cells["OrthoNorm-MSRA", "tanh"] = cell(fit(0.96), fit(0.96))
+    text = flat(_demo_text.paper_comparison(t))
+    assert "not on the paper's Xavier (0.950, the lowest here) and MSRA (He)" in text
+    text = flat(_demo_text.paper_comparison(lecture_table()))
+    assert "(89); here LSUV, OrthoNorm, OrthoNorm-MSRA, Xavier and MSRA (He) — " \
+           "agrees." in text
+    assert "here LSUV, OrthoNorm, OrthoNorm-MSRA and Xavier — agrees on LSUV and " \
+           "OrthoNorm, here also Xavier" in text  # maxout: the paper has Xavier at 91
+
+
 def test_column_sentence():
     t = lecture_table({("LSUV", "ReLU"): cell(fit(0.97), fit(0.97)),
                        ("Xavier", "ReLU"): cell(fit(0.5), fit(0.5))})

@@ -629,11 +629,10 @@ def paper_comparison(table, paper=None):
             top = max(numbers.values())
             paper_best = [r for r, v in numbers.items() if v == top]
             ours = best_rows(table.column(column))
-            same = set(paper_best) & set(ours)
             best_lines.append(
                 f"{column}: paper's best {_join(paper_best)} ({top}); here "
-                f"{_join(ours) if ours else 'none converges'}"
-                f" — {'agrees' if same else 'differs'}")
+                f"{_join(ours) if ours else 'none converges'} — "
+                + _best_agreement(table.column(column), paper_best, ours, numbers))
         here = [table.cells[r, column].mean for r in numbers
                 if not table.cells[r, column].all_nc]
         if len(numbers) > 1 and len(here) > 1:
@@ -652,6 +651,28 @@ def paper_comparison(table, paper=None):
         sentences.append("Best minus worst converged start, in points, among the "
                          "starts the paper reports: " + "; ".join(spreads) + ".")
     return sentences
+
+
+def _best_agreement(cells, paper_best, ours, reported):
+    """Whether the best starts here are the paper's: "agrees" only when they are
+    the same among the starts the paper reports; else what differs, and where
+    each of the paper's best stands here."""
+    same = [r for r in paper_best if r in ours]
+    missing = [r for r in paper_best if r not in ours]
+    extra = [r for r in ours if r in reported and r not in paper_best]
+    if not missing and not extra:
+        return "agrees"
+    converged = [r for r in cells if not cells[r].all_nc]
+    lowest = min(converged, key=lambda r: cells[r].mean) if converged else None
+    where = _join(f"{r} ({accuracy(cells[r])}"
+                  + (", the lowest here" if r == lowest else "") + ")"
+                  for r in missing)
+    text = f"agrees on {_join(same)}, " if same else "differs: "
+    if missing:
+        text += f"not on the paper's {where}"
+    if extra:
+        text += ("; " if missing else "") + f"here also {_join(extra)}"
+    return text
 
 
 def table_commentary(table):
