@@ -158,14 +158,18 @@ def test_scaled_sentence_names_the_winner_the_table_shows():
     xavier_wins = storyline({("xavier_normal", "SGD"): cell(fit(0.95), fit(0.96)),
                              ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
     text = _demo_text.scaled_sentence(xavier_wins)
-    assert "under SGD xavier_normal beats he_normal" in text
-    assert "he_normal beats" not in text
+    assert "under SGD 0.805 from he_normal, 0.955 from xavier_normal — " \
+           "xavier_normal clearly ahead by 15.0 points" in text
+    assert "he_normal clearly ahead" not in text
     he_wins = storyline({("xavier_normal", "SGD"): cell(stalled(), stalled()),
                          ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
     text = _demo_text.scaled_sentence(he_wins)
-    assert "under SGD he_normal beats xavier_normal" in text
-    assert "xavier_normal beats" not in text
-    assert "under Adam they are level" in text
+    assert "— only he_normal converges" in text and "points" not in text.split(
+        "under SGD")[1].split(". ")[0]
+    assert "under Adam 0.900 from he_normal, 0.900 from xavier_normal — level" in text
+    neither = storyline({(r, "SGD"): cell(stalled(0.12), stalled(0.12))
+                         for r in ("xavier_normal", "he_normal")})
+    assert "— neither converges" in _demo_text.scaled_sentence(neither)
 
 
 def test_saturation_sentence_follows_the_measurements():
@@ -195,7 +199,8 @@ def test_storyline_compares_the_accuracies_it_prints():
     assert "no worse than xavier_normal under Adam" not in text
     assert "no worse than xavier_normal under SGD (below it under Adam: n/c (0.549) " \
         "under Adam)" in " ".join(text.split())
-    assert "under Adam he_normal beats xavier_normal" in _demo_text.scaled_sentence(t)
+    assert "under Adam 0.582 from he_normal, n/c (0.549) from xavier_normal — only " \
+        "he_normal converges" in " ".join(_demo_text.scaled_sentence(t).split())
 
 
 def test_zeros_sentence():

@@ -290,15 +290,9 @@ def scaled_sentence(table, xavier="xavier_normal", he="he_normal"):
     xs, hs = table.row(xavier), table.row(he)
     parts = []
     for col in table.columns:
-        if clearly_more_accurate(hs[col], xs[col]):
-            parts.append(f"under {col} {he} beats {xavier} ({accuracy(hs[col])} vs "
-                         f"{accuracy(xs[col])})")
-        elif clearly_more_accurate(xs[col], hs[col]):
-            parts.append(f"under {col} {xavier} beats {he} ({accuracy(xs[col])} vs "
-                         f"{accuracy(hs[col])})")
-        else:
-            parts.append(f"under {col} they are level ({accuracy(xs[col])} and "
-                         f"{accuracy(hs[col])})")
+        parts.append(f"under {col} {accuracy(hs[col])} from {he}, "
+                     f"{accuracy(xs[col])} from {xavier} — "
+                     + comparison_phrase(compare(hs[col], xs[col]), he, xavier))
     text = f"The fan-scaled starts on sigmoids: {_join(parts)}"
     ratios = {r: _gradient_ratio(table.cells[r, "SGD"]) for r in (xavier, he)
               if "SGD" in table.columns}
