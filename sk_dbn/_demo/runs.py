@@ -309,7 +309,7 @@ GLOROT_OPTIMISERS = {"SGD": PLAIN_SGD, "Adam": ADAM}
 
 GLOROT = {
     "full": {"net": Net((100,) * 5, {"batch_size": 10}, 20), "seeds": (0, 1, 2)},
-    "quick": {"net": Net((64,) * 5, {"batch_size": 10}, 4), "seeds": (0,)},
+    "quick": {"net": Net((32,) * 5, {"batch_size": 10}, 3), "seeds": (0,)},
 }
 """Five hidden layers, as the paper's deepest networks (of 1000 units; 100 here),
 mini-batches of 10 as there, on 784-pixel inputs (:func:`with_784_pixels`)."""
