@@ -138,17 +138,16 @@ def machine_header(threads=None, quick=False):
 def _upsampled_digit_images():
     """scikit-learn's 8x8 digits, bilinearly resized to 20x20, padded to 28x28.
 
-    That is MNIST's layout: the digit in a 20x20 box centred in a 28x28 frame.
+    That is MNIST's layout: the digit in a 20x20 box centred in a 28x28 frame (the
+    demo's :func:`sk_dbn._demo.runs.digits_as_mnist`, which part 2 of
+    ``python -m sk_dbn`` trains on).
     """
-    from scipy.ndimage import zoom
     from sklearn.datasets import load_digits
 
+    from sk_dbn._demo.runs import digits_as_mnist
+
     digits = load_digits()
-    images = zoom(digits.images / 16.0, (1, 2.5, 2.5), order=1)
-    images = np.clip(images, 0.0, 1.0)
-    framed = np.zeros((images.shape[0], 28, 28))
-    framed[:, 4:24, 4:24] = images
-    return framed, digits.target
+    return digits_as_mnist(digits.images / 16.0), digits.target
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from sk_dbn import _demo_runs, _demo_text
-from sk_dbn._demo_results import (
+from sk_dbn._demo import runs as _demo_runs
+from sk_dbn._demo import text as _demo_text
+from sk_dbn._demo.results import (
     NC_FRACTION,
     Cell,
     Fit,
@@ -157,14 +158,18 @@ def test_scaled_sentence_names_the_winner_the_table_shows():
     xavier_wins = storyline({("xavier_normal", "SGD"): cell(fit(0.95), fit(0.96)),
                              ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
     text = _demo_text.scaled_sentence(xavier_wins)
-    assert "under SGD xavier_normal beats he_normal" in text
-    assert "he_normal beats" not in text
+    assert "under SGD 0.805 from he_normal, 0.955 from xavier_normal — " \
+           "xavier_normal clearly ahead by 15.0 points" in text
+    assert "he_normal clearly ahead" not in text
     he_wins = storyline({("xavier_normal", "SGD"): cell(stalled(), stalled()),
                          ("he_normal", "SGD"): cell(fit(0.80), fit(0.81))})
     text = _demo_text.scaled_sentence(he_wins)
-    assert "under SGD he_normal beats xavier_normal" in text
-    assert "xavier_normal beats" not in text
-    assert "under Adam they are level" in text
+    assert "— only he_normal converges" in text and "points" not in text.split(
+        "under SGD")[1].split(". ")[0]
+    assert "under Adam 0.900 from he_normal, 0.900 from xavier_normal — level" in text
+    neither = storyline({(r, "SGD"): cell(stalled(0.12), stalled(0.12))
+                         for r in ("xavier_normal", "he_normal")})
+    assert "— neither converges" in _demo_text.scaled_sentence(neither)
 
 
 def test_saturation_sentence_follows_the_measurements():
@@ -194,7 +199,8 @@ def test_storyline_compares_the_accuracies_it_prints():
     assert "no worse than xavier_normal under Adam" not in text
     assert "no worse than xavier_normal under SGD (below it under Adam: n/c (0.549) " \
         "under Adam)" in " ".join(text.split())
-    assert "under Adam he_normal beats xavier_normal" in _demo_text.scaled_sentence(t)
+    assert "under Adam 0.582 from he_normal, n/c (0.549) from xavier_normal — only " \
+        "he_normal converges" in " ".join(_demo_text.scaled_sentence(t).split())
 
 
 def test_zeros_sentence():
@@ -259,6 +265,24 @@ def test_paper_comparison_counts_agreement_and_names_disagreement():
         _demo_text.table_commentary(lecture_table()))
 
 
+def test_best_start_agrees_only_when_the_best_are_the_same():
+    best = {"LSUV": cell(fit(0.97), fit(0.97)), "Xavier": cell(fit(0.95), fit(0.95)),
+            "OrthoNorm": cell(fit(0.97), fit(0.97)),
+            "MSRA (He)": cell(fit(0.96), fit(0.96))}
+    t = lecture_table({(r, "tanh"): c for r, c in best.items()})
+    text = flat(_demo_text.paper_comparison(t))
+    assert "here LSUV and OrthoNorm — agrees on LSUV and OrthoNorm, not on the " \
+           "paper's Xavier (0.950) and MSRA (He) (0.960)" in text
+    t.cells["OrthoNorm-MSRA", "tanh"] = cell(fit(0.96), fit(0.96))
+    text = flat(_demo_text.paper_comparison(t))
+    assert "not on the paper's Xavier (0.950, the lowest here) and MSRA (He)" in text
+    text = flat(_demo_text.paper_comparison(lecture_table()))
+    assert "(89); here LSUV, OrthoNorm, OrthoNorm-MSRA, Xavier and MSRA (He) — " \
+           "agrees." in text
+    assert "here LSUV, OrthoNorm, OrthoNorm-MSRA and Xavier — agrees on LSUV and " \
+           "OrthoNorm, here also Xavier" in text  # maxout: the paper has Xavier at 91
+
+
 def test_column_sentence():
     t = lecture_table({("LSUV", "ReLU"): cell(fit(0.97), fit(0.97)),
                        ("Xavier", "ReLU"): cell(fit(0.5), fit(0.5))})
@@ -307,16 +331,35 @@ def test_few_labels_commentary_counts_leads():
     cells["lsuv", ("SGD", 50)] = cell(fit(0.9), fit(0.9))
     text = flat(_demo_text.few_labels_commentary(
         table(cells, rows=["rbm", "xavier_normal", "lsuv"], columns=columns)))
-    assert "minus xavier_normal: +20, +20 points (clearly ahead at 2, clearly " \
+    assert "minus xavier_normal's: +20 points at 20 labels, +20 at 50 (rbm clearly " \
+           "ahead, beyond the seeds' spread, at 2 of these 2 label counts, clearly " \
            "behind at 0)" in text
-    assert "minus lsuv: +0, -10 points (clearly ahead at 0, clearly behind at 1)" \
-        in text
+    assert "minus lsuv's: +0 points at 20 labels, -10 at 50 (rbm clearly ahead, " \
+           "beyond the seeds' spread, at 0 of these 2 label counts, clearly behind " \
+           "at 1)" in text
+
+
+def test_few_labels_commentary_takes_no_margin_over_nc_cells():
+    columns = [("SGD", 20), ("SGD", 50), ("SGD", 150)]
+    cells = {}
+    for col in columns:
+        cells["rbm", col] = cell(fit(0.6), fit(0.62))
+        cells["xavier_normal", col] = cell(stalled(0.2), stalled(0.2))
+    cells["xavier_normal", ("SGD", 150)] = cell(fit(0.5), fit(0.5))
+    text = flat(_demo_text.few_labels_commentary(
+        table(cells, rows=["rbm", "xavier_normal"], columns=columns)))
+    assert "minus xavier_normal's: +11 points at 150 labels (rbm clearly ahead, " \
+           "beyond the seeds' spread, at 1 of these 1 label counts" in text
+    assert "only rbm converges at 20 and 50 labels." in text
+    assert "+40" not in text and "+41" not in text
 
 
 # --------------------------------------------------------- the whole demo
 TINY = {
     "STORYLINE": {"quick": {"net": _demo_runs.Net((4, 4), {"activation": "logistic"},
                                                   3, 2), "seeds": (0,)}},
+    "GLOROT": {"quick": {"net": _demo_runs.Net((4,) * 2, {"batch_size": 10}, 2),
+                         "seeds": (0,)}},
     "TABLE": {"quick": {"net": _demo_runs.Net((4,) * 3, _demo_runs.SGD, 2),
                         "seeds": (0,)}},
     "DEPTH": {"quick": {"width": 4, "depths": (4, 2), "epochs": 2, "seeds": (0,)}},
@@ -328,40 +371,42 @@ TINY = {
 
 def test_the_demo_end_to_end_at_a_tiny_size(monkeypatch, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     for name, value in TINY.items():
         monkeypatch.setattr(_demo_runs, name, value)
     assert main(["--quick", "--n-jobs", "1", "--plots", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "n/c (not converged)" in out
-    for header in ("1. The lecture's storyline", "2. Mishkin & Matas",
-                   "3. He et al. (2015)'s depth", "4. Few labels"):
+    for header in ("1. The lecture's storyline", "2. Glorot & Bengio (2010) under",
+                   "3. Mishkin & Matas", "4. He et al. (2015)'s depth",
+                   "5. Few labels"):
         assert header in out
     lines = out.splitlines()
-    for row in [*_demo_runs.STORYLINE_ROWS, *_demo_runs.TABLE_ROWS,
+    for row in [*_demo_runs.STORYLINE_ROWS, *_demo_runs.GLOROT_ROWS,
+                *_demo_runs.TABLE_ROWS,
                 *_demo_runs.DEPTH_ROWS, *_demo_runs.FEW_LABELS_ROWS]:
         assert any(line.startswith(row + " ") for line in lines), row
     header = next(line for line in lines if line.split()[:2] == ["init", "maxout"])
     assert header.split()[1:] == list(_demo_runs.TABLE_COLUMNS)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted([
         "storyline_activations.png", "storyline_loss_curves.png",
-        "storyline_gradient_norms.png", "lecture_table.png",
+        "storyline_gradient_norms.png", "glorot_loss_curves.png", "lecture_table.png",
         "depth_loss_curves.png", "few_labels.png", "rbm_filters.png"])
 
 
 def test_only_runs_the_parts_asked_for(monkeypatch, capsys):
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     for name, value in TINY.items():
         monkeypatch.setattr(_demo_runs, name, value)
     assert main(["--quick", "--n-jobs", "1", "--only", "depth"]) == 0
     out = capsys.readouterr().out
-    assert "3. He et al." in out and "1. The lecture" not in out
+    assert "4. He et al." in out and "1. The lecture" not in out
 
 
 def test_help_and_bad_parts(capsys):
-    from sk_dbn.__main__ import main
+    from sk_dbn._demo.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
@@ -372,3 +417,148 @@ def test_help_and_bad_parts(capsys):
         main(["--only", "storyline,nope"])
     assert exc.value.code == 2
     assert "unknown part(s) nope" in capsys.readouterr().err
+
+
+def test_the_demo_prints_no_warnings(monkeypatch, recwarn):
+    """Few labelled rows make one batch of all of them, not a clipped batch."""
+    from sk_dbn._demo.cli import main
+
+    for name, value in TINY.items():
+        monkeypatch.setattr(_demo_runs, name, value)
+    assert main(["--quick", "--n-jobs", "1", "--only", "labels"]) == 0
+    assert [str(w.message) for w in recwarn] == []
+
+
+@pytest.mark.slow
+def test_quick_demo_prints_no_warnings():
+    """``python -m sk_dbn --quick`` as a user runs it: nothing on stderr."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "sk_dbn", "--quick"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "done in" in result.stdout
+
+
+# ------------------------------------------ Glorot & Bengio's conditions
+def test_compare_judges_margins_between_converged_seeds_only():
+    from sk_dbn._demo.results import compare
+
+    a, b = cell(fit(0.95), fit(0.96)), cell(fit(0.90), fit(0.91))
+    assert compare(a, b).kind == "a" and compare(b, a).kind == "b"
+    assert compare(a, b).gap == pytest.approx(0.05)
+    wide = cell(fit(0.85), fit(0.99))  # mean 0.92, std 0.07: the gap is inside it
+    assert compare(wide, b).kind == "a?"
+    assert compare(cell(fit(0.95)), cell(fit(0.90))).kind == "a?"  # one seed
+    assert compare(cell(fit(0.905), fit(0.905)), b).kind == "level"
+    nc = cell(stalled(0.6), stalled(0.6))  # n/c, though more accurate than b
+    assert compare(nc, b).kind == "b only" and compare(nc, b).gap is None
+    assert compare(b, nc).kind == "a only"
+    assert compare(nc, cell(stalled())).kind == "neither"
+    assert compare(cell(fit(0.9), stalled()), b).seeds == 1
+
+
+def glorot_stats(top_std=0.3, first_std=0.4, sat=0.0, mean=0.5):
+    return [{"std": first_std, "saturated": sat, "mean": mean},
+            {"std": top_std, "saturated": sat, "mean": mean}]
+
+
+def glorot_table(cells=None, inside=None):
+    """A synthetic table of the Glorot part: everything trains to 0.9 and keeps
+    its signal, with ``cells`` and ``inside`` ({(row, column): Inside})."""
+    from sk_dbn._demo.results import Inside
+
+    columns = _demo_runs.glorot_columns()
+    all_cells = {(r, c): cell(fit(0.9), fit(0.9)) for r in _demo_runs.GLOROT_ROWS
+                 for c in columns}
+    all_cells.update(cells or {})
+    same = Inside((glorot_stats(),) * 2, (glorot_stats(),) * 2)
+    notes = {"inside": {key: same for key in all_cells}}
+    notes["inside"].update(inside or {})
+    return table(all_cells, rows=list(_demo_runs.GLOROT_ROWS), columns=columns,
+                 notes=notes)
+
+
+TANH_SGD, SIGMOID_SGD = ("tanh", "SGD"), ("sigmoid", "SGD")
+
+
+def clause(text, column):
+    """The clause of a lesson sentence about ``column``."""
+    act, opt = column
+    after = flat([text]).split(f"Under {opt}, ")[1]
+    return after.split(f"{act}: ")[1].split("; ")[0].split(". Under")[0]
+
+
+def test_lesson_holds_only_beyond_the_seeds_spread():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.98), fit(0.98)),
+                      ("standard", TANH_SGD): cell(fit(0.95), fit(0.96))})
+    text = _demo_text.lesson_sentence(t, "standard", "claim")
+    said = clause(text, TANH_SGD)
+    assert said.startswith("holds (0.980 vs 0.955: xavier_uniform clearly ahead by "
+                           "2.5 points, more than the seeds' spread (0.5")
+    assert "does not hold (0.900 vs 0.900: level" in clause(text, SIGMOID_SGD)
+    assert "clearly" not in clause(text, SIGMOID_SGD)
+
+
+def test_lesson_within_the_spread_or_one_seed_is_unclear_not_clear():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.99), fit(0.91)),
+                      ("standard", TANH_SGD): cell(fit(0.93), fit(0.93))})
+    said = clause(_demo_text.lesson_sentence(t, "standard", "claim"), TANH_SGD)
+    assert said.startswith("unclear") and "within the seeds' spread" in said
+    assert "clearly" not in said
+    one = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.99)),
+                        ("standard", TANH_SGD): cell(fit(0.93))})
+    said = clause(_demo_text.lesson_sentence(one, "standard", "claim"), TANH_SGD)
+    assert said.startswith("unclear") and "one seed: no spread" in said
+
+
+def test_lesson_with_nc_cells_has_no_margin():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.9), fit(0.9)),
+                      ("N(0, 1)", TANH_SGD): cell(stalled(0.3), stalled(0.3)),
+                      ("xavier_uniform", SIGMOID_SGD): cell(stalled(), stalled()),
+                      ("N(0, 1)", SIGMOID_SGD): cell(fit(0.94), fit(0.95))})
+    text = _demo_text.lesson_sentence(t, "N(0, 1)", "claim")
+    said = clause(text, TANH_SGD)
+    assert said == "holds (0.900 vs n/c (0.300): only xavier_uniform converges)"
+    said = clause(text, SIGMOID_SGD)
+    assert said == "reversed (n/c (0.100) vs 0.945: only N(0, 1) converges)"
+    both = glorot_table({("xavier_uniform", TANH_SGD): cell(stalled(0.5)),
+                         ("standard", TANH_SGD): cell(stalled(0.2))})
+    said = clause(_demo_text.lesson_sentence(both, "standard", "claim"), TANH_SGD)
+    assert said.startswith("does not hold") and "neither converges" in said
+    assert "points" not in said
+
+
+def test_glorot_summary_groups_the_verdicts():
+    t = glorot_table({("xavier_uniform", TANH_SGD): cell(fit(0.98), fit(0.98)),
+                      ("standard", TANH_SGD): cell(fit(0.95), fit(0.95)),
+                      ("N(0, 1)", SIGMOID_SGD): cell(fit(0.95), fit(0.95))})
+    text = " ".join(_demo_text.glorot_summary(t).split())
+    assert "does better holds against standard (tanh with SGD)" in text
+    assert "reversed against N(0, 1) (sigmoid with SGD)" in text
+    assert "unclear" not in text
+
+
+def test_glorot_mechanism_sentences_follow_the_statistics():
+    from sk_dbn._demo.results import Inside
+
+    shrinks = Inside((glorot_stats(top_std=0.02, first_std=0.2),) * 2,
+                     (glorot_stats(),) * 2)
+    t = glorot_table(inside={("standard", TANH_SGD): shrinks})
+    assert "as the paper's Figure 6 shows" in _demo_text.spread_sentence(t)
+    assert "not the shrinking" in _demo_text.spread_sentence(glorot_table())
+    to_zero = Inside((glorot_stats(mean=0.5),) * 2, (glorot_stats(mean=0.1),) * 2)
+    plateau = glorot_table({("standard", SIGMOID_SGD): cell(stalled(), stalled())},
+                           {("standard", SIGMOID_SGD): to_zero})
+    text = _demo_text.toward_zero_sentence(plateau)
+    assert "from 0.50 at init to 0.10" in text and "their Figure 2" in text
+    trains = glorot_table(inside={("standard", SIGMOID_SGD): to_zero})
+    assert "no lasting plateau" in _demo_text.toward_zero_sentence(trains)
+    assert "not driven toward 0" in _demo_text.toward_zero_sentence(glorot_table())
+    tiny = Inside((glorot_stats(top_std=0.001),) * 2, (glorot_stats(),) * 2)
+    t = glorot_table(inside={("N(0, 0.01²)", TANH_SGD): tiny})
+    text = _demo_text.collapse_glorot_sentence(t)
+    assert "collapsed, on the tanh network." in text
+    assert "no collapse" in _demo_text.collapse_glorot_sentence(glorot_table())

@@ -1,7 +1,7 @@
 """Everything the demo prints about its results, as functions of the measurements.
 
 No sentence here is fixed in advance: each is chosen and filled in from the
-:class:`~sk_dbn._demo_results.Table` just measured, so a run whose numbers tell
+:class:`~sk_dbn._demo.results.Table` just measured, so a run whose numbers tell
 another story prints another story. The functions take tables and return lines
 (or sentences), so they can be tested on synthetic tables.
 """
@@ -10,14 +10,18 @@ import textwrap
 
 import numpy as np
 
-from ._demo_results import (
+from .results import (
+    COLLAPSE_RATIO,
     FALLING_DEFINITION,
     FALLING_FRACTION,
+    MIN_GAP,
     PRETRAIN_DEFINITION,
+    TOWARD_ZERO,
     at_chance,
     best_rows,
     clearly_above,
     clearly_more_accurate,
+    compare,
     epochs_to,
 )
 
@@ -100,7 +104,7 @@ def cell_text(cell):
 
 def row_label(table, row, quick):
     """The row's label; in quick mode marked when any of its cells is
-    under-trained (:attr:`Cell.under_trained <sk_dbn._demo_results.Cell>`)."""
+    under-trained (:attr:`Cell.under_trained <sk_dbn._demo.results.Cell>`)."""
     if quick and any(c.under_trained for c in table.row(row).values()):
         return f"{row} (under-trained)"
     return str(row)
@@ -112,11 +116,17 @@ def format_table(table, *, quick=False, column_label=str, corner="init",
     ``[(header, {row: text})]``."""
     extra = extra or []
     labels = [row_label(table, r, quick) for r in table.rows]
-    first = max(len(corner), *map(len, labels)) + 2
     headers = [h for h, _ in extra] + [column_label(c) for c in table.columns]
     body = [[values[r] for _, values in extra]
             + [cell_text(table.cells[r, c]) for c in table.columns]
             for r in table.rows]
+    return aligned(corner, labels, headers, body)
+
+
+def aligned(corner, labels, headers, body):
+    """Lines of a text table: ``labels`` down the left under ``corner``,
+    ``headers`` across, ``body`` (one list of strings per label) right-aligned."""
+    first = max(len(corner), *map(len, labels)) + 2
     widths = [max(len(h), *(len(b[j]) for b in body)) + 2
               for j, h in enumerate(headers)]
     lines = [corner.ljust(first) + "".join(h.rjust(w) for h, w in
@@ -262,7 +272,7 @@ def collapse_sentence(table, small="N(0, 0.01²)", ref="xavier_normal"):
     initial = table.notes["initial"]
     spread, spread_ref = (initial[r][-1]["std"] for r in (small, ref))
     cells = table.row(small)
-    collapsed = spread < 0.1 * spread_ref
+    collapsed = spread < COLLAPSE_RATIO * spread_ref
     text = (f"{small} {'collapses' if collapsed else 'shrinks'} the signal: the top "
             f"hidden layer's outputs spread by {spread:.2g} around their mean at init "
             f"({ref}: {spread_ref:.2g}); it gives {_where(cells)}")
@@ -280,15 +290,9 @@ def scaled_sentence(table, xavier="xavier_normal", he="he_normal"):
     xs, hs = table.row(xavier), table.row(he)
     parts = []
     for col in table.columns:
-        if clearly_more_accurate(hs[col], xs[col]):
-            parts.append(f"under {col} {he} beats {xavier} ({accuracy(hs[col])} vs "
-                         f"{accuracy(xs[col])})")
-        elif clearly_more_accurate(xs[col], hs[col]):
-            parts.append(f"under {col} {xavier} beats {he} ({accuracy(xs[col])} vs "
-                         f"{accuracy(hs[col])})")
-        else:
-            parts.append(f"under {col} they are level ({accuracy(xs[col])} and "
-                         f"{accuracy(hs[col])})")
+        parts.append(f"under {col} {accuracy(hs[col])} from {he}, "
+                     f"{accuracy(xs[col])} from {xavier} — "
+                     + comparison_phrase(compare(hs[col], xs[col]), he, xavier))
     text = f"The fan-scaled starts on sigmoids: {_join(parts)}"
     ratios = {r: _gradient_ratio(table.cells[r, "SGD"]) for r in (xavier, he)
               if "SGD" in table.columns}
@@ -351,6 +355,235 @@ def storyline_commentary(table, width):
     return wrap([s for s in sentences if s])
 
 
+# ------------------------------------ 2. Glorot & Bengio (2010), their conditions
+# A lesson says the reference start (xavier_uniform) does better than another;
+# its verdict in a column comes from compare(): margins between converged seeds
+# only, "clearly" only beyond the seeds' spread.
+VERDICTS = {"a": "holds", "a only": "holds", "a?": "unclear", "level": "does not hold",
+            "neither": "does not hold", "b?": "does not hold", "b": "reversed",
+            "b only": "reversed"}
+"""The lesson "a does better than b" for each :class:`~.results.Comparison` kind."""
+VERDICT_ORDER = ("holds", "unclear", "does not hold", "reversed")
+
+GLOROT_REF = "xavier_uniform"
+GLOROT_LESSONS = {
+    "standard": "Glorot & Bengio's normalized start (xavier_uniform) does better "
+                "than their standard one",
+    "N(0, 1)": "N(0, 1) saturates the units and does worse than xavier_uniform",
+    "N(0, 0.01²)": "N(0, 0.01²) collapses the signal and does worse than "
+                   "xavier_uniform",
+}
+"""The lessons the part tests, by the start they set against xavier_uniform."""
+
+
+def _points(x):
+    return f"{100 * abs(x):.1f}"
+
+
+def comparison_phrase(cmp, a, b):
+    """What :func:`~.results.compare` found, in words, for cells labelled ``a``
+    and ``b``: "clearly" only for a margin beyond the seeds' spread."""
+    if cmp.kind == "neither":
+        return "neither converges"
+    if cmp.kind.endswith("only"):
+        return f"only {a if cmp.kind == 'a only' else b} converges"
+    if cmp.kind == "level":
+        return (f"level: {_points(cmp.gap)} points apart, not above the "
+                f"{_points(MIN_GAP)} a clear margin needs")
+    ahead = a if cmp.kind.startswith("a") else b
+    if not cmp.kind.endswith("?"):
+        return (f"{ahead} clearly ahead by {_points(cmp.gap)} points, more than "
+                f"the seeds' spread ({_points(cmp.spread)})")
+    if cmp.seeds < 2:
+        return f"{ahead} ahead by {_points(cmp.gap)} points (one seed: no spread)"
+    return (f"{ahead} ahead by {_points(cmp.gap)} points, within the seeds' "
+            f"spread ({_points(cmp.spread)})")
+
+
+def lesson_verdict(table, better, worse, column):
+    """``(verdict, evidence)`` of "``better`` does better than ``worse``" in
+    ``column``."""
+    a, b = table.cells[better, column], table.cells[worse, column]
+    cmp = compare(a, b)
+    return VERDICTS[cmp.kind], (f"{accuracy(a)} vs {accuracy(b)}: "
+                                + comparison_phrase(cmp, better, worse))
+
+
+def _by_optimiser(table):
+    """``{optimiser: [columns]}`` in the table's order."""
+    groups = {}
+    for column in table.columns:
+        groups.setdefault(column[1], []).append(column)
+    return groups
+
+
+def lesson_sentence(table, worse, claim, better=GLOROT_REF):
+    parts = []
+    for opt, columns in _by_optimiser(table).items():
+        clauses = []
+        for column in columns:
+            verdict, evidence = lesson_verdict(table, better, worse, column)
+            clauses.append(f"{column[0]}: {verdict} ({evidence})")
+        parts.append(f"under {opt}, " + "; ".join(clauses))
+    return f"Lesson: {claim}. " + ". ".join(p[0].upper() + p[1:] for p in parts) + "."
+
+
+def _inside(table, row, column):
+    return table.notes["inside"][row, column]
+
+
+def spread_sentence(table, act="tanh", opt="SGD"):
+    """Glorot & Bengio's Figure 6: the standard start shrinks the signal layer by
+    layer, the normalized one keeps it."""
+    column = (act, opt)
+    std, ref = (_inside(table, r, column).spread_init for r in ("standard", GLOROT_REF))
+    text = (f"At init, the {act} network's top hidden layer spreads its outputs "
+            f"{std:.2g} x as widely as its first from standard, {ref:.2g} x from "
+            f"{GLOROT_REF}")
+    if std < ref and std < 1:
+        text += (": the standard start shrinks the signal layer by layer, the "
+                 "normalized one keeps more of it, as the paper's Figure 6 shows")
+    else:
+        text += ": not the shrinking from the standard start the paper's Figure 6 shows"
+    return text + "."
+
+
+def speed_sentence(table, worse="standard", opt="SGD"):
+    """Glorot & Bengio: the normalized start also trains faster."""
+    half = table.baseline / 2
+    parts = []
+    for column in [c for c in table.columns if c[1] == opt]:
+        said = []
+        for row in (GLOROT_REF, worse):
+            curve = table.cells[row, column].mean_curve()
+            epoch = epochs_to(curve, half)
+            said.append(f"{row} by epoch {epoch}" if epoch
+                        else f"{row} not within its {len(curve)} epochs")
+        parts.append(f"{column[0]}: {_join(said)}")
+    return (f"The mean training loss under plain {opt} falls below half the "
+            "input-blind loss — " + "; ".join(parts) + ".")
+
+
+def glorot_saturation_sentence(table, big="N(0, 1)", opt="SGD"):
+    acts = [c[0] for c in table.columns if c[1] == opt]
+    inside = {a: _inside(table, big, (a, opt)) for a in acts}
+    ref = {a: _inside(table, GLOROT_REF, (a, opt)) for a in acts}
+    start = _join(f"{inside[a].saturated_init:.0%} of the top {a} layer's outputs"
+                  for a in acts)
+    text = (f"{big} starts with {start} saturated (within 0.01 of the bounds; "
+            f"{GLOROT_REF}: {_join(f'{ref[a].saturated_init:.0%}' for a in acts)})")
+    text += ("; after the plain-SGD budget: "
+             + _join(f"{inside[a].saturated_end:.0%} ({a})" for a in acts))
+    return text + "."
+
+
+def collapse_glorot_sentence(table, small="N(0, 0.01²)", opt="SGD"):
+    acts = [c[0] for c in table.columns if c[1] == opt]
+    parts, collapsed = [], []
+    for act in acts:
+        top = _inside(table, small, (act, opt)).top_std_init
+        ref = _inside(table, GLOROT_REF, (act, opt)).top_std_init
+        parts.append(f"{top:.2g} on the {act} network ({GLOROT_REF}: {ref:.2g})")
+        if top < COLLAPSE_RATIO * ref:
+            collapsed.append(act)
+    text = f"{small}: the top hidden layer's outputs spread by {_join(parts)} at init"
+    if collapsed:
+        text += (f" — less than {COLLAPSE_RATIO:g} x {GLOROT_REF}'s, collapsed, on "
+                 f"the {_join(collapsed)} network" + "s" * (len(collapsed) > 1))
+    else:
+        text += f" — not below {COLLAPSE_RATIO:g} x {GLOROT_REF}'s: no collapse"
+    return text + "."
+
+
+def toward_zero_sentence(table, row="standard", column=("sigmoid", "SGD")):
+    """Glorot & Bengio's Figure 2: from the standard start, a deep sigmoid
+    network's top hidden layer is driven to 0 while the loss stays on a plateau."""
+    inside, cell = _inside(table, row, column), table.cells[row, column]
+    text = (f"On the {column[0]} network under plain {column[1]}, from {row}, the "
+            f"top hidden layer's mean output went from {inside.top_mean_init:.2f} at "
+            f"init to {inside.top_mean_end:.2f}")
+    if inside.driven_toward_zero and cell.all_nc:
+        text += (f" (below {TOWARD_ZERO:g} x its start) while the network stayed on "
+                 f"the plateau ({accuracy(cell)}): the saturation toward 0 that "
+                 "Glorot & Bengio saw (their Figure 2)")
+    elif inside.driven_toward_zero:
+        text += (f", driven toward 0 (below {TOWARD_ZERO:g} x its start), but the "
+                 f"network trained ({accuracy(cell)}): no lasting plateau")
+    else:
+        text += (f", not driven toward 0 (the paper saw it pushed there), with "
+                 f"{accuracy(cell)}")
+    return text + "."
+
+
+def glorot_gradient_sentence(table, row=GLOROT_REF, opt="SGD"):
+    """Why a normalized start need not suit a sigmoid: its slope is at most 1/4."""
+    ratios = {c[0]: _gradient_ratio(table.cells[row, c]) for c in table.columns
+              if c[1] == opt}
+    if None in ratios.values() or not {"sigmoid", "tanh"} <= set(ratios):
+        return None
+    text = (f"In the first {opt} epoch from {row}, the bottom layer's gradient is "
+            f"{ratios['sigmoid']:.2g} x the output layer's on the sigmoid network, "
+            f"{ratios['tanh']:.2g} x on the tanh one")
+    if ratios["sigmoid"] < ratios["tanh"]:
+        text += (": the normalized variance assumes units of slope 1 at 0, a "
+                 "sigmoid's is 1/4, and the error shrinks on its way down")
+    return text + "."
+
+
+def glorot_summary(table):
+    """Where each lesson holds, and where not, in one sentence."""
+    found = {}
+    for worse in GLOROT_LESSONS:
+        for column in table.columns:
+            verdict, _ = lesson_verdict(table, GLOROT_REF, worse, column)
+            found.setdefault(verdict, {}).setdefault(worse, []).append(
+                f"{column[0]} with {column[1]}")
+    said = [f"{verdict} against " + _join(
+                f"{worse} ({', '.join(columns)})"
+                for worse, columns in found[verdict].items())
+            for verdict in VERDICT_ORDER if verdict in found]
+    return (f"In short, the lesson that {GLOROT_REF} does better "
+            + "; ".join(said) + ".")
+
+
+def glorot_commentary(table):
+    sentences = [lesson_sentence(table, worse, claim)
+                 for worse, claim in GLOROT_LESSONS.items()]
+    sentences += [speed_sentence(table), spread_sentence(table),
+                  glorot_saturation_sentence(table),
+                  collapse_glorot_sentence(table), toward_zero_sentence(table),
+                  glorot_gradient_sentence(table), glorot_summary(table)]
+    return wrap([s for s in sentences if s])
+
+
+def inside_table(table, opt="SGD"):
+    """The hidden layers of the plain-SGD networks: at init, and after training
+    (``→``), one row per start and activation."""
+    labels, body = [], []
+    for act in [c[0] for c in table.columns if c[1] == opt]:
+        for row in table.rows:
+            inside = _inside(table, row, (act, opt))
+            ratio = _gradient_ratio(table.cells[row, (act, opt)])
+            labels.append(f"{row}, {act}")
+            body.append([
+                f"{inside.top_std_init:.2g}", f"{inside.spread_init:.2g}",
+                f"{inside.saturated_init:.0%} → {inside.saturated_end:.0%}",
+                f"{inside.top_mean_init:.2f} → {inside.top_mean_end:.2f}",
+                "-" if ratio is None else f"{ratio:.2g}"])
+    headers = ["top std", "top/first std", "top saturated", "top mean",
+               "gradient bottom/out"]
+    return aligned("init, activation", labels, headers, body)
+
+
+INSIDE_LEGEND = (
+    "top: the top (last) hidden layer, first: the first, on the training rows, "
+    "mean over seeds; std: the spread of a layer's outputs at init; saturated: "
+    "outputs within 0.01 of the activation's bounds; a → b: at init → after the "
+    "plain-SGD budget (diverged seeds left out); gradient bottom/out: the first "
+    "epoch's gradient norm of the bottom layer's weights over the output layer's"
+)
+
+
 # -------------------------------------------------- 2. Mishkin & Matas' table
 def column_sentence(table, column):
     cells = table.column(column)
@@ -390,11 +623,10 @@ def paper_comparison(table, paper=None):
             top = max(numbers.values())
             paper_best = [r for r, v in numbers.items() if v == top]
             ours = best_rows(table.column(column))
-            same = set(paper_best) & set(ours)
             best_lines.append(
                 f"{column}: paper's best {_join(paper_best)} ({top}); here "
-                f"{_join(ours) if ours else 'none converges'}"
-                f" — {'agrees' if same else 'differs'}")
+                f"{_join(ours) if ours else 'none converges'} — "
+                + _best_agreement(table.column(column), paper_best, ours, numbers))
         here = [table.cells[r, column].mean for r in numbers
                 if not table.cells[r, column].all_nc]
         if len(numbers) > 1 and len(here) > 1:
@@ -413,6 +645,28 @@ def paper_comparison(table, paper=None):
         sentences.append("Best minus worst converged start, in points, among the "
                          "starts the paper reports: " + "; ".join(spreads) + ".")
     return sentences
+
+
+def _best_agreement(cells, paper_best, ours, reported):
+    """Whether the best starts here are the paper's: "agrees" only when they are
+    the same among the starts the paper reports; else what differs, and where
+    each of the paper's best stands here."""
+    same = [r for r in paper_best if r in ours]
+    missing = [r for r in paper_best if r not in ours]
+    extra = [r for r in ours if r in reported and r not in paper_best]
+    if not missing and not extra:
+        return "agrees"
+    converged = [r for r in cells if not cells[r].all_nc]
+    lowest = min(converged, key=lambda r: cells[r].mean) if converged else None
+    where = _join(f"{r} ({accuracy(cells[r])}"
+                  + (", the lowest here" if r == lowest else "") + ")"
+                  for r in missing)
+    text = f"agrees on {_join(same)}, " if same else "differs: "
+    if missing:
+        text += f"not on the paper's {where}"
+    if extra:
+        text += ("; " if missing else "") + f"here also {_join(extra)}"
+    return text
 
 
 def table_commentary(table):
@@ -451,10 +705,11 @@ def depth_commentary(table, xavier="xavier_normal", he="he_normal"):
         if row in (xavier, he):
             continue
         cell = table.cells[row, deep]
-        like = [r for r in (xavier, he) if _verdict(table.cells[r, deep])
-                == _verdict(cell)]
-        sentences.append(f"{row} at {deep} layers: {accuracy(cell)}"
-                         + (f", like {_join(like)}." if like else "."))
+        against = [f"against {r} ({accuracy(table.cells[r, deep])}): "
+                   + comparison_phrase(compare(cell, table.cells[r, deep]), row, r)
+                   for r in (xavier, he)]
+        sentences.append(f"{row} at {deep} layers: {accuracy(cell)}; "
+                         + "; ".join(against) + ".")
     xs, hs = table.cells[xavier, shallow], table.cells[he, shallow]
     text = f"At {shallow} layers: {xavier} {accuracy(xs)}, {he} {accuracy(hs)}"
     if xs.trains and hs.trains:
@@ -472,22 +727,40 @@ def depth_commentary(table, xavier="xavier_normal", he="he_normal"):
 # ------------------------------------------------------- 4. few labels
 def few_labels_commentary(table, rbm="rbm"):
     """RBM pre-training against each random start, per optimiser: the accuracy
-    differences at each label count (all seeds, n/c or not)."""
+    differences at each label count, where both converged (:func:`compare`)."""
     sentences = []
     for opt in dict.fromkeys(opt for opt, _ in table.columns):
         cols = [c for c in table.columns if c[0] == opt]
         parts = []
         for other in table.rows:
-            if other == rbm:
-                continue
-            pairs = [(table.cells[rbm, c], table.cells[other, c]) for c in cols]
-            gaps = ", ".join(f"{100 * (a.mean_all - b.mean_all):+.0f}"
-                             for a, b in pairs)
-            ahead = sum(clearly_more_accurate(a, b) for a, b in pairs)
-            behind = sum(clearly_more_accurate(b, a) for a, b in pairs)
-            parts.append(f"minus {other}: {gaps} points (clearly ahead at {ahead}, "
-                         f"clearly behind at {behind})")
-        counts = _join(str(n) for _, n in cols)
-        sentences.append(f"Under {opt}, test accuracy of rbm at {counts} labels "
+            if other != rbm:
+                parts.append(f"minus {other}'s: " + _gaps(table, rbm, other, cols))
+        sentences.append(f"Under {opt}, {rbm}'s test accuracy "
                          + "; ".join(parts) + ".")
     return wrap(sentences)
+
+
+def _gaps(table, a, b, columns):
+    """``"+8 at 20, +11 at 50 labels (...)"``: a's accuracy minus b's at each
+    label count where both converged, how many of those margins are clear, and
+    where one or neither converged."""
+    found = {col: compare(table.cells[a, col], table.cells[b, col])
+             for col in columns}
+    margins = [(n, c) for (_, n), c in found.items() if c.gap is not None]
+    said = []
+    if margins:
+        ahead = sum(c.kind == "a" for _, c in margins)
+        behind = sum(c.kind == "b" for _, c in margins)
+        said.append(", ".join(f"{100 * c.gap:+.0f}" + " points" * (k == 0)
+                              + f" at {n}" + " labels" * (k == 0)
+                              for k, (n, c) in enumerate(margins))
+                    + f" ({a} clearly ahead, beyond the seeds' spread, at {ahead} "
+                    f"of these {len(margins)} label counts, clearly behind at "
+                    f"{behind})")
+    for kind, words in (("a only", f"only {a} converges"),
+                        ("b only", f"only {b} converges"),
+                        ("neither", "neither converges")):
+        counts = [str(n) for (_, n), c in found.items() if c.kind == kind]
+        if counts:
+            said.append(f"{words} at {_join(counts)} labels")
+    return "; ".join(said)

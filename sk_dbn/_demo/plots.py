@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from ._demo_results import NC_FRACTION
-from ._demo_runs import OPTIMISERS, make_classifier
-from ._demo_text import PAPER_TABLE
+from .results import NC_FRACTION
+from .runs import OPTIMISERS, make_classifier
+from .text import PAPER_TABLE
 
 
 def write_plots(directory, measured, data, quick, out=sys.stdout):
@@ -72,8 +72,8 @@ def _loss_axes(ax, table, cells, title):
 
 # ------------------------------------------------------------------ storyline
 def storyline_figures(table, setting, data, quick, plt):
-    from ._demo_runs import STORYLINE_ROWS
-    from .diagnostics import plot_activation_histograms
+    from ..diagnostics import plot_activation_histograms
+    from .runs import STORYLINE_ROWS
 
     net, seed = setting["net"], setting["seeds"][0]
     X, y = data.X_train, data.y_train
@@ -114,6 +114,17 @@ def storyline_figures(table, setting, data, quick, plt):
     axes[0].legend(fontsize=8)
     fig.suptitle(f"storyline: where the gradients vanish{_suffix(quick)}")
     yield "storyline_gradient_norms.png", fig
+
+
+# ------------------------------------------------------ Glorot & Bengio (2010)
+def glorot_figures(table, setting, data, quick, plt):
+    fig, axes = _panels(plt, len(table.columns))
+    for ax, column in zip(axes, table.columns):
+        _loss_axes(ax, table, table.column(column), f"{column[0]}, {column[1]}")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"five hidden layers on 784 pixels: training loss (dotted: "
+                 f"input-blind loss; dashed: the n/c threshold){_suffix(quick)}")
+    yield "glorot_loss_curves.png", fig
 
 
 # ---------------------------------------------------------------- the table
@@ -185,7 +196,7 @@ def depth_figures(table, setting, data, quick, plt):
 
 # ---------------------------------------------------------------- few labels
 def labels_figures(table, setting, data, quick, plt):
-    from .diagnostics import plot_rbm_filters
+    from ..diagnostics import plot_rbm_filters
 
     optimisers = [opt for opt in OPTIMISERS if any(c[0] == opt
                                                   for c in table.columns)]
@@ -222,7 +233,8 @@ def labels_figures(table, setting, data, quick, plt):
     yield "rbm_filters.png", fig
 
 
-FIGURES = {"storyline": storyline_figures, "table": table_figures,
+FIGURES = {"storyline": storyline_figures, "glorot": glorot_figures,
+           "table": table_figures,
            "depth": depth_figures, "labels": labels_figures}
 """Each part's figures: ``fn(result, setting, data, quick, plt)`` yields
 ``(file name, figure)``."""

@@ -3,7 +3,7 @@
 Everything here is plain data and arithmetic, with no training: one :class:`Fit`
 per network and seed, a :class:`Cell` per table entry (its fits over the seeds),
 and the measurable definitions the demo prints — *n/c*, *still falling*,
-*under-trained* — so that the text in :mod:`sk_dbn._demo_text` can be tested on
+*under-trained* — so that the text in :mod:`sk_dbn._demo.text` can be tested on
 synthetic tables.
 """
 
@@ -31,6 +31,14 @@ before it falls, so a short run can look flat)."""
 MIN_GAP = 0.01
 """Two accuracies differ clearly when their means differ by more than this and by
 more than the sum of their standard deviations over seeds."""
+
+COLLAPSE_RATIO = 0.1
+"""A start collapses the signal when, at init, its top hidden layer's outputs
+spread (std) by less than this fraction of their spread from Xavier's start."""
+
+TOWARD_ZERO = 0.5
+"""A sigmoid layer is driven toward 0 when its mean output after training is below
+this fraction of its mean output at init."""
 
 CHANCE_MARGIN = 0.05
 """An accuracy within this of the chance level counts as "at chance"."""
@@ -224,6 +232,44 @@ def clearly_more_accurate(a, b):
     return bool(gap > MIN_GAP and gap > a.std_all + b.std_all)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Cell ``a`` against cell ``b`` (:func:`compare`).
+
+    ``kind`` is one of ``"neither"`` (both n/c), ``"a only"`` / ``"b only"``
+    (only one converged), ``"a"`` / ``"b"`` (clearly above the other), ``"a?"`` /
+    ``"b?"`` (above by more than :data:`MIN_GAP`, but within the seeds' spread or
+    with one seed) and ``"level"``. ``gap`` (a's mean accuracy minus b's) and
+    ``spread`` (the sum of their standard deviations) are over the converged
+    seeds, and None unless both cells converged.
+    """
+
+    kind: str
+    gap: float | None = None
+    spread: float | None = None
+    seeds: int = 0
+
+
+def compare(a, b):
+    """How cell ``a``'s test accuracy stands against cell ``b``'s, judged only
+    between converged seeds: a margin is *clear* when it exceeds :data:`MIN_GAP`
+    and the sum of the two standard deviations, each over at least two converged
+    seeds (one seed has no spread to judge by)."""
+    if a.all_nc or b.all_nc:
+        kind = ("neither" if a.all_nc and b.all_nc
+                else "b only" if a.all_nc else "a only")
+        return Comparison(kind)
+    gap, spread = a.mean - b.mean, a.std + b.std
+    seeds = min(len(a.converged), len(b.converged))
+    if abs(gap) <= MIN_GAP:
+        kind = "level"
+    else:
+        kind = "a" if gap > 0 else "b"
+        if seeds < 2 or abs(gap) <= spread:
+            kind += "?"
+    return Comparison(kind, gap, spread, seeds)
+
+
 def best_rows(cells):
     """Labels of the cells (``{label: Cell}``) that no other cell is clearly above,
     among those that converged (empty when every cell is n/c)."""
@@ -241,6 +287,61 @@ def epochs_to(curve, level):
     """First epoch (1-based) at which ``curve`` is below ``level``; None if never."""
     below = np.flatnonzero(np.asarray(curve) < level)
     return int(below[0]) + 1 if below.size else None
+
+
+@dataclass(frozen=True)
+class Inside:
+    """Hidden-layer statistics of a cell's fits, one entry per seed:
+    ``initial`` as initialised and ``final`` after training (None for a fit that
+    diverged), each a list of :func:`sk_dbn.diagnostics.activation_statistics`'
+    per-layer dicts, bottom to top. The properties are means over the seeds."""
+
+    initial: tuple
+    final: tuple
+
+    @staticmethod
+    def _mean(values):
+        values = [v for v in values if v is not None and np.isfinite(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    def _top(self, stats, key):
+        return self._mean([s[-1][key] for s in stats if s is not None])
+
+    @property
+    def saturated_init(self):
+        """Fraction of the top hidden layer's outputs saturated at init."""
+        return self._top(self.initial, "saturated")
+
+    @property
+    def saturated_end(self):
+        return self._top(self.final, "saturated")
+
+    @property
+    def top_mean_init(self):
+        """The top hidden layer's mean output at init."""
+        return self._top(self.initial, "mean")
+
+    @property
+    def top_mean_end(self):
+        return self._top(self.final, "mean")
+
+    @property
+    def top_std_init(self):
+        """The spread (std) of the top hidden layer's outputs at init."""
+        return self._top(self.initial, "std")
+
+    @property
+    def spread_init(self):
+        """The std of the top hidden layer's outputs over the first's, at init:
+        below 1 the signal shrinks on its way up."""
+        return self._mean([s[-1]["std"] / s[0]["std"] if s[0]["std"] > 0
+                           else float("nan") for s in self.initial])
+
+    @property
+    def driven_toward_zero(self):
+        """The top layer's mean output fell below :data:`TOWARD_ZERO` x its value
+        at init (for a sigmoid: saturating at 0)."""
+        return bool(self.top_mean_end < TOWARD_ZERO * self.top_mean_init)
 
 
 @dataclass

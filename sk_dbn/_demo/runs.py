@@ -2,7 +2,7 @@
 
 Each part of the demo is a list of independent tasks (one network and seed each,
 or one pre-training and its fine-tunings) and a function that assembles their
-results into :class:`~sk_dbn._demo_results.Table` objects. The tasks are plain
+results into :class:`~sk_dbn._demo.results.Table` objects. The tasks are plain
 module-level functions of picklable arguments, so joblib can run them in worker
 processes; the estimators are the package's public ones.
 """
@@ -18,11 +18,12 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
-from . import DBNClassifier, StackedRBMTransformer
-from ._activations import make_activation
-from ._demo_results import Cell, Fit, Table, chance_accuracy, input_blind_loss
-from ._initial_weights import hidden_units_for
-from .initializers import normal
+from .. import DBNClassifier, StackedRBMTransformer
+from .._activations import make_activation
+from .._base import DivergenceError
+from .._initial_weights import hidden_units_for
+from ..initializers import normal, uniform
+from .results import Cell, Fit, Inside, Table, chance_accuracy, input_blind_loss
 
 BATCH_SIZE = 128
 """Mini-batch size of every fine-tuning (Mishkin & Matas' FitNet4 solver)."""
@@ -55,6 +56,30 @@ class Data:
     @property
     def baseline(self):
         return input_blind_loss(self.y_train)
+
+
+def digits_as_mnist(images):
+    """8x8 digit images in [0, 1] (``(n, 8, 8)``, or rows of 64 pixels) in MNIST's
+    layout: bilinearly resized to 20x20 and centred in a 28x28 frame, ``(n, 28,
+    28)``. Each image is resized on its own, so a subset maps as the whole set."""
+    from scipy.ndimage import zoom
+
+    images = np.asarray(images, dtype=np.float64).reshape(-1, 8, 8)
+    framed = np.zeros((images.shape[0], 28, 28))
+    framed[:, 4:24, 4:24] = np.clip(zoom(images, (1, 2.5, 2.5), order=1), 0.0, 1.0)
+    return framed
+
+
+def with_784_pixels(data):
+    """``data`` with MNIST's 784 pixels per image: as it is when it has them, else
+    its 8x8 digits upsampled by :func:`digits_as_mnist` (the same rows and split)."""
+    if data.X_train.shape[1] == 784:
+        return data
+    return replace(
+        data, description=data.description + ", upsampled (bilinear) into MNIST's "
+        "28x28 layout",
+        X_train=digits_as_mnist(data.X_train).reshape(-1, 784),
+        X_test=digits_as_mnist(data.X_test).reshape(-1, 784))
 
 
 def load_data(name="digits"):
@@ -118,13 +143,18 @@ def resolve_init(init, net, seed=None):
     return init
 
 
-def make_classifier(init, net, seed, **extra):
+def make_classifier(init, net, seed, *, n_rows=None, **extra):
     """The demo's network: a fixed budget of ``net.epochs`` (the stopping rule can
-    never trigger), mini-batches of :data:`BATCH_SIZE`."""
+    never trigger), mini-batches of :data:`BATCH_SIZE` (or ``net.params``'
+    ``batch_size``), at most ``n_rows``: the rows it is fine-tuned on, so that a
+    few labelled rows make one full batch instead of a warning that the batch was
+    clipped to them."""
+    params = {"batch_size": BATCH_SIZE, **net.params, **extra}
+    if n_rows is not None:
+        params["batch_size"] = min(params["batch_size"], n_rows)
     return DBNClassifier(
         net.hidden, init=resolve_init(init, net, seed), max_iter=net.epochs,
-        n_iter_no_change=net.epochs, batch_size=BATCH_SIZE, random_state=seed,
-        **net.params, **extra)
+        n_iter_no_change=net.epochs, random_state=seed, **params)
 
 
 def _distinct_units(clf):
@@ -145,11 +175,7 @@ def measured_fit(clf, X, y, X_test, y_test, *, pretrain_errors=None):
     start = time.perf_counter()
     try:
         _quietly(lambda: clf.fit(X, y))
-    except ValueError as exc:
-        # the estimators raise "Fine-tuning diverged ..." for a non-finite loss and
-        # "Pre-training diverged ..." for a runaway RBM
-        if "diverged" not in str(exc):
-            raise
+    except DivergenceError:  # a non-finite loss, or a runaway RBM in pre-training
         return Fit(None, None, seconds=time.perf_counter() - start)
     labelled = y != UNLABELED if clf.unlabeled is not None else slice(None)
     train_loss = log_loss(y[labelled], clf.predict_proba(X[labelled]),
@@ -177,7 +203,7 @@ def fit_task(init, net, data, seed):
 def initial_statistics_task(init, net, data, seed):
     """Worker task: per-layer activation statistics of the network as initialised
     (before any fine-tuning) on the training rows."""
-    from .diagnostics import activation_statistics
+    from ..diagnostics import activation_statistics
 
     clf = _quietly(lambda: make_classifier(init, net, seed).initialize(
         data.X_train, data.y_train))
@@ -253,6 +279,88 @@ def storyline_part(mode, data):
         return table
 
     return Part("storyline", grid.tasks + stats, assemble), setting
+
+
+# ------------------------------------ 2. Glorot & Bengio (2010), their conditions
+def standard_uniform(fan_in, fan_out, *, random_state=None, dtype=np.float64):
+    """Glorot & Bengio's "standard" start, their eq. (1): U[-1/sqrt(fan_in),
+    1/sqrt(fan_in)] (variance 1/(3 fan_in))."""
+    return uniform(fan_in, fan_out, limit=1.0 / np.sqrt(fan_in),
+                   random_state=random_state, dtype=dtype)
+
+
+GLOROT_ROWS = {
+    "N(0, 1)": STORYLINE_ROWS["N(0, 1)"],
+    "N(0, 0.01²)": STORYLINE_ROWS["N(0, 0.01²)"],
+    "standard": standard_uniform,
+    "xavier_uniform": "xavier_uniform",
+}
+"""The lecture's two naive starts, the paper's "standard" one and its "normalized"
+one (eq. 16: U[-sqrt(6/(fan_in + fan_out)), ...], which is xavier_uniform)."""
+
+GLOROT_ACTIVATIONS = {"sigmoid": "logistic", "tanh": "tanh"}
+
+PLAIN_SGD = {"solver": "sgd", "learning_rate_init": 0.1, "momentum": 0.0,
+             "nesterovs_momentum": False}
+"""Plain SGD, no momentum: the paper's optimiser (its mini-batches are of 10)."""
+
+GLOROT_OPTIMISERS = {"SGD": PLAIN_SGD, "Adam": ADAM}
+"""Plain SGD, the paper's setting; Adam, on the same networks, for contrast."""
+
+GLOROT = {
+    "full": {"net": Net((100,) * 5, {"batch_size": 10}, 20), "seeds": (0, 1, 2)},
+    "quick": {"net": Net((32,) * 5, {"batch_size": 10}, 3), "seeds": (0,)},
+}
+"""Five hidden layers, as the paper's deepest networks (of 1000 units; 100 here),
+mini-batches of 10 as there, on 784-pixel inputs (:func:`with_784_pixels`)."""
+
+
+def glorot_columns():
+    """``(activation, optimiser)`` pairs: plain SGD's first."""
+    return [(act, opt) for opt in GLOROT_OPTIMISERS for act in GLOROT_ACTIVATIONS]
+
+
+def glorot_net(net, column):
+    act, opt = column
+    return net.with_params(activation=GLOROT_ACTIVATIONS[act],
+                           **GLOROT_OPTIMISERS[opt])
+
+
+def inside_fit_task(init, net, data, seed):
+    """Worker task: one network, one seed, with its hidden layers' statistics as
+    initialised and after training (None when the fit diverged)."""
+    from ..diagnostics import activation_statistics
+
+    initial = initial_statistics_task(init, net, data, seed)
+    clf = make_classifier(init, net, seed)
+    fit = measured_fit(clf, data.X_train, data.y_train, data.X_test, data.y_test)
+    final = None if fit.diverged else activation_statistics(clf, data.X_train)
+    return fit, initial, final
+
+
+def glorot_part(mode, data):
+    """Sigmoid and tanh networks of five hidden layers on 784 pixels from the four
+    starts, under plain SGD and under Adam."""
+    from joblib import delayed
+
+    setting = GLOROT[mode]
+    net, seeds, data = setting["net"], setting["seeds"], with_784_pixels(data)
+    columns = glorot_columns()
+    tasks = [delayed(inside_fit_task)(init, glorot_net(net, col), data, seed)
+             for init in GLOROT_ROWS.values() for col in columns for seed in seeds]
+
+    def assemble(results):
+        table = Table(list(GLOROT_ROWS), columns,
+                      _cells(GLOROT_ROWS, columns, [r[0] for r in results], seeds,
+                             data.baseline),
+                      data.chance, data.baseline, {"data": data.description})
+        it = iter(results)
+        table.notes["inside"] = {
+            key: Inside(*zip(*[next(it)[1:] for _ in seeds]))
+            for key in table.cells}
+        return table
+
+    return Part("glorot", tasks, assemble), setting
 
 
 # ---------------------------------------------- 2. Mishkin & Matas' table (2015)
@@ -355,7 +463,7 @@ def few_labels_task(net, counts, data, seed):
             for row in FEW_LABELS_ROWS:
                 init = FrozenEstimator(stack) if row == "rbm" else row
                 clf = make_classifier(init, net.with_params(**params), seed,
-                                      unlabeled=UNLABELED)
+                                      n_rows=n, unlabeled=UNLABELED)
                 fits[row, (opt, n)] = measured_fit(
                     clf, data.X_train, y, data.X_test, data.y_test,
                     pretrain_errors=errors if row == "rbm" else None)
@@ -385,6 +493,7 @@ def few_labels_part(mode, data):
 
 PARTS = {
     "storyline": storyline_part,
+    "glorot": glorot_part,
     "table": table_part,
     "depth": depth_part,
     "labels": few_labels_part,
