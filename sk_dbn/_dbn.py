@@ -65,6 +65,55 @@ def _is_marker(y, marker):
     return mask.all(axis=1) if mask.ndim == 2 else mask
 
 
+def _check_marker(y, marker):
+    """A ``ValueError`` naming ``unlabeled`` when ``marker`` (not None) cannot
+    mark rows of the labels ``y``.
+
+    A bool is refused (``False == 0``: it would take class 0 for unlabelled). A
+    number marks numeric labels; a str marks string labels. As in scikit-learn's
+    ``SelfTrainingClassifier``, string labels take a number only in an object
+    array that can hold it (e.g. -1), and not when ``y`` holds that number
+    written as a string (``"-1"``): those rows would become a class.
+    """
+    if isinstance(marker, bool):
+        raise ValueError(
+            f"unlabeled={marker!r} is a bool, which equals the label "
+            f"{int(marker)}: every row of class {int(marker)} would be taken for "
+            "unlabelled. Use a label that no class has, e.g. unlabeled=-1, or None."
+        )
+    kind = y.dtype.kind
+    if kind == "O":
+        strings = {v for v in np.asarray(y).ravel() if isinstance(v, str)}
+        kind = "U" if strings else "i"
+    elif kind == "U":
+        strings = np.asarray(y).ravel()
+    if kind not in "biufU":
+        return
+    if isinstance(marker, str):
+        if kind != "U":
+            raise ValueError(
+                f"unlabeled={marker!r} is a str, but the labels in y are numbers "
+                f"({y.dtype}): no row can carry it, and the rows meant as "
+                "unlabelled would be taken for a class. Use a number, e.g. "
+                "unlabeled=-1."
+            )
+        return
+    if kind == "U" and str(marker) in strings:
+        raise ValueError(
+            f"unlabeled={marker!r} is a number, but y holds it as the string "
+            f"{str(marker)!r}: those rows would be taken for a class. Use "
+            f"unlabeled={str(marker)!r}."
+        )
+    if y.dtype.kind == "U":
+        raise ValueError(
+            f"unlabeled={marker!r} is a number, but the labels in y are strings "
+            f"({y.dtype}), which cannot hold it. Use a str, e.g. "
+            f"unlabeled={str(marker)!r}, or pass y as an object array whose "
+            f"unlabelled rows hold {marker!r} (scikit-learn's semi-supervised "
+            "convention)."
+        )
+
+
 def _partial_fit_available(est):
     """``partial_fit`` exists only for the stochastic solvers (as in
     ``MLPClassifier``) and without early stopping, which it cannot do (one epoch
@@ -461,6 +510,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         marker = getattr(self, "unlabeled", None)
         if marker is None:
             return X, y, sample_weight
+        _check_marker(y, marker)
         unlabelled = _is_marker(y, marker)
         if unlabelled.all():
             raise ValueError(f"y has no labelled row: all {y.shape[0]} rows are "
@@ -605,6 +655,13 @@ _UNLABELED_DOC = """\
         not by fine-tuning, ``classes_``, the early-stopping split or ``t_``;
         :meth:`score` leaves them out. ``None``: every row is labelled (so
         labels {-1, 1} are an ordinary binary problem).
+
+        The marker must be able to mark rows of ``y``, or a ``ValueError``
+        names it: a finite number for numeric labels (not NaN, which ``y``
+        cannot hold: write missing labels as e.g. -1), a str for string labels
+        -- or, as scikit-learn's ``SelfTrainingClassifier`` asks, a number in an
+        object array of string labels (but not one ``y`` holds as a string,
+        ``"-1"`` for -1). A bool is refused: ``False == 0`` would mark class 0.
 """
 
 
@@ -627,7 +684,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
-        "unlabeled": [None, Real, str],
+        # a finite number (no row of y can be NaN or infinite) or a str
+        "unlabeled": [None, Interval(Real, None, None, closed="neither"), str],
     }
 
     def __init__(
@@ -728,6 +786,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             classes = unique_labels(classes)
             if self.unlabeled is not None:  # the marker is not a class
                 classes = classes[~_is_marker(classes, self.unlabeled)]
+                if classes.shape[0] == 0:
+                    raise ValueError(f"classes holds no class: only the marker "
+                                     f"unlabeled={self.unlabeled!r}.")
         if first:
             labels = np.unique(y) if classes is None else classes
             if labels.shape[0] < 2:
@@ -825,6 +886,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """
         if self.unlabeled is not None:
             y = np.asarray(y)
+            _check_marker(y, self.unlabeled)
             keep = np.flatnonzero(~_is_marker(y, self.unlabeled))
             if keep.size == 0:
                 raise ValueError("y has no labelled row to score: all rows are "

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _checks import given_network, network_params, start_both
 from scipy.special import expit
 from sklearn.metrics import accuracy_score
@@ -238,3 +239,14 @@ def test_a_row_with_some_markers_is_not_unlabelled():
     Y[0] = -1
     clf = small(unlabeled=-1, max_iter=3).fit(X, Y)
     assert clf.t_ == 3 * 39
+
+
+def test_the_marker_of_a_multilabel_y_must_be_a_number():
+    X, Y = multilabel_data(40)
+    Y[20:] = -1
+    for y in (Y, sp.csr_matrix(Y)):
+        clf = small(unlabeled="-1")
+        with pytest.raises(ValueError, match="unlabeled='-1' is a str, but the "
+                                             "labels in y are numbers"):
+            clf.fit(X, y)
+        assert not hasattr(clf, "coefs_")

@@ -168,6 +168,88 @@ def test_too_few_labels_are_refused(data):
     assert not hasattr(est, "coefs_")
 
 
+# ------------------------------------------------ the marker, checked against y
+def _labels(kind, y_masked):
+    """``y_masked`` (-1: unlabelled) written as ``kind`` of labels."""
+    if kind == "int":
+        return y_masked.copy()
+    if kind == "str":  # the marker written as "-1"
+        return y_masked.astype(str)
+    if kind == "str ?":  # the marker written as "?"
+        return np.where(y_masked == -1, "?", y_masked.astype(str))
+    if kind == "object str":
+        return y_masked.astype(str).astype(object)
+    assert kind == "object int"
+    return y_masked.astype(object)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "initialize", "score"])
+@pytest.mark.parametrize("marker, kind, match", [
+    ("-1", "int", r"unlabeled='-1' is a str, but the labels in y are numbers"),
+    ("?", "object int", r"unlabeled='\?' is a str, but the labels in y are numbers"),
+    (-1, "str", r"unlabeled=-1 is a number, but y holds it as the string '-1'"),
+    (-1, "object str", r"unlabeled=-1 is a number, but y holds it as the string"),
+    (-1, "str ?", r"unlabeled=-1 is a number, but the labels in y are strings"),
+    (False, "int", r"unlabeled=False is a bool, which equals the label 0"),
+    (True, "int", r"unlabeled=True is a bool, which equals the label 1"),
+])
+def test_a_marker_that_cannot_mark_y_is_refused_by_name(data, method, marker, kind,
+                                                       match):
+    # without the check, the rows meant as unlabelled became a class (or class 0
+    # became unlabelled, for False)
+    X, _, y_masked = data
+    y = _labels(kind, y_masked)
+    snapshot = y.copy()
+    if method == "score":
+        est = clf(unlabeled=-1).fit(X, y_masked).set_params(unlabeled=marker)
+        before = joblib.hash(est)
+        with pytest.raises(ValueError, match=match):
+            est.score(X, y)
+        assert joblib.hash(est) == before
+    else:
+        est = clf(unlabeled=marker)
+        extra = {"classes": np.unique(y[:N_LABELLED])} if method == "partial_fit" \
+            else {}
+        with pytest.raises(ValueError, match=match):
+            getattr(est, method)(X, y, **extra)
+        assert not hasattr(est, "coefs_")
+    np.testing.assert_array_equal(y, snapshot)
+
+
+@pytest.mark.parametrize("marker", [np.nan, np.inf])
+def test_a_marker_that_is_not_finite_is_refused_by_name(data, marker):
+    # y cannot hold it: "Input y contains NaN" named y, not unlabeled
+    X, _, y_masked = data
+    y = np.where(y_masked == -1, marker, y_masked)
+    est = clf(unlabeled=marker)
+    with pytest.raises(ValueError, match=rf"'unlabeled' parameter .* Got {marker} "):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+
+
+def test_a_number_marks_string_labels_in_an_object_array(data):
+    # scikit-learn's semi-supervised convention: object y, -1 for no label
+    X, y, y_masked = data
+    a = clf(unlabeled=-1).fit(X, y_masked)
+    labels = y.astype(str).astype(object)
+    labels[N_LABELLED:] = -1
+    b = clf(unlabeled=-1).fit(X, labels)
+    assert_same_network(a, b)
+    assert list(b.classes_) == [str(k) for k in range(10)]
+    assert b.score(X, labels) == a.score(X, y_masked)
+    c = clf(unlabeled=-1.0).fit(X, y_masked)  # -1.0 == -1
+    assert_same_network(a, c)
+
+
+def test_classes_of_only_the_marker_are_refused(data):
+    X, _, y_masked = data
+    est = clf(unlabeled=-1)
+    with pytest.raises(ValueError, match=r"classes holds no class: only the marker "
+                                         r"unlabeled=-1"):
+        est.partial_fit(X, y_masked, classes=[-1])
+    assert not hasattr(est, "coefs_")
+
+
 # ------------------------------------------- a fitted or frozen transformer as init
 @pytest.mark.parametrize("frozen", [False, True])
 def test_fitted_or_frozen_init_is_used_as_is_and_never_changed(data, frozen):
