@@ -13,6 +13,7 @@ target handling.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.frozen import FrozenEstimator
@@ -58,7 +59,9 @@ the pre-training stack, and the curves and records of the stochastic solvers."""
 
 def _is_marker(y, marker):
     """Boolean mask of the rows of ``y`` equal to ``marker`` (every entry of a
-    row, for a 2-D ``y``)."""
+    row, for a 2-D ``y``, dense or sparse)."""
+    if issparse(y):  # an indicator matrix: n_samples x n_labels, small
+        y = y.toarray()
     mask = np.asarray(y == marker)
     if mask.shape != y.shape:
         return np.zeros(y.shape[0], dtype=bool)
@@ -885,7 +888,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         True
         """
         if self.unlabeled is not None:
-            y = np.asarray(y)
+            y = y if issparse(y) else np.asarray(y)
             _check_marker(y, self.unlabeled)
             keep = np.flatnonzero(~_is_marker(y, self.unlabeled))
             if keep.size == 0:

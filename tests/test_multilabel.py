@@ -241,6 +241,20 @@ def test_a_row_with_some_markers_is_not_unlabelled():
     assert clf.t_ == 3 * 39
 
 
+def test_a_sparse_indicator_matrix_with_unlabelled_rows():
+    # fit and score take a sparse y with rows of markers as they take a dense one
+    X, Y = multilabel_data(80)
+    masked = Y.copy()
+    masked[40:] = -1
+    dense = small(unlabeled=-1).fit(X, masked)
+    sparse = small(unlabeled=-1).fit(X, sp.csr_matrix(masked))
+    for a, b in zip(network_params(dense), network_params(sparse), strict=True):
+        np.testing.assert_array_equal(a, b)
+    expected = dense.score(X[:40], Y[:40])
+    assert dense.score(X, sp.csr_matrix(masked)) == expected
+    assert dense.score(X, masked) == expected
+
+
 def test_the_marker_of_a_multilabel_y_must_be_a_number():
     X, Y = multilabel_data(40)
     Y[20:] = -1
