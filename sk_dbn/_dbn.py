@@ -475,20 +475,22 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
             try:
-                X, y, w = self._labelled(X_all, y, w_all)
+                X, y, w = self._labelled(X_all, y, w_all, allow_none=incremental)
                 y = self._validate_targets(X, y, state, first, incremental, classes)
             except ValueError as exc:
                 if not n_zero:
                     raise
                 raise ValueError(f"{exc} (That is after leaving out the {n_zero} "
                                  "rows whose sample_weight is 0.)") from exc
+            if not first and y.shape[0] == 0:
+                return self  # a later partial_fit batch without labels: a no-op
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
             with TrainingSession() as session:
                 if first:
                     state.update(self._initial_state(X_all, w_all, sizes, state,
                                                      rng, session))
-                if train and not session.interrupted:
+                if train and y.shape[0] and not session.interrupted:
                     fine_tune(self, state, X, y, sample_weight=w,
                               incremental=incremental, rng=rng, session=session)
             self._commit(state)
@@ -507,15 +509,16 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 "n_layers_": len(layer_sizes), "n_iter_": 0, "t_": 0,
                 "loss_": None}
 
-    def _labelled(self, X, y, sample_weight):
+    def _labelled(self, X, y, sample_weight, allow_none=False):
         """The rows of ``(X, y, sample_weight)`` that have a label (all unless
-        ``unlabeled`` marks some); a ``ValueError`` when none has."""
+        ``unlabeled`` marks some); a ``ValueError`` when none has, unless
+        ``allow_none`` (then no row at all)."""
         marker = getattr(self, "unlabeled", None)
         if marker is None:
             return X, y, sample_weight
         _check_marker(y, marker)
         unlabelled = _is_marker(y, marker)
-        if unlabelled.all():
+        if unlabelled.all() and not allow_none:
             raise ValueError(f"y has no labelled row: all {y.shape[0]} rows are "
                              f"unlabeled={marker!r}.")
         if not unlabelled.any():
@@ -665,6 +668,8 @@ _UNLABELED_DOC = """\
         -- or, as scikit-learn's ``SelfTrainingClassifier`` asks, a number in an
         object array of string labels (but not one ``y`` holds as a string,
         ``"-1"`` for -1). A bool is refused: ``False == 0`` would mark class 0.
+        A :meth:`partial_fit` batch without a labelled row initialises the
+        network when it is the first call and is a no-op after it.
 """
 
 
@@ -734,6 +739,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         a pre-training ``init``: pre-training on all rows of this first batch,
         unlabelled ones included) and needs ``classes``; later calls only
         fine-tune, on the labelled rows, keeping the optimiser state.
+
+        A batch without a labelled row (every row ``unlabeled``) fine-tunes
+        nothing. As the first call it initialises the network as
+        :meth:`initialize` does, pre-training included (``n_iter_`` and ``t_``
+        are 0). A later one is a no-op: once fine-tuning has begun, more
+        pre-training would undo it, so the estimator is left exactly as it was
+        (the batch is still checked).
 
         Parameters
         ----------

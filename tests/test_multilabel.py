@@ -264,3 +264,22 @@ def test_the_marker_of_a_multilabel_y_must_be_a_number():
                                              "labels in y are numbers"):
             clf.fit(X, y)
         assert not hasattr(clf, "coefs_")
+
+
+def test_partial_fit_batches_without_labels():
+    # a first one initialises (pre-training on it), a later one is a no-op
+    X, Y = multilabel_data(80)
+    masked = Y.copy()
+    masked[:40] = -1
+    stack = StackedRBMTransformer((8,), n_iter=2, random_state=1)
+    clf = small(init=stack, unlabeled=-1).partial_fit(X[:40], masked[:40],
+                                                      classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, np.arange(3))
+    assert clf.n_iter_ == clf.t_ == 0
+    clf.partial_fit(X[40:], masked[40:])
+    assert clf.t_ == 40
+    before = [a.copy() for a in network_params(clf)]
+    clf.partial_fit(X[:40], masked[:40])
+    assert clf.t_ == 40
+    for a, b in zip(network_params(clf), before, strict=True):
+        np.testing.assert_array_equal(a, b)

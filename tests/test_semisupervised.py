@@ -112,9 +112,6 @@ def test_partial_fit_pretrains_on_all_rows_of_the_first_call(data):
     assert est.t_ == N_LABELLED
     est.partial_fit(X, y_masked)
     assert est.t_ == 2 * N_LABELLED
-    with pytest.raises(ValueError, match="no labelled row"):
-        est.partial_fit(X[N_LABELLED:], y_masked[N_LABELLED:])
-    assert est.t_ == 2 * N_LABELLED
 
 
 def test_initialize_and_sparse_input(data):
@@ -248,6 +245,53 @@ def test_classes_of_only_the_marker_are_refused(data):
                                          r"unlabeled=-1"):
         est.partial_fit(X, y_masked, classes=[-1])
     assert not hasattr(est, "coefs_")
+
+
+# ------------------------------------------------ partial_fit batches without labels
+def test_a_first_partial_fit_without_labels_initialises_only(data):
+    # as initialize does: pre-training on every row of the batch, no fine-tuning
+    X, y, y_masked = data
+    est = clf(unlabeled=-1).partial_fit(X, np.full(X.shape[0], -1),
+                                        classes=np.arange(-1, 10))
+    ref = clf(unlabeled=-1).initialize(X, y_masked)
+    assert_same_network(est, ref)
+    np.testing.assert_array_equal(est.pretrainer_.coefs_[0], ref.pretrainer_.coefs_[0])
+    np.testing.assert_array_equal(est.classes_, np.arange(10))
+    assert est.n_iter_ == est.t_ == 0 and est.loss_curve_ == []
+    # then the labelled rows of a later batch fine-tune as after initialize
+    est.partial_fit(X, y_masked)
+    ref.partial_fit(X, y_masked)
+    assert_same_network(est, ref)
+    assert est.t_ == N_LABELLED
+
+
+def test_a_later_partial_fit_without_labels_changes_nothing(data):
+    X, _, y_masked = data
+    est = clf(unlabeled=-1).partial_fit(X, y_masked, classes=np.arange(10))
+    before = joblib.hash(est)
+    unlabelled = slice(N_LABELLED, None)
+    assert est.partial_fit(X[unlabelled], y_masked[unlabelled]) is est
+    assert joblib.hash(est) == before
+    # the batch is still checked
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[unlabelled, :5], y_masked[unlabelled])
+    with pytest.raises(ValueError, match="unlabeled=-1 is a number"):
+        est.partial_fit(X[unlabelled], y_masked[unlabelled].astype(str))
+    assert joblib.hash(est) == before
+
+
+def test_streaming_with_few_labels(data):
+    # 10 % labels in batches of 10: many a batch (the first too) has none
+    X, y, _ = data
+    y_few = np.where(np.random.default_rng(0).random(y.shape[0]) < 0.1, y, -1)
+    y_few[:10] = -1
+    batches = [slice(start, start + 10) for start in range(0, y.shape[0], 10)]
+    assert sum((y_few[b] == -1).all() for b in batches) >= 5
+    est = clf(unlabeled=-1)
+    for b in batches:
+        est.partial_fit(X[b], y_few[b], classes=np.arange(10))
+    assert est.t_ == (y_few != -1).sum()
+    assert est.pretrainer_.n_features_in_ == X.shape[1]
 
 
 # ------------------------------------------- a fitted or frozen transformer as init
