@@ -402,7 +402,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels or a label indicator matrix for a classifier
             (rows whose label is ``unlabeled`` only serve pre-training and LSUV),
-            real values for a regressor.
+            real values for a regressor. As in ``MLPClassifier``, a single class
+            fits (:meth:`predict` then returns it, and ``predict_proba`` a
+            column of ones).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows (None: all 1). Rows of weight 0 are dropped.
 
@@ -757,10 +759,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows (None: all 1). Rows of weight 0 are dropped.
         classes : array-like of shape (n_classes,), default=None
-            All classes that can appear; required on the first call. The
-            ``unlabeled`` marker, if listed, is not a class and is dropped. For
-            a multilabel ``y`` the classes are its column indices, whatever is
-            passed.
+            All classes that can appear; required on the first call. One class
+            is enough, as in ``MLPClassifier``. The ``unlabeled`` marker, if
+            listed, is not a class and is dropped. For a multilabel ``y`` the
+            classes are its column indices, whatever is passed.
 
         Returns
         -------
@@ -806,14 +808,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                                      f"unlabeled={self.unlabeled!r}.")
         if first:
             labels = np.unique(y) if classes is None else classes
-            if labels.shape[0] < 2:
-                source = "y has" if classes is None else "classes has"
-                where = "" if self.unlabeled is None else " among its labelled rows"
-                raise ValueError(
-                    f"DBNClassifier needs at least 2 classes to fit; {source} 1 class"
-                    f"{where}: {labels.tolist()[0]!r}."
-                )
-            n_out = 1 if labels.shape[0] == 2 else labels.shape[0]
+            # one class fits, as in MLPClassifier: one logistic unit, trained
+            # towards 0 as there, and the class always predicted
+            n_out = 1 if labels.shape[0] <= 2 else labels.shape[0]
             state.update(classes_=labels, n_outputs_=n_out,
                          out_activation_="logistic" if n_out == 1 else "softmax")
         elif classes is not None and not np.array_equal(classes, state["classes_"]):
@@ -922,11 +919,16 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Predicted labels, or the predicted indicator matrix of a multilabel
+            Predicted labels (the class, always, for a classifier fitted on one
+            class), or the predicted indicator matrix of a multilabel
             classifier.
         """
         encoded = self._predict_encoded(check_predict_input(self, X))
-        return encoded if encoded.ndim == 2 else self.classes_[encoded]
+        if encoded.ndim == 2:
+            return encoded
+        if self.classes_.shape[0] == 1:
+            encoded[:] = 0
+        return self.classes_[encoded]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -939,13 +941,16 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns ordered as ``classes_``; rows sum to 1. For a
+            Probabilities, columns ordered as ``classes_``; rows sum to 1 (one
+            column of ones for a classifier fitted on one class). For a
             multilabel classifier, each label's probability (rows need not sum
             to 1).
         """
         logits = self._logits(check_predict_input(self, X))
         if self._multilabel():
             return OUTPUT_FUNCTIONS["logistic"](logits)
+        if self.classes_.shape[0] == 1:
+            return np.ones_like(logits)
         return logits_to_proba(logits)
 
     def predict_log_proba(self, X):
@@ -965,6 +970,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         logits = self._logits(check_predict_input(self, X))
         if self._multilabel():
             return log_expit(logits)
+        if self.classes_.shape[0] == 1:
+            return np.zeros_like(logits)
         return logits_to_log_proba(logits)
 
     def __sklearn_tags__(self):
