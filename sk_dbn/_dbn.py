@@ -404,7 +404,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             (rows whose label is ``unlabeled`` only serve pre-training and LSUV),
             real values for a regressor. As in ``MLPClassifier``, a single class
             fits (:meth:`predict` then returns it, and ``predict_proba`` a
-            column of ones).
+            column of ones), and a ``warm_start`` fit needs the classes of the
+            previous fit.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows (None: all 1). Rows of weight 0 are dropped.
 
@@ -790,6 +791,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                 f"y is {target}, but the network was fitted on "
                 f"{'multilabel' if not multilabel else 'single-label'} targets; "
                 "refit without warm_start to change the kind of target."
+            )
+        if not (first or incremental) and set(unique_labels(y)) != set(
+                state["classes_"]):  # warm_start: MLPClassifier's rule and words
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {state['classes_']}, "
+                f"`y` has {unique_labels(y)}"
             )
         if multilabel:
             return self._multilabel_targets(X, y, state, first)

@@ -2,6 +2,7 @@
 
 import copy
 import functools
+import re
 import warnings
 
 import numpy as np
@@ -895,13 +896,48 @@ def test_one_class_fits_and_predicts_it_as_mlp_classifier(init, solver):
         np.testing.assert_array_equal(dbn.predict(X_new), np.full(20, 3))
         assert dbn.predict_proba(X_new).shape == (20, 1)
         assert dbn.score(X, y) == mlp.score(X, y) == 1.0
+    # a new class in a warm_start refit is MLPClassifier's error, as ever
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        dbn.set_params(early_stopping=False, warm_start=True).fit(X, y % 2 + 3)
 
 
-def test_new_classes_in_a_warm_start_fit_name_warm_start():
+def _error(call):
+    """The message of the ``ValueError`` that ``call()`` raises."""
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("first, then", [
+    (2, 3), (3, 2), ("abc", "abd"), ("multilabel 2", "multilabel 3")])
+def test_other_classes_in_a_warm_start_fit_raise_mlps_error(first, then):
+    # as MLPClassifier: the classes of y must be those of the previous fit,
+    # fewer as well as more, in its words
     X, y = digits(60)
-    clf = small(warm_start=True).fit(X, y % 2)
-    with pytest.raises(ValueError, match="refit without warm_start"):
-        clf.fit(X, y % 3)
+
+    def labels(kind):
+        if kind == "multilabel 2":
+            return np.column_stack([y % 2, y > 4]).astype(int)
+        if kind == "multilabel 3":
+            return np.column_stack([y % 2, y > 4, y == 3]).astype(int)
+        return y % kind if isinstance(kind, int) else np.array(list(kind))[y % 3]
+
+    dbn = small(warm_start=True, max_iter=2).fit(X, labels(first))
+    mlp = MLPClassifier((4,), warm_start=True, max_iter=2).fit(X, labels(first))
+    before = dbn.predict_proba(X)
+    expected = _error(lambda: mlp.fit(X, labels(then)))
+    assert expected.startswith("warm_start can only be used where `y` has the "
+                               "same classes as in the previous call to fit.")
+    assert _error(lambda: dbn.fit(X, labels(then))) == expected
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        dbn.fit(X, labels(then))
+    np.testing.assert_array_equal(dbn.predict_proba(X), before)
+
+
+def test_warm_start_with_the_same_classes_continues():
+    X, y = digits(60)
+    clf = small(warm_start=True, max_iter=2).fit(X, y % 3)
+    assert clf.fit(X[::-1], (y % 3)[::-1]).t_ == 4 * 60  # the classes in any order
 
 
 def test_verbose_prints_the_validation_score_as_mlp(capsys):
