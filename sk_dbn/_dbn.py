@@ -13,6 +13,7 @@ target handling.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.frozen import FrozenEstimator
@@ -71,11 +72,62 @@ the pre-training stack, and the curves and records of the stochastic solvers."""
 
 def _is_marker(y, marker):
     """Boolean mask of the rows of ``y`` equal to ``marker`` (every entry of a
-    row, for a 2-D ``y``)."""
+    row, for a 2-D ``y``, dense or sparse)."""
+    if issparse(y):  # an indicator matrix: n_samples x n_labels, small
+        y = y.toarray()
     mask = np.asarray(y == marker)
     if mask.shape != y.shape:
         return np.zeros(y.shape[0], dtype=bool)
     return mask.all(axis=1) if mask.ndim == 2 else mask
+
+
+def _check_marker(y, marker):
+    """A ``ValueError`` naming ``unlabeled`` when ``marker`` (not None) cannot
+    mark rows of the labels ``y``.
+
+    A bool is refused (``False == 0``: it would take class 0 for unlabelled). A
+    number marks numeric labels; a str marks string labels. As in scikit-learn's
+    ``SelfTrainingClassifier``, string labels take a number only in an object
+    array that can hold it (e.g. -1), and not when ``y`` holds that number
+    written as a string (``"-1"``): those rows would become a class.
+    """
+    if isinstance(marker, bool):
+        raise ValueError(
+            f"unlabeled={marker!r} is a bool, which equals the label "
+            f"{int(marker)}: every row of class {int(marker)} would be taken for "
+            "unlabelled. Use a label that no class has, e.g. unlabeled=-1, or None."
+        )
+    kind = y.dtype.kind
+    if kind == "O":
+        strings = {v for v in np.asarray(y).ravel() if isinstance(v, str)}
+        kind = "U" if strings else "i"
+    elif kind == "U":
+        strings = np.asarray(y).ravel()
+    if kind not in "biufU":
+        return
+    if isinstance(marker, str):
+        if kind != "U":
+            raise ValueError(
+                f"unlabeled={marker!r} is a str, but the labels in y are numbers "
+                f"({y.dtype}): no row can carry it, and the rows meant as "
+                "unlabelled would be taken for a class. Use a number, e.g. "
+                "unlabeled=-1."
+            )
+        return
+    if kind == "U" and str(marker) in strings:
+        raise ValueError(
+            f"unlabeled={marker!r} is a number, but y holds it as the string "
+            f"{str(marker)!r}: those rows would be taken for a class. Use "
+            f"unlabeled={str(marker)!r}."
+        )
+    if y.dtype.kind == "U":
+        raise ValueError(
+            f"unlabeled={marker!r} is a number, but the labels in y are strings "
+            f"({y.dtype}), which cannot hold it. Use a str, e.g. "
+            f"unlabeled={str(marker)!r}, or pass y as an object array whose "
+            f"unlabelled rows hold {marker!r} (scikit-learn's semi-supervised "
+            "convention)."
+        )
 
 
 def _partial_fit_available(est):
@@ -359,7 +411,10 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels or a label indicator matrix for a classifier
             (rows whose label is ``unlabeled`` only serve pre-training and LSUV),
-            real values for a regressor.
+            real values for a regressor. As in ``MLPClassifier``, a single class
+            fits (:meth:`predict` then returns it, and ``predict_proba`` a
+            column of ones), and a ``warm_start`` fit needs the classes of the
+            previous fit.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows (None: all 1). Rows of weight 0 are dropped.
 
@@ -432,13 +487,15 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
             try:
-                X, y, w = self._labelled(X_all, y, w_all)
+                X, y, w = self._labelled(X_all, y, w_all, allow_none=incremental)
                 y = self._validate_targets(X, y, state, first, incremental, classes)
             except ValueError as exc:
                 if not n_zero:
                     raise
                 raise ValueError(f"{exc} (That is after leaving out the {n_zero} "
                                  "rows whose sample_weight is 0.)") from exc
+            if not first and y.shape[0] == 0:
+                return self  # a later partial_fit batch without labels: a no-op
             if train and self.early_stopping and not incremental and (
                     self.solver != "lbfgs"):  # its split, before any work
                 check_validation_size(X.shape[0], self.validation_fraction,
@@ -453,7 +510,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                     if session.interrupted:  # Ctrl-C during pre-training
                         return self._end_interrupted_pretraining(
                             state, rollback if was_fitted else None)
-                if train:
+                if train and y.shape[0]:  # a first batch without labels: no epoch
                     fine_tune(self, state, X, y, sample_weight=w,
                               incremental=incremental, rng=rng, session=session)
             self._commit(state)
@@ -510,14 +567,16 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 "_activation": activation, "n_layers_": len(layer_sizes),
                 "n_iter_": 0, "t_": 0, "loss_": None}
 
-    def _labelled(self, X, y, sample_weight):
+    def _labelled(self, X, y, sample_weight, allow_none=False):
         """The rows of ``(X, y, sample_weight)`` that have a label (all unless
-        ``unlabeled`` marks some); a ``ValueError`` when none has."""
+        ``unlabeled`` marks some); a ``ValueError`` when none has, unless
+        ``allow_none`` (then no row at all)."""
         marker = getattr(self, "unlabeled", None)
         if marker is None:
             return X, y, sample_weight
+        _check_marker(y, marker)
         unlabelled = _is_marker(y, marker)
-        if unlabelled.all():
+        if unlabelled.all() and not allow_none:
             raise ValueError(f"y has no labelled row: all {y.shape[0]} rows are "
                              f"unlabeled={marker!r}.")
         if not unlabelled.any():
@@ -686,6 +745,15 @@ _UNLABELED_DOC = """\
         not by fine-tuning, ``classes_``, the early-stopping split or ``t_``;
         :meth:`score` leaves them out. ``None``: every row is labelled (so
         labels {-1, 1} are an ordinary binary problem).
+
+        The marker must be able to mark rows of ``y``, or a ``ValueError``
+        names it: a finite number for numeric labels (not NaN, which ``y``
+        cannot hold: write missing labels as e.g. -1), a str for string labels
+        -- or, as scikit-learn's ``SelfTrainingClassifier`` asks, a number in an
+        object array of string labels (but not one ``y`` holds as a string,
+        ``"-1"`` for -1). A bool is refused: ``False == 0`` would mark class 0.
+        A :meth:`partial_fit` batch without a labelled row initialises the
+        network when it is the first call and is a no-op after it.
 """
 
 
@@ -708,7 +776,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
-        "unlabeled": [None, Real, str],
+        # a finite number (no row of y can be NaN or infinite) or a str
+        "unlabeled": [None, Interval(Real, None, None, closed="neither"), str],
     }
 
     def __init__(
@@ -755,6 +824,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         unlabelled ones included) and needs ``classes``; later calls only
         fine-tune, on the labelled rows, keeping the optimiser state.
 
+        A batch without a labelled row (every row ``unlabeled``) fine-tunes
+        nothing. As the first call it initialises the network as
+        :meth:`initialize` does, pre-training included (``n_iter_`` and ``t_``
+        are 0). A later one is a no-op: once fine-tuning has begun, more
+        pre-training would undo it, so the estimator is left exactly as it was
+        (the batch is still checked).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -765,10 +841,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows (None: all 1). Rows of weight 0 are dropped.
         classes : array-like of shape (n_classes,), default=None
-            All classes that can appear; required on the first call. The
-            ``unlabeled`` marker, if listed, is not a class and is dropped. For
-            a multilabel ``y`` the classes are its column indices, whatever is
-            passed.
+            All classes that can appear; required on the first call. One class
+            is enough, as in ``MLPClassifier``. The ``unlabeled`` marker, if
+            listed, is not a class and is dropped. For a multilabel ``y`` the
+            classes are its column indices, whatever is passed.
 
         Returns
         -------
@@ -797,6 +873,13 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                 f"{'multilabel' if not multilabel else 'single-label'} targets; "
                 "refit without warm_start to change the kind of target."
             )
+        if not (first or incremental) and set(unique_labels(y)) != set(
+                state["classes_"]):  # warm_start: MLPClassifier's rule and words
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {state['classes_']}, "
+                f"`y` has {unique_labels(y)}"
+            )
         if multilabel:
             return self._multilabel_targets(X, y, state, first)
         if classes is not None:
@@ -809,16 +892,14 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             classes = unique_labels(classes)
             if self.unlabeled is not None:  # the marker is not a class
                 classes = classes[~_is_marker(classes, self.unlabeled)]
+                if classes.shape[0] == 0:
+                    raise ValueError(f"classes holds no class: only the marker "
+                                     f"unlabeled={self.unlabeled!r}.")
         if first:
             labels = np.unique(y) if classes is None else classes
-            if labels.shape[0] < 2:
-                source = "y has" if classes is None else "classes has"
-                where = "" if self.unlabeled is None else " among its labelled rows"
-                raise ValueError(
-                    f"DBNClassifier needs at least 2 classes to fit; {source} 1 class"
-                    f"{where}: {labels.tolist()[0]!r}."
-                )
-            n_out = 1 if labels.shape[0] == 2 else labels.shape[0]
+            # one class fits, as in MLPClassifier: one logistic unit, trained
+            # towards 0 as there, and the class always predicted
+            n_out = 1 if labels.shape[0] <= 2 else labels.shape[0]
             state.update(classes_=labels, n_outputs_=n_out,
                          out_activation_="logistic" if n_out == 1 else "softmax")
         elif classes is not None and not np.array_equal(classes, state["classes_"]):
@@ -905,7 +986,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         True
         """
         if self.unlabeled is not None:
-            y = np.asarray(y)
+            y = y if issparse(y) else np.asarray(y)
+            _check_marker(y, self.unlabeled)
             keep = np.flatnonzero(~_is_marker(y, self.unlabeled))
             if keep.size == 0:
                 raise ValueError("y has no labelled row to score: all rows are "
@@ -926,11 +1008,16 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Predicted labels, or the predicted indicator matrix of a multilabel
+            Predicted labels (the class, always, for a classifier fitted on one
+            class), or the predicted indicator matrix of a multilabel
             classifier.
         """
         encoded = self._predict_encoded(check_predict_input(self, X))
-        return encoded if encoded.ndim == 2 else self.classes_[encoded]
+        if encoded.ndim == 2:
+            return encoded
+        if self.classes_.shape[0] == 1:
+            encoded[:] = 0
+        return self.classes_[encoded]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -943,13 +1030,16 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns ordered as ``classes_``; rows sum to 1. For a
+            Probabilities, columns ordered as ``classes_``; rows sum to 1 (one
+            column of ones for a classifier fitted on one class). For a
             multilabel classifier, each label's probability (rows need not sum
             to 1).
         """
         logits = self._logits(check_predict_input(self, X))
         if self._multilabel():
             return OUTPUT_FUNCTIONS["logistic"](logits)
+        if self.classes_.shape[0] == 1:
+            return np.ones_like(logits)
         return logits_to_proba(logits)
 
     def predict_log_proba(self, X):
@@ -969,6 +1059,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         logits = self._logits(check_predict_input(self, X))
         if self._multilabel():
             return log_expit(logits)
+        if self.classes_.shape[0] == 1:
+            return np.zeros_like(logits)
         return logits_to_log_proba(logits)
 
     def __sklearn_tags__(self):

@@ -5,10 +5,10 @@ asserted: finite outputs, probability rows summing to 1, dtype kept, input never
 modified) or rejected with a ``ValueError`` whose message names the problem.
 Hypothesis tests then throw random small shapes, dtypes, scales and
 hyperparameters at both estimators: only the rejections the drawn inputs call
-for may come out (one class, an early-stopping split with no training or no
-validation row, Bernoulli visible units on X outside [0, 1], ``partial_fit``
-with early stopping, a divergence where the step size or the scale of X makes
-it plausible), each with its message, and the estimator stays unfitted.
+for may come out (an early-stopping split with no training or no validation
+row, Bernoulli visible units on X outside [0, 1], ``partial_fit`` with early
+stopping, a divergence where the step size or the scale of X makes it
+plausible), each with its message, and the estimator stays unfitted.
 """
 
 import math
@@ -206,15 +206,22 @@ def test_rejected_labels(fitted, method, y, message):
 
 @pytest.mark.parametrize("method", DBN_FIT)
 @pytest.mark.parametrize("init", ["xavier_uniform", "lsuv", "rbm"])
-def test_one_class_is_rejected(method, init):
+def test_one_class_fits_and_predicts_it(method, init):
+    # as MLPClassifier (tests/test_dbn.py compares the two)
     X = _data()[0]
+    snapshot = X.copy()
     est = dbn(init=init)
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        if method == "partial_fit":
-            est.partial_fit(X, np.full(N, 7), classes=[7])
-        else:
-            getattr(est, method)(X, np.full(N, 7))
-    assert not hasattr(est, "coefs_")
+    if method == "partial_fit":
+        est.partial_fit(X, np.full(N, 7), classes=[7])
+    else:
+        getattr(est, method)(X, np.full(N, 7))
+    _check_output("dbn", method, est, est, N, np.float64)
+    np.testing.assert_array_equal(est.classes_, [7])
+    np.testing.assert_array_equal(est.predict(X), np.full(N, 7))
+    for predict in DBN_PREDICT:
+        _check_output("dbn", predict, call(est, predict, X, np.full(N, 7)), est, N,
+                      np.float64)
+    assert _unchanged(X, snapshot)
 
 
 def test_one_class_in_a_batch_is_fine_when_classes_are_known(fitted):
@@ -263,10 +270,9 @@ def test_string_labels(method):
 @pytest.mark.parametrize("init", ["xavier_uniform", "lsuv", "rbm"])
 def test_one_sample(fitted, init):
     X, _ = _data(n=1)
-    # fit needs two classes, so one sample can only be rejected ...
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        dbn(init=init).fit(X, [0])
-    # ... but partial_fit with known classes trains on it
+    # fit learns its one class ...
+    np.testing.assert_array_equal(dbn(init=init).fit(X, [0]).predict(X), [0])
+    # ... and partial_fit with known classes all of them
     clf = dbn(init=init).partial_fit(X, [1], classes=CLASSES)
     for method in DBN_PREDICT:
         _check_output("dbn", method, call(clf, method, X, [1]), clf, 1, np.float64)
@@ -599,14 +605,11 @@ def _assert_rolled_back(est, X, snapshot):
 def _classifier_rejection(method, y, classes, params, n):
     """``(event, message regex)`` of the rejection the drawn inputs call for, or
     None."""
-    labels = classes if method == "partial_fit" else np.unique(y)
-    if labels.shape[0] < 2:
-        return "one class", "at least 2 classes"
     if method == "fit" and params["early_stopping"]:
         n_val = math.ceil(params["validation_fraction"] * n)
         if n_val < 1 or n - n_val < 1:  # no training or no validation row left
             return "no early-stopping split", (
-                "early_stopping=True needs at least one training and one "
+                "early_stopping=True needs at least one training and 1 "
                 "validation row")
     return None
 
@@ -635,7 +638,7 @@ def _fine_tuning_may_diverge(method, params, X):
 def test_property_classifier(data):
     X, dtype = _draw_X(data)
     n = X.shape[0]
-    # mostly every class present (one class, or one sample, is a ValueError)
+    # mostly every class present (one class fits, as in MLPClassifier)
     n_classes = data.draw(st.sampled_from([2, 3, 2, 1]), label="n_classes")
     order = data.draw(st.permutations(range(n)), label="order")
     labels = np.array(["a", "b", "c"]) if data.draw(

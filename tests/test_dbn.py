@@ -2,11 +2,18 @@
 
 import copy
 import functools
+import re
 import warnings
 
 import numpy as np
 import pytest
-from _checks import assert_same_predictions, full_batch_gradients
+from _checks import (
+    assert_same_predictions,
+    full_batch_gradients,
+    given_network,
+    network_params,
+    start_both,
+)
 from scipy.special import expit, softmax
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -871,7 +878,7 @@ def test_batch_size_larger_than_the_data_is_clipped_with_mlps_warning():
     ([0, 1, np.nan], "NaN"),
     ([0, 1, np.inf], "infinity"),
     (["a", 1], "Mix of label input types"),
-    ([0], "classes has 1 class"),
+    ([0], r"labels \[1\] not in classes \[0\]"),
 ])
 def test_partial_fit_classes_are_validated(classes, match):
     X, y = digits(20)
@@ -879,11 +886,93 @@ def test_partial_fit_classes_are_validated(classes, match):
         small().partial_fit(X, y % 2, classes=classes)
 
 
-def test_new_classes_in_a_warm_start_fit_name_warm_start():
+@pytest.mark.parametrize("label", [7, "cat"])
+def test_one_class_trains_step_for_step_as_mlp_classifier(label):
+    # as MLPClassifier: one logistic output unit, trained towards 0 (its label
+    # binarizer's code for a lone class), and the class always predicted
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    y = np.full(20, label)
+    coefs, intercepts = given_network([4, 3, 1], rng)
+    params = dict(hidden_layer_sizes=(3,), activation="tanh", solver="sgd",
+                  momentum=0.0, learning_rate_init=0.1, alpha=0.01, shuffle=False,
+                  batch_size=20, random_state=0)
+    dbn, mlp = start_both(DBNClassifier(init="zeros", **params),
+                          MLPClassifier(**params), X, y, coefs, intercepts)
+    for epoch in range(3):
+        dbn.partial_fit(X, y)
+        mlp.partial_fit(X, y, classes=[label])
+        for a, b in zip(network_params(dbn), network_params(mlp), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert dbn.loss_ == pytest.approx(mlp.loss_, rel=1e-10)
+        assert dbn.t_ == mlp.t_ == 20 * (epoch + 1)
+    np.testing.assert_array_equal(dbn.classes_, mlp.classes_)
+    assert dbn.n_outputs_ == mlp.n_outputs_ == 1
+    assert dbn.out_activation_ == mlp.out_activation_ == "logistic"
+    np.testing.assert_array_equal(dbn.predict(X), mlp.predict(X))
+    # MLPClassifier's predict_proba has a second column, of no class; here one
+    # column per class of classes_, as predict_proba documents
+    np.testing.assert_array_equal(dbn.predict_proba(X), np.ones((20, 1)))
+    np.testing.assert_array_equal(dbn.predict_log_proba(X), np.zeros((20, 1)))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("init", ["xavier_uniform", "lsuv", "rbm"])
+def test_one_class_fits_and_predicts_it_as_mlp_classifier(init, solver):
+    X, _ = digits(40)
+    X_new = digits(60)[0][40:]
+    y = np.full(40, 3)
+    mlp = MLPClassifier((4,), solver=solver, max_iter=5, random_state=0).fit(X, y)
+    for params in ({}, {"warm_start": True}, {"early_stopping": True}):
+        dbn = small(init=init, solver=solver, max_iter=5, **params).fit(X, y)
+        dbn.fit(X, y)  # again: warm_start continues, as MLPClassifier does
+        np.testing.assert_array_equal(dbn.classes_, mlp.classes_)
+        np.testing.assert_array_equal(dbn.predict(X_new), mlp.predict(X_new))
+        np.testing.assert_array_equal(dbn.predict(X_new), np.full(20, 3))
+        assert dbn.predict_proba(X_new).shape == (20, 1)
+        assert dbn.score(X, y) == mlp.score(X, y) == 1.0
+    # a new class in a warm_start refit is MLPClassifier's error, as ever
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        dbn.set_params(early_stopping=False, warm_start=True).fit(X, y % 2 + 3)
+
+
+def _error(call):
+    """The message of the ``ValueError`` that ``call()`` raises."""
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("first, then", [
+    (2, 3), (3, 2), ("abc", "abd"), ("multilabel 2", "multilabel 3")])
+def test_other_classes_in_a_warm_start_fit_raise_mlps_error(first, then):
+    # as MLPClassifier: the classes of y must be those of the previous fit,
+    # fewer as well as more, in its words
     X, y = digits(60)
-    clf = small(warm_start=True).fit(X, y % 2)
-    with pytest.raises(ValueError, match="refit without warm_start"):
-        clf.fit(X, y % 3)
+
+    def labels(kind):
+        if kind == "multilabel 2":
+            return np.column_stack([y % 2, y > 4]).astype(int)
+        if kind == "multilabel 3":
+            return np.column_stack([y % 2, y > 4, y == 3]).astype(int)
+        return y % kind if isinstance(kind, int) else np.array(list(kind))[y % 3]
+
+    dbn = small(warm_start=True, max_iter=2).fit(X, labels(first))
+    mlp = MLPClassifier((4,), warm_start=True, max_iter=2).fit(X, labels(first))
+    before = dbn.predict_proba(X)
+    expected = _error(lambda: mlp.fit(X, labels(then)))
+    assert expected.startswith("warm_start can only be used where `y` has the "
+                               "same classes as in the previous call to fit.")
+    assert _error(lambda: dbn.fit(X, labels(then))) == expected
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        dbn.fit(X, labels(then))
+    np.testing.assert_array_equal(dbn.predict_proba(X), before)
+
+
+def test_warm_start_with_the_same_classes_continues():
+    X, y = digits(60)
+    clf = small(warm_start=True, max_iter=2).fit(X, y % 3)
+    assert clf.fit(X[::-1], (y % 3)[::-1]).t_ == 4 * 60  # the classes in any order
 
 
 def test_verbose_prints_the_validation_score_as_mlp(capsys):

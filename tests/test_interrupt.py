@@ -303,7 +303,8 @@ def test_sigint_handler_restored_after_normal_and_failed_fits(data):
     classifier(init="rbm", max_iter=1).fit(X, y)
     assert signal.getsignal(signal.SIGINT) is handler
     with pytest.raises(ValueError):
-        classifier(init="rbm").fit(X, np.zeros(N_SAMPLES))  # one class
+        # no labelled row (one class, which failed here before, now fits)
+        classifier(init="rbm", unlabeled=-1).fit(X, np.full(N_SAMPLES, -1))
     assert signal.getsignal(signal.SIGINT) is handler
     stack(n_iter=1).fit(X)
     assert signal.getsignal(signal.SIGINT) is handler

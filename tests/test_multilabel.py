@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _checks import given_network, network_params, start_both
 from scipy.special import expit
 from sklearn.metrics import accuracy_score
@@ -238,3 +239,47 @@ def test_a_row_with_some_markers_is_not_unlabelled():
     Y[0] = -1
     clf = small(unlabeled=-1, max_iter=3).fit(X, Y)
     assert clf.t_ == 3 * 39
+
+
+def test_a_sparse_indicator_matrix_with_unlabelled_rows():
+    # fit and score take a sparse y with rows of markers as they take a dense one
+    X, Y = multilabel_data(80)
+    masked = Y.copy()
+    masked[40:] = -1
+    dense = small(unlabeled=-1).fit(X, masked)
+    sparse = small(unlabeled=-1).fit(X, sp.csr_matrix(masked))
+    for a, b in zip(network_params(dense), network_params(sparse), strict=True):
+        np.testing.assert_array_equal(a, b)
+    expected = dense.score(X[:40], Y[:40])
+    assert dense.score(X, sp.csr_matrix(masked)) == expected
+    assert dense.score(X, masked) == expected
+
+
+def test_the_marker_of_a_multilabel_y_must_be_a_number():
+    X, Y = multilabel_data(40)
+    Y[20:] = -1
+    for y in (Y, sp.csr_matrix(Y)):
+        clf = small(unlabeled="-1")
+        with pytest.raises(ValueError, match="unlabeled='-1' is a str, but the "
+                                             "labels in y are numbers"):
+            clf.fit(X, y)
+        assert not hasattr(clf, "coefs_")
+
+
+def test_partial_fit_batches_without_labels():
+    # a first one initialises (pre-training on it), a later one is a no-op
+    X, Y = multilabel_data(80)
+    masked = Y.copy()
+    masked[:40] = -1
+    stack = StackedRBMTransformer((8,), n_iter=2, random_state=1)
+    clf = small(init=stack, unlabeled=-1).partial_fit(X[:40], masked[:40],
+                                                      classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, np.arange(3))
+    assert clf.n_iter_ == clf.t_ == 0
+    clf.partial_fit(X[40:], masked[40:])
+    assert clf.t_ == 40
+    before = [a.copy() for a in network_params(clf)]
+    clf.partial_fit(X[:40], masked[:40])
+    assert clf.t_ == 40
+    for a, b in zip(network_params(clf), before, strict=True):
+        np.testing.assert_array_equal(a, b)

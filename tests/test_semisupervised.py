@@ -112,9 +112,6 @@ def test_partial_fit_pretrains_on_all_rows_of_the_first_call(data):
     assert est.t_ == N_LABELLED
     est.partial_fit(X, y_masked)
     assert est.t_ == 2 * N_LABELLED
-    with pytest.raises(ValueError, match="no labelled row"):
-        est.partial_fit(X[N_LABELLED:], y_masked[N_LABELLED:])
-    assert est.t_ == 2 * N_LABELLED
 
 
 def test_initialize_and_sparse_input(data):
@@ -155,17 +152,145 @@ def test_minus_one_is_an_ordinary_label_by_default(data):
     assert est.t_ == est.n_iter_ * X.shape[0]
 
 
-def test_too_few_labels_are_refused(data):
+def test_a_fit_without_labels_is_refused(data):
     X, y, y_masked = data
-    with pytest.raises(ValueError, match="no labelled row"):
-        clf(unlabeled=-1).fit(X, np.full(X.shape[0], -1))
-    one_class = np.where(np.arange(X.shape[0]) < 5, 3, -1)
-    with pytest.raises(ValueError, match="1 class among its labelled rows: 3"):
-        clf(unlabeled=-1).fit(X, one_class)
     est = clf(unlabeled=-1)
-    with pytest.raises(ValueError):
-        est.fit(X, one_class)
+    for method in (est.fit, est.initialize):
+        with pytest.raises(ValueError, match="no labelled row"):
+            method(X, np.full(X.shape[0], -1))
     assert not hasattr(est, "coefs_")
+    # one labelled class fits, as MLPClassifier fits one class
+    one_class = np.where(np.arange(X.shape[0]) < 5, 3, -1)
+    np.testing.assert_array_equal(est.fit(X, one_class).predict(X[:3]), [3, 3, 3])
+
+
+# ------------------------------------------------ the marker, checked against y
+def _labels(kind, y_masked):
+    """``y_masked`` (-1: unlabelled) written as ``kind`` of labels."""
+    if kind == "int":
+        return y_masked.copy()
+    if kind == "str":  # the marker written as "-1"
+        return y_masked.astype(str)
+    if kind == "str ?":  # the marker written as "?"
+        return np.where(y_masked == -1, "?", y_masked.astype(str))
+    if kind == "object str":
+        return y_masked.astype(str).astype(object)
+    assert kind == "object int"
+    return y_masked.astype(object)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "initialize", "score"])
+@pytest.mark.parametrize("marker, kind, match", [
+    ("-1", "int", r"unlabeled='-1' is a str, but the labels in y are numbers"),
+    ("?", "object int", r"unlabeled='\?' is a str, but the labels in y are numbers"),
+    (-1, "str", r"unlabeled=-1 is a number, but y holds it as the string '-1'"),
+    (-1, "object str", r"unlabeled=-1 is a number, but y holds it as the string"),
+    (-1, "str ?", r"unlabeled=-1 is a number, but the labels in y are strings"),
+    (False, "int", r"unlabeled=False is a bool, which equals the label 0"),
+    (True, "int", r"unlabeled=True is a bool, which equals the label 1"),
+])
+def test_a_marker_that_cannot_mark_y_is_refused_by_name(data, method, marker, kind,
+                                                       match):
+    # without the check, the rows meant as unlabelled became a class (or class 0
+    # became unlabelled, for False)
+    X, _, y_masked = data
+    y = _labels(kind, y_masked)
+    snapshot = y.copy()
+    if method == "score":
+        est = clf(unlabeled=-1).fit(X, y_masked).set_params(unlabeled=marker)
+        before = joblib.hash(est)
+        with pytest.raises(ValueError, match=match):
+            est.score(X, y)
+        assert joblib.hash(est) == before
+    else:
+        est = clf(unlabeled=marker)
+        extra = {"classes": np.unique(y[:N_LABELLED])} if method == "partial_fit" \
+            else {}
+        with pytest.raises(ValueError, match=match):
+            getattr(est, method)(X, y, **extra)
+        assert not hasattr(est, "coefs_")
+    np.testing.assert_array_equal(y, snapshot)
+
+
+@pytest.mark.parametrize("marker", [np.nan, np.inf])
+def test_a_marker_that_is_not_finite_is_refused_by_name(data, marker):
+    # y cannot hold it: "Input y contains NaN" named y, not unlabeled
+    X, _, y_masked = data
+    y = np.where(y_masked == -1, marker, y_masked)
+    est = clf(unlabeled=marker)
+    with pytest.raises(ValueError, match=rf"'unlabeled' parameter .* Got {marker} "):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+
+
+def test_a_number_marks_string_labels_in_an_object_array(data):
+    # scikit-learn's semi-supervised convention: object y, -1 for no label
+    X, y, y_masked = data
+    a = clf(unlabeled=-1).fit(X, y_masked)
+    labels = y.astype(str).astype(object)
+    labels[N_LABELLED:] = -1
+    b = clf(unlabeled=-1).fit(X, labels)
+    assert_same_network(a, b)
+    assert list(b.classes_) == [str(k) for k in range(10)]
+    assert b.score(X, labels) == a.score(X, y_masked)
+    c = clf(unlabeled=-1.0).fit(X, y_masked)  # -1.0 == -1
+    assert_same_network(a, c)
+
+
+def test_classes_of_only_the_marker_are_refused(data):
+    X, _, y_masked = data
+    est = clf(unlabeled=-1)
+    with pytest.raises(ValueError, match=r"classes holds no class: only the marker "
+                                         r"unlabeled=-1"):
+        est.partial_fit(X, y_masked, classes=[-1])
+    assert not hasattr(est, "coefs_")
+
+
+# ------------------------------------------------ partial_fit batches without labels
+def test_a_first_partial_fit_without_labels_initialises_only(data):
+    # as initialize does: pre-training on every row of the batch, no fine-tuning
+    X, y, y_masked = data
+    est = clf(unlabeled=-1).partial_fit(X, np.full(X.shape[0], -1),
+                                        classes=np.arange(-1, 10))
+    ref = clf(unlabeled=-1).initialize(X, y_masked)
+    assert_same_network(est, ref)
+    np.testing.assert_array_equal(est.pretrainer_.coefs_[0], ref.pretrainer_.coefs_[0])
+    np.testing.assert_array_equal(est.classes_, np.arange(10))
+    assert est.n_iter_ == est.t_ == 0 and est.loss_curve_ == []
+    # then the labelled rows of a later batch fine-tune as after initialize
+    est.partial_fit(X, y_masked)
+    ref.partial_fit(X, y_masked)
+    assert_same_network(est, ref)
+    assert est.t_ == N_LABELLED
+
+
+def test_a_later_partial_fit_without_labels_changes_nothing(data):
+    X, _, y_masked = data
+    est = clf(unlabeled=-1).partial_fit(X, y_masked, classes=np.arange(10))
+    before = joblib.hash(est)
+    unlabelled = slice(N_LABELLED, None)
+    assert est.partial_fit(X[unlabelled], y_masked[unlabelled]) is est
+    assert joblib.hash(est) == before
+    # the batch is still checked
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[unlabelled, :5], y_masked[unlabelled])
+    with pytest.raises(ValueError, match="unlabeled=-1 is a number"):
+        est.partial_fit(X[unlabelled], y_masked[unlabelled].astype(str))
+    assert joblib.hash(est) == before
+
+
+def test_streaming_with_few_labels(data):
+    # 10 % labels in batches of 10: many a batch (the first too) has none
+    X, y, _ = data
+    y_few = np.where(np.random.default_rng(0).random(y.shape[0]) < 0.1, y, -1)
+    y_few[:10] = -1
+    batches = [slice(start, start + 10) for start in range(0, y.shape[0], 10)]
+    assert sum((y_few[b] == -1).all() for b in batches) >= 5
+    est = clf(unlabeled=-1)
+    for b in batches:
+        est.partial_fit(X[b], y_few[b], classes=np.arange(10))
+    assert est.t_ == (y_few != -1).sum()
+    assert est.pretrainer_.n_features_in_ == X.shape[1]
 
 
 # ------------------------------------------- a fitted or frozen transformer as init
