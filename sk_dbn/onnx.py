@@ -22,9 +22,10 @@ come from the logits, as in :meth:`~sk_dbn.DBNClassifier.predict`: ``z > 0``
 for one logistic unit, the first largest logit otherwise, and a multilabel
 classifier's label output is its 0/1 indicator matrix. Output probabilities
 (``expit``, softmax) are computed from exponentials that keep their relative
-precision in the tails, where ONNX's ``Sigmoid`` kernels in onnxruntime round
-to a fixed absolute precision. A regressor has one output, ``(n_samples,
-n_outputs)`` (``exp`` of the logits for ``loss="poisson"``); a transformer one,
+precision in the tails, where onnxruntime's ``Sigmoid`` kernels keep only an
+absolute one (they return 0 below about -16 in float32, -37 in float64). A
+regressor has one output, ``(n_samples, n_outputs)`` (``exp`` of the logits
+for ``loss="poisson"``); a transformer one,
 :meth:`~sk_dbn.StackedRBMTransformer.transform`'s mean-field up-pass. A row
 whose logits are NaN, for which the estimators raise, gives NaN.
 
