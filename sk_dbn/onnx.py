@@ -230,8 +230,7 @@ def _output(g, Y, variable, model):
 
 # ------------------------------------------------------------------- checks
 def _check(model):
-    """``model``'s hidden activation, once the model is known to be fitted and
-    convertible; a clear error otherwise."""
+    """A clear error unless ``model`` is fitted and convertible."""
     check_is_fitted(model, msg="This %(name)s instance is not fitted yet: fit it "
                                "before converting it to ONNX.")
     act = model._hidden_activation()
@@ -242,7 +241,6 @@ def _check(model):
             f"{type(model).__name__}: it converts {', '.join(_HIDDEN)}."
         )
     check_widths(model.coefs_, act)
-    return act
 
 
 def _check_input(operator, model):
