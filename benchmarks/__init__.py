@@ -35,6 +35,10 @@ bench_regression
 bench_likelihood
     Test log-likelihood (AIS) of one RBM layer trained by CD-1, CD-10, PCD-1 and
     ``BernoulliRBM``.
+bench_onnx
+    ``predict_proba`` latency of a 784-500-500-10 ``DBNClassifier`` against the
+    same network exported to ONNX and run by onnxruntime: 10000 rows and one
+    row (needs the ``onnx`` extra).
 """
 
 MODULES = (
@@ -48,4 +52,5 @@ MODULES = (
     "bench_semisupervised",
     "bench_regression",
     "bench_likelihood",
+    "bench_onnx",
 )
