@@ -339,12 +339,15 @@ def test_unknown_activation_is_refused(make, monkeypatch):
         to_onnx(model, X)
 
 
-def test_weights_made_for_other_parameters_are_refused():
+def test_the_export_computes_with_the_fitted_activation():
+    # a fitted network keeps its activation whatever set_params changed since
     X = features(np.float32)
     clf = fit(classifier("maxout", {}), X, targets("binary", X))
-    clf.set_params(maxout_pieces=3)
-    with pytest.raises(ValueError, match="pre-activations"):
-        to_onnx(clf, X)
+    clf.set_params(maxout_pieces=3, activation="tanh")
+    onx = to_onnx(clf, X, options={id(clf): {"zipmap": False}})
+    labels, proba = run(onx, X)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-7)
 
 
 def test_wrong_input_width_is_refused():
