@@ -712,7 +712,7 @@ _CLASSIFIER_DOC = """Neural network classifier with a choice of weight initialis
     >>> from sk_dbn import DBNClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = DBNClassifier((64,), init="xavier_uniform", learning_rate_init=0.01,
-    ...                     max_iter=20, random_state=0)
+    ...                     early_stopping=True, random_state=0)
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.85
     True
 
@@ -729,9 +729,11 @@ _CLASSIFIER_DOC = """Neural network classifier with a choice of weight initialis
 
     Multilabel: one logistic output per column of the indicator matrix.
 
+    >>> import numpy as np
     >>> Y = np.column_stack([y % 2, y > 4])   # odd? greater than 4?
     >>> clf = DBNClassifier((64,), init="xavier_uniform", learning_rate_init=0.01,
-    ...                     max_iter=20, random_state=0).fit(X[:1500] / 16, Y[:1500])
+    ...                     early_stopping=True, random_state=0)
+    >>> clf = clf.fit(X[:1500] / 16, Y[:1500])
     >>> clf.predict(X[1500:1503] / 16).shape
     (3, 2)
 """
@@ -979,7 +981,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         >>> import numpy as np
         >>> from sk_dbn import DBNClassifier
         >>> X = np.random.default_rng(0).random((60, 4)); y = np.arange(60) % 2
-        >>> clf = DBNClassifier((3,), init="xavier_uniform", max_iter=5,
+        >>> clf = DBNClassifier((3,), init="xavier_uniform", early_stopping=True,
         ...                     unlabeled=-1, random_state=0).fit(X, y)
         >>> y_partial = np.where(np.arange(60) < 20, y, -1)
         >>> clf.score(X, y_partial) == clf.score(X[:20], y[:20])
@@ -1111,7 +1113,7 @@ _REGRESSOR_DOC = """Neural network regressor with a choice of weight initialisat
     >>> from sk_dbn import DBNRegressor
     >>> X, y = load_diabetes(return_X_y=True)
     >>> reg = make_pipeline(StandardScaler(), DBNRegressor(
-    ...     (32,), learning_rate_init=0.01, max_iter=300, random_state=0))
+    ...     (32,), learning_rate_init=0.1, early_stopping=True, random_state=0))
     >>> reg.fit(X[:350], y[:350]).score(X[350:], y[350:]) > 0.4
     True
 """

@@ -244,6 +244,8 @@ def _resolve(init, sizes, activation, rng, verbose):
     if stack.random_state is None:
         # seeded from the network's random_state, so its refits are bit-identical
         stack.set_params(random_state=_seed(rng))
+    if verbose and not stack.verbose:  # the network's verbose shows pre-training
+        stack.set_params(verbose=verbose)
     return stack, False
 
 

@@ -9,8 +9,9 @@ one that has only been set up by :meth:`~sk_dbn.DBNClassifier.initialize` (so th
 ``activation``), and so does a :class:`~sklearn.pipeline.Pipeline` ending in any of
 these.
 
-The plot helpers need matplotlib, an optional dependency: ``pip install
-"sk_dbn[plot]"``. It is imported only when a plot function is called.
+The plot helpers need matplotlib, an optional dependency (the ``plot`` extra:
+``python -m pip install ".[plot]"`` from the checkout, or ``pip install
+matplotlib``). It is imported only when a plot function is called.
 """
 
 import math
@@ -45,7 +46,8 @@ def _pyplot():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "The sk_dbn plot functions need matplotlib, which is not installed. "
-            'Install it with: pip install "sk_dbn[plot]"'
+            "Install it with: python -m pip install '.[plot]' from the sk_dbn "
+            "checkout, or pip install matplotlib"
         ) from exc
     return plt
 

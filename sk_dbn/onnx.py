@@ -59,7 +59,7 @@ Examples
 >>> import sk_dbn.onnx  # registers the converters
 >>> X, y = load_digits(return_X_y=True)
 >>> X = (X / 16).astype(np.float32)
->>> clf = DBNClassifier((32,), init="xavier_uniform", max_iter=5,
+>>> clf = DBNClassifier((32,), init="xavier_uniform", early_stopping=True,
 ...                     random_state=0).fit(X, y)
 >>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
 >>> session = ort.InferenceSession(onx.SerializeToString(),

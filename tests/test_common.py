@@ -12,6 +12,11 @@ from sklearn.utils.estimator_checks import (
 from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 from sk_dbn._initial_weights import is_pretraining
 
+# scikit-learn's checks fit tiny data sets with the estimators' own max_iter, and
+# many stop there: the ConvergenceWarning is expected and says nothing here
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
+
 ESTIMATORS = [
     StackedRBMTransformer(),
     StackedRBMTransformer((8, 4), n_iter=3, batch_size=16),

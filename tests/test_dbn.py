@@ -880,6 +880,8 @@ def test_batch_size_larger_than_the_data_is_clipped_with_mlps_warning():
     (["a", 1], "Mix of label input types"),
     ([0], r"labels \[1\] not in classes \[0\]"),
 ])
+@pytest.mark.filterwarnings(  # scikit-learn's own check of NaN/inf classes
+    "ignore:invalid value encountered in cast:RuntimeWarning")
 def test_partial_fit_classes_are_validated(classes, match):
     X, y = digits(20)
     with pytest.raises(ValueError, match=match):
@@ -981,3 +983,15 @@ def test_verbose_prints_the_validation_score_as_mlp(capsys):
     out = capsys.readouterr().out
     assert out.count("Validation score: ") == 2
     assert out.count("Iteration ") == 2
+
+
+@pytest.mark.parametrize("init", ["rbm", "transformer"])
+def test_verbose_shows_pre_training_whatever_the_init(capsys, init):
+    X, y = digits(120)
+    stack = StackedRBMTransformer((6,), n_iter=2) if init == "transformer" else init
+    clf = DBNClassifier((6,), init=stack, verbose=1, max_iter=1, random_state=0)
+    clf.fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[StackedRBMTransformer] layer 0, epoch") == (
+        2 if init == "transformer" else 20)
+    assert out.count("Iteration ") == 1

@@ -263,7 +263,7 @@ def test_missing_matplotlib_is_explained(digits, monkeypatch):
         lambda: plot_gradient_norms(clf),
         lambda: plot_rbm_filters(clf),
     ):
-        with pytest.raises(ImportError, match=r'pip install "sk_dbn\[plot\]"'):
+        with pytest.raises(ImportError, match=r"pip install '\.\[plot\]'"):
             call()
 
 

@@ -173,6 +173,36 @@ def test_public_objects_have_examples(qualname, obj):
     )
 
 
+@pytest.mark.parametrize("where, doc", list(_rendered_docstrings()),
+                         ids=[w for w, _ in _rendered_docstrings()])
+def test_examples_run_when_pasted(where, doc):
+    """An Examples section defines or imports every name it uses: pytest runs
+    doctests with the module's globals (numpy as np among them), which a user
+    pasting the example into a fresh interpreter does not have."""
+    import ast
+    import builtins
+    import doctest
+
+    examples = doctest.DocTestParser().get_examples(doc or "")
+    if not examples:
+        return
+    tree = ast.parse("\n".join(e.source for e in examples))
+    defined = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            defined |= {a.arg for a in node.args.args + node.args.kwonlyargs}
+            defined.add(getattr(node, "name", ""))
+        elif isinstance(node, ast.comprehension):
+            defined |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    used = {n.id for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    assert not used - defined, f"{where}: undefined when pasted: {used - defined}"
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)

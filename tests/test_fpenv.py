@@ -145,6 +145,7 @@ def test_threads_that_probe_together_all_flush(monkeypatch):
 
 
 @needs_ftz
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_seeded_fits_started_together_in_threads_equal_the_fit_alone(monkeypatch):
     solo = _fit_with_a_dead_input()
     monkeypatch.setattr(_fpenv, "_libm", None)  # first use happens in the threads

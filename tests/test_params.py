@@ -17,6 +17,10 @@ from sklearn.model_selection import GridSearchCV
 from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 from sk_dbn.utils._sklearn import InvalidParameterError
 
+# the fits here run an epoch or two to reach the checks
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _digits(n=200, dtype=np.float64):
     X, y = load_digits(return_X_y=True)

