@@ -53,7 +53,8 @@ class GenerativeMixin:
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in [0, 1].
+            Data in [0, 1] (a ``ValueError`` otherwise: values outside it are no
+            states of Bernoulli units, and their score would be meaningless).
 
         Returns
         -------
@@ -70,7 +71,7 @@ class GenerativeMixin:
         >>> scores.shape, bool((scores < 0).all())
         ((3,), True)
         """
-        X = check_predict_input(self, X)
+        X = self._check_visible_states(X, "score_samples")
         return _likelihood.pseudo_log_likelihood(
             X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0])
 
@@ -86,7 +87,8 @@ class GenerativeMixin:
         Parameters
         ----------
         v : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible states to start from.
+            Visible states to start from: in [0, 1] for Bernoulli visible units
+            (a ``ValueError`` otherwise), any real values for Gaussian ones.
 
         Returns
         -------
@@ -103,7 +105,7 @@ class GenerativeMixin:
         >>> v.shape, sorted(set(v.ravel().tolist())) == [0.0, 1.0]
         ((2, 64), True)
         """
-        V = check_predict_input(self, v)
+        V = self._check_visible_states(v, "gibbs")
         self._n_gibbs_calls = getattr(self, "_n_gibbs_calls", 0) + 1
         rng = check_generator(self.random_state,
                               step=SAMPLING_STEP + self._n_gibbs_calls)
@@ -177,7 +179,8 @@ class GenerativeMixin:
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in [0, 1]; its column means also set the base model.
+            Data in [0, 1] (a ``ValueError`` otherwise); its column means also
+            set the base model.
         n_chains : int, default=100
             Independent AIS runs.
         n_betas : int, default=1000
@@ -213,13 +216,40 @@ class GenerativeMixin:
                 "partition function is what AIS estimates here); this one has "
                 f"visible_units={layer['visible_units']!r}, "
                 f"hidden_units={layer['hidden_units']!r}.")
-        if int(n_chains) < 2 or int(n_betas) < 2:
-            raise ValueError(f"n_chains and n_betas must be >= 2; got "
-                             f"n_chains={n_chains}, n_betas={n_betas}.")
-        return _likelihood.log_likelihood(
+        return bernoulli_log_likelihood(
             X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0],
-            n_chains=int(n_chains), n_betas=int(n_betas),
-            rng=check_generator(random_state))
+            n_chains=n_chains, n_betas=n_betas, random_state=random_state,
+            caller=f"{type(self).__name__}.log_likelihood")
+
+    def _check_visible_states(self, X, method):
+        """``X`` validated for the fitted stack; in [0, 1] if the bottom RBM has
+        Bernoulli visible units."""
+        X = check_predict_input(self, X)
+        if self._layers[0]["visible_units"] == "bernoulli":
+            _check_bernoulli_states(X, f"{type(self).__name__}.{method}")
+        return X
+
+
+def bernoulli_log_likelihood(X, W, b_h, b_v, *, n_chains, n_betas, random_state,
+                             caller):
+    """``(mean log-likelihood, standard error)`` of the rows of ``X`` under a
+    Bernoulli-Bernoulli RBM ``(W, b_h, b_v)`` in ``coefs_`` orientation, by AIS
+    (:func:`sk_dbn._likelihood.log_likelihood`), after checking that ``X``
+    (already validated as an array) lies in [0, 1]; ``caller`` names the public
+    function or method in the messages."""
+    if int(n_chains) < 2 or int(n_betas) < 2:
+        raise ValueError(f"n_chains and n_betas must be >= 2; got "
+                         f"n_chains={n_chains}, n_betas={n_betas}.")
+    _check_bernoulli_states(X, caller)
+    return _likelihood.log_likelihood(
+        X, W, b_h, b_v, n_chains=int(n_chains), n_betas=int(n_betas),
+        rng=check_generator(random_state))
+
+
+def _check_bernoulli_states(X, caller):
+    _rbm.check_unit_interval(
+        X, f"{caller} (Bernoulli visible units)",
+        "Scale X as the training data was (e.g. pixels 0..16 divided by 16).")
 
 
 def _sample_up(layer, W, b_h, V, rng):

@@ -24,6 +24,7 @@ standardisation into raw-space parameters when it commits them
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils import gen_batches
 
@@ -77,6 +78,24 @@ def down_raw(layer, H, b_visible):
     std = standardization(layer)
     W = layer["W"] if std is None else layer["W"] * std[1][:, None]
     return down(H, W, b_visible, layer["visible_units"])
+
+
+def in_unit_interval(X):
+    """Whether every value of dense or sparse ``X`` lies in [0, 1]: the states
+    and probabilities of Bernoulli visible units."""
+    data = X.data if sp.issparse(X) else X
+    return data.size == 0 or bool(data.min() >= 0 and data.max() <= 1)
+
+
+def check_unit_interval(X, what, advice):
+    """A ``ValueError`` naming ``what`` and the range of ``X`` (then ``advice``)
+    unless ``X`` lies in [0, 1]."""
+    if not in_unit_interval(X):
+        data = X.data if sp.issparse(X) else X
+        raise ValueError(
+            f"{what} needs X in [0, 1]; got values in [{data.min():.3g}, "
+            f"{data.max():.3g}]. {advice}"
+        )
 
 
 def visible_bias_from_data(p, dtype):

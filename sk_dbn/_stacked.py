@@ -5,7 +5,6 @@ import warnings
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -32,6 +31,8 @@ from ._standardize import add_rows
 from ._transaction import TrainingSession, divergence_causes, transaction
 from .initializers import INITIALIZERS, _draw_weights
 from .utils._sklearn import Interval, StrOptions, _fit_context
+
+FIT_ADVICE = "Scale X (e.g. MinMaxScaler) or use visible_units='gaussian'."
 
 
 class StackedRBMTransformer(
@@ -368,15 +369,15 @@ class StackedRBMTransformer(
         X = X.astype(self._layers[0]["W"].dtype, copy=False)
         w = None if w is None else w.astype(X.dtype, copy=False)
         if self.visible_units_ == "bernoulli":
-            _check_unit_interval(X, "visible_units='bernoulli' (resolved at the first "
-                                 "fit)")
+            _rbm.check_unit_interval(X, "visible_units='bernoulli' (resolved at the "
+                                     "first fit)", FIT_ADVICE)
         return X, w, self.visible_units_
 
     def _resolve_visible_units(self, X):
         if self.visible_units == "auto":
-            return "bernoulli" if _in_unit_interval(X) else "gaussian"
+            return "bernoulli" if _rbm.in_unit_interval(X) else "gaussian"
         if self.visible_units == "bernoulli":
-            _check_unit_interval(X, "visible_units='bernoulli'")
+            _rbm.check_unit_interval(X, "visible_units='bernoulli'", FIT_ADVICE)
         return self.visible_units
 
     def _new_layer(self, i, A, sample_weight, n_hidden, visible_units, rng):
@@ -470,18 +471,3 @@ class StackedRBMTransformer(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _in_unit_interval(X):
-    data = X.data if sp.issparse(X) else X
-    return data.size == 0 or bool(data.min() >= 0 and data.max() <= 1)
-
-
-def _check_unit_interval(X, what):
-    if not _in_unit_interval(X):
-        data = X.data if sp.issparse(X) else X
-        raise ValueError(
-            f"{what} needs X in [0, 1]; got values in [{data.min():.3g}, "
-            f"{data.max():.3g}]. Scale X (e.g. MinMaxScaler) or use "
-            "visible_units='gaussian'."
-        )

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.neural_network import BernoulliRBM
 
@@ -208,3 +209,33 @@ def test_drop_in_replacement_for_bernoulli_rbm():
     theirs = _uses_an_rbm(BernoulliRBM(5, n_iter=3, random_state=0), X)
     ours = _uses_an_rbm(StackedRBMTransformer((5,), n_iter=3, random_state=0), X)
     assert ours == theirs == ((X.shape[0], 5), (X.shape[0],), X.shape, True)
+
+
+# ------------------------------------------------------------- input checks
+def _refit(X, **params):
+    return StackedRBMTransformer((N_HIDDEN,), n_iter=2, random_state=0,
+                                 **params).fit(X)
+
+
+@pytest.mark.parametrize("method", ["score_samples", "log_likelihood", "gibbs"])
+def test_bernoulli_visible_states_must_lie_in_unit_interval(method):
+    # pixels 0..16 scored by a model fitted on pixels / 16 gave about +90 nats of
+    # log-likelihood; now any value out of [0, 1] is refused, as fit refuses it
+    X = _binary_data()
+    est, twin = _refit(X), _refit(X)
+    call = getattr(est, method)
+    for bad in (X * 16, X - 0.5, sp.csr_matrix(X * 16)):
+        with pytest.raises(ValueError, match=r"needs X in \[0, 1\]") as exc:
+            call(bad)
+        assert method in str(exc.value)
+    # a refused call changes nothing: gibbs's sequence of draws goes on as if it
+    # had not happened
+    np.testing.assert_array_equal(est.gibbs(X), twin.gibbs(X))
+    # values in [0, 1] (probabilities, not only states) are accepted
+    assert np.all(np.isfinite(call(np.full_like(X[:5], 0.3))))
+
+
+def test_gaussian_visible_states_may_be_any_real():
+    X = _binary_data()
+    est = _refit(X, visible_units="gaussian")
+    assert np.isfinite(est.gibbs(X * 16 - 3)).all()
