@@ -239,3 +239,25 @@ def test_gaussian_visible_states_may_be_any_real():
     X = _binary_data()
     est = _refit(X, visible_units="gaussian")
     assert np.isfinite(est.gibbs(X * 16 - 3)).all()
+
+
+@pytest.mark.parametrize("method, name, low", [
+    ("sample", "n_samples", 1), ("sample", "n_steps", 0),
+    ("log_likelihood", "n_chains", 2), ("log_likelihood", "n_betas", 2),
+])
+def test_counts_are_integers_as_scikit_learn_checks_them(fitted, method, name, low):
+    # sample(2.5) gave 2 rows, sample("3") 3, n_steps=1.9 one step: int()
+    # truncated whatever it was given
+    est, X = fitted
+    calls = {"sample": lambda **kw: est.sample(**{"n_samples": 2, "n_steps": 1,
+                                                  **kw}),
+             "log_likelihood": lambda **kw: est.log_likelihood(
+                 X, **{"n_chains": 2, "n_betas": 2, "random_state": 0, **kw})}
+    call = calls[method]
+    for bad in (2.5, 1.9, 3.0, np.float64(3), "3", None, low - 1):
+        with pytest.raises(ValueError, match=f"'{name}' parameter of "
+                           f"StackedRBMTransformer.{method} must be an int"):
+            call(**{name: bad})
+    call(**{name: np.int64(low + 1)})  # numpy integers are integers
+    if method == "sample":
+        assert est.sample(np.int32(3), n_steps=0).shape == (3, N_VISIBLE)
