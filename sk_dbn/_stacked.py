@@ -154,10 +154,14 @@ class StackedRBMTransformer(
     Gaussian visible units see each feature standardised by its mean and
     standard deviation, accumulated in float64 with a numerically stable
     (pairwise, centred) update, so offsets such as ``1e12 +- 100`` keep their
-    spread. :meth:`partial_fit` keeps these statistics running over all the rows
-    seen so far; when a batch changes them, the parameters are re-expressed
-    under the new standardisation so that the transform of raw data is
-    unchanged, and a first batch of a single row does not freeze a scale.
+    spread. A feature counts as constant, and is scaled by 1, when its values
+    are all equal or its spread is below the resolution of ``X``'s dtype at its
+    offset: ``1e10 +- 100`` is constant in float32 (whose floats are 1024 apart
+    there), not in float64. :meth:`partial_fit` keeps these statistics running
+    over all the rows seen so far; when a batch changes them, the parameters
+    are re-expressed under the new standardisation so that the transform of raw
+    data is unchanged, and a first batch of a single row does not freeze a
+    scale.
 
     A fit is a transaction: if it raises, the transformer is left exactly as it
     was (unfitted, or with its previous model); the caller's arrays are never

@@ -451,6 +451,50 @@ def test_gaussian_statistics_are_stable_for_large_offsets(offset, spread, dtype)
     assert H.std(axis=0).max() > 1e-3  # the rows are told apart, not constant
 
 
+@pytest.mark.parametrize("offset, dtype", [(1e10, np.float64), (1e12, np.float64),
+                                           (1e5, np.float32)])
+def test_gaussian_features_with_large_offsets_keep_their_spread(offset, dtype):
+    # 1e10 +- 100 and 1e12 +- 100 got scale 1 (a 'constant feature' cutoff at
+    # 1e-8 |mean|), and the reconstruction error was 1900-3700, not 0.8. The
+    # offset must not matter: the model learns what it learns on centred data.
+    centred = _offset_data(0.0, 100.0, np.float64, n=300)
+    X = (offset + centred).astype(dtype)
+    params = dict(visible_units="gaussian", n_iter=10, random_state=0)
+    est = StackedRBMTransformer((5,), **params).fit(X)
+    ref = StackedRBMTransformer((5,), **params).fit(centred.astype(dtype))
+    assert est.reconstruction_error_[0][-1] < 1.0
+    assert est.reconstruction_error_[0][-1] == pytest.approx(
+        ref.reconstruction_error_[0][-1], rel=0.1)
+    # (a Bernoulli draw lying within rounding of its probability can flip, and
+    # the two fits part ways: compare what they learn, not their weights) the
+    # transform keeps what the raw data's reconstruction needs, in raw units
+    H = est.transform(X)
+    assert H.std(axis=0).min() > 0.01  # the rows are told apart
+    R = est.inverse_transform(H).astype(np.float64) - offset
+    R_ref = ref.inverse_transform(ref.transform(centred.astype(dtype)))
+    assert _mse(R, centred) == pytest.approx(_mse(R_ref, centred), rel=0.1)
+    assert _mse(R, centred) < 0.9 * _mse(centred.mean(axis=0), centred)
+
+
+def test_constant_means_no_spread_the_dtype_can_represent():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((5000, 3))  # more than one chunk of the moments
+    # a float64 constant whose moments carry rounding noise (tens of ulps), a
+    # float64 feature 1e16 +- 1 (the floats there are 2 apart: its values are
+    # 1e16 and its neighbours) and an ordinary feature
+    X64 = np.column_stack([np.full(5000, 0.1), 1e16 + z[:, 0], 3 + z[:, 1]])
+    # float32 1e8 +- 2 (floats 8 apart) and 300 +- 0.01 (floats 3e-5 apart)
+    X32 = np.column_stack([1e8 + 2 * z[:, 0], 300 + 0.01 * z[:, 1]]).astype(
+        np.float32)
+    for X, constant in ((X64, [True, True, False]), (X32, [True, False])):
+        est = StackedRBMTransformer((3,), visible_units="gaussian", n_iter=1,
+                                    random_state=0).fit(X)
+        _, scale = _standardize.standardization(est._layers[0])
+        std = X.astype(np.float64).std(axis=0)
+        np.testing.assert_allclose(scale, np.where(constant, 1.0, std), rtol=1e-4)
+        assert np.isfinite(est.transform(X)).all()
+
+
 def test_partial_fit_one_row_first_does_not_freeze_the_scale():
     X = _offset_data(50.0, 20.0, np.float64, n=300)
     est = StackedRBMTransformer((4,), visible_units="gaussian", batch_size=10,
