@@ -272,7 +272,7 @@ def _sample_up(layer, W, b_h, V, rng):
     Z += b_h
     mean = expit(Z) if layer["hidden_units"] == "bernoulli" else None
     return _rbm.sample_hidden(mean, Z, layer["hidden_units"], rng,
-                              np.empty_like(Z), np.empty_like(Z))
+                              np.empty(Z.shape), np.empty_like(Z))
 
 
 def _sample_down(layer, H, b_v, rng, noise=False):
@@ -280,7 +280,8 @@ def _sample_down(layer, H, b_v, rng, noise=False):
     Bernoulli draws, the mean for Gaussian units), plus unit noise in the
     standardised space for Gaussian units if ``noise``."""
     V = _rbm.down_raw(layer, H, b_v)
-    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty_like(V))
+    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty(V.shape))
     if noise and layer["visible_units"] == "gaussian":
-        V += rng.standard_normal(V.shape, dtype=V.dtype) * standardization(layer)[1]
+        draws = _rbm.draw_random(rng, np.empty(V.shape), normal=True)
+        V += draws * standardization(layer)[1]
     return V

@@ -109,7 +109,9 @@ class StackedRBMTransformer(
         L2 penalty on the weights (not biases), within Hinton's 1e-4..1e-2.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, shuffling and Gibbs sampling. An int gives
-        bit-identical refits.
+        bit-identical refits, and the same model for float32 and float64 data
+        up to float32 precision (the random numbers are drawn in float64
+        whatever the dtype).
     verbose : int, default=0
         Print one line per epoch and layer when > 0.
 
