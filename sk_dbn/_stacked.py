@@ -59,7 +59,10 @@ class StackedRBMTransformer(
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(256,)
-        Number of hidden units of each RBM, bottom to top.
+        Number of hidden units of each RBM, bottom to top. An int ``n`` (or
+        ``(n,)``) is one RBM with ``n`` hidden units, what ``BernoulliRBM``
+        calls ``n_components=n``; the fitted stack then also has its
+        ``components_``, ``intercept_hidden_`` and ``intercept_visible_``.
     visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
         Units of the first RBM's visible layer. ``"bernoulli"`` needs ``X`` in
         [0, 1]; ``"gaussian"`` takes any real data and standardises each feature
@@ -126,6 +129,19 @@ class StackedRBMTransformer(
     intercepts_visible_ : list of ndarray
         Visible biases of each RBM, shape (fan_in,), in the raw space of that
         layer's input (for Gaussian units: the mean reconstruction at ``h = 0``).
+    components_ : ndarray of shape (n_components, n_features)
+        ``BernoulliRBM``'s name, for a one-layer stack (``n_components`` is its
+        hidden size): ``coefs_[0].T``, as a read-only view. ``transform(X)`` is
+        ``expit(X @ components_.T + intercept_hidden_)`` (``max(0, ...)`` for
+        ReLU hidden units; for Gaussian visible units these parameters act on
+        raw ``X``). A stack of several RBMs raises an ``AttributeError`` that
+        points to ``coefs_``, ``intercepts_`` and ``intercepts_visible_``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        ``BernoulliRBM``'s name, for a one-layer stack: ``intercepts_[0]``, as a
+        read-only view.
+    intercept_visible_ : ndarray of shape (n_features,)
+        ``BernoulliRBM``'s name, for a one-layer stack: ``intercepts_visible_[0]``,
+        as a read-only view.
     visible_units_ : str
         The visible units chosen for the first RBM (``"auto"`` resolved).
     n_iter_ : int
@@ -472,8 +488,46 @@ class StackedRBMTransformer(
     def _n_features_out(self):
         return self.coefs_[-1].shape[1]
 
+    # ------------------------------------------------------ BernoulliRBM's names
+    @property
+    def components_(self):
+        """``coefs_[0].T`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("components_")[0].T)
+
+    @property
+    def intercept_hidden_(self):
+        """``intercepts_[0]`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("intercept_hidden_")[1])
+
+    @property
+    def intercept_visible_(self):
+        """``intercepts_visible_[0]`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("intercept_visible_")[2])
+
+    def _single_rbm(self, name):
+        """``(W, b_hidden, b_visible)`` of the one RBM of a fitted one-layer stack,
+        for BernoulliRBM's attribute ``name``; an ``AttributeError`` that names
+        the general attributes for a deeper stack."""
+        check_is_fitted(self)
+        if len(self.coefs_) > 1:
+            raise AttributeError(
+                f"{name} is BernoulliRBM's name for the parameters of a single "
+                f"RBM, and this stack has {len(self.coefs_)}: those of layer i are "
+                "coefs_[i].T (components_), intercepts_[i] (intercept_hidden_) and "
+                "intercepts_visible_[i] (intercept_visible_)."
+            )
+        return self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _read_only(a):
+    """A read-only view of ``a``: writing into it would desynchronise the fitted
+    state (``coefs_`` and the training state of the layers)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view

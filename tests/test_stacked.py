@@ -7,8 +7,10 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 
 from sk_dbn import StackedRBMTransformer, _rbm, _standardize
@@ -94,6 +96,53 @@ def test_init_names_and_callables(digits):
 
     with pytest.raises(ValueError, match="shape"):
         StackedRBMTransformer((16,), init=wrong_shape, n_iter=1).fit(digits)
+
+
+# ------------------------------------------------------------ BernoulliRBM's names
+@pytest.mark.parametrize("hidden_layer_sizes", [16, (16,)])
+def test_one_layer_stack_has_bernoulli_rbm_attributes(digits, hidden_layer_sizes):
+    # BernoulliRBM(n_components=16) and StackedRBMTransformer(16): the same
+    # names, shapes, orientation and meaning
+    skl = BernoulliRBM(n_components=16, n_iter=2, random_state=0).fit(digits)
+    est = StackedRBMTransformer(hidden_layer_sizes, **FAST).fit(digits)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        assert getattr(est, name).shape == getattr(skl, name).shape
+        assert getattr(est, name).dtype == getattr(skl, name).dtype
+    np.testing.assert_array_equal(est.components_, est.coefs_[0].T)
+    np.testing.assert_array_equal(est.intercept_hidden_, est.intercepts_[0])
+    np.testing.assert_array_equal(est.intercept_visible_, est.intercepts_visible_[0])
+    for rbm in (skl, est):  # BernoulliRBM's up-pass, for both
+        np.testing.assert_allclose(
+            rbm.transform(digits),
+            expit(digits @ rbm.components_.T + rbm.intercept_hidden_), rtol=1e-10)
+    # and its mean visible reconstruction, expit(h @ components_ + intercept_visible_)
+    H = est.transform(digits)
+    np.testing.assert_allclose(est.inverse_transform(H),
+                               expit(H @ est.components_ + est.intercept_visible_),
+                               rtol=1e-10)
+    # a BernoulliRBM given these parameters computes the stack's features
+    skl.components_ = est.components_.copy()
+    skl.intercept_hidden_ = est.intercept_hidden_.copy()
+    skl.intercept_visible_ = est.intercept_visible_.copy()
+    np.testing.assert_allclose(skl.transform(digits), est.transform(digits),
+                               rtol=1e-12)
+    # views of the fitted state that cannot desynchronise it
+    with pytest.raises(ValueError, match="read-only"):
+        est.components_[0, 0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        est.intercept_hidden_ += 1.0
+
+
+def test_bernoulli_rbm_names_of_a_deeper_or_unfitted_stack(digits):
+    deep = StackedRBMTransformer((16, 8), **{**FAST, "n_iter": 1}).fit(digits)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        with pytest.raises(AttributeError, match=r"this stack has 2: .*coefs_\[i\]"):
+            getattr(deep, name)
+        assert not hasattr(deep, name)
+        with pytest.raises(NotFittedError):
+            getattr(StackedRBMTransformer(16), name)
+    # they are properties: nothing is stored twice (nor pickled twice)
+    assert "components_" not in vars(deep)
 
 
 # ------------------------------------------------------------------------ dtypes
