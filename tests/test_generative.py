@@ -5,14 +5,18 @@ whose distribution is enumerated exactly over all 2**8 visible vectors.
 """
 
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import logsumexp
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM
 
 from sk_dbn import StackedRBMTransformer, _likelihood, _rbm
+from sk_dbn.diagnostics import rbm_log_likelihood
 
 N_VISIBLE, N_HIDDEN = 8, 4
 def _free_energy(V, W, b_h, b_v):
@@ -86,17 +90,60 @@ def test_ais_check_catches_a_biased_estimator():
         _assert_ais_agrees(biased, W, b_h, b_v, np.zeros(N_VISIBLE))
 
 
-def test_log_likelihood_method_matches_enumeration(fitted):
-    est, X = fitted
-    W, b_h, b_v = _params(est)
+def _assert_log_likelihood_agrees(log_likelihood, X, W, b_h, b_v):
+    """``log_likelihood(X, n_chains=400, random_state=0)`` lies within 3 (tight)
+    standard errors of the exact mean log-likelihood of ``X`` under the RBM."""
     exact = float(np.mean(-_free_energy(X, W, b_h, b_v))) - _exact_log_z(W, b_h,
                                                                              b_v)
-    ll, err = est.log_likelihood(X, n_chains=400, random_state=0)
+    ll, err = log_likelihood(X, n_chains=400, random_state=0)
     assert 3 * err < 0.05
     assert abs(ll - exact) < 3 * err + 1e-3
+
+
+def test_log_likelihood_method_matches_enumeration(fitted):
+    est, X = fitted
+    _assert_log_likelihood_agrees(est.log_likelihood, X, *_params(est))
     # reproducible for an int random_state
     assert est.log_likelihood(X, n_chains=50, random_state=3) == \
         est.log_likelihood(X, n_chains=50, random_state=3)
+
+
+def test_rbm_log_likelihood_of_a_bernoulli_rbm_matches_enumeration():
+    # scikit-learn's BernoulliRBM scored by the public function: its own
+    # components_ and intercepts, the stack's AIS
+    X = _binary_data()
+    rbm = BernoulliRBM(N_HIDDEN, learning_rate=0.1, n_iter=20,
+                       random_state=0).fit(X)
+    W, b_h, b_v = rbm.components_.T, rbm.intercept_hidden_, rbm.intercept_visible_
+    _assert_log_likelihood_agrees(partial(rbm_log_likelihood, rbm), X, W, b_h, b_v)
+    # float32 data (and weights) are scored in float64 all the same
+    ll64 = rbm_log_likelihood(rbm, X, n_chains=10, n_betas=20, random_state=0)
+    ll32 = rbm_log_likelihood(rbm, X.astype(np.float32), n_chains=10, n_betas=20,
+                              random_state=0)
+    assert ll32 == pytest.approx(ll64, rel=1e-6)
+
+
+def test_rbm_log_likelihood_of_a_stack_is_its_method(fitted):
+    est, X = fitted
+    kwargs = dict(n_chains=20, n_betas=50, random_state=3)
+    assert rbm_log_likelihood(est, X, **kwargs) == est.log_likelihood(X, **kwargs)
+
+
+def test_rbm_log_likelihood_checks_its_input():
+    X = _binary_data()
+    rbm = BernoulliRBM(N_HIDDEN, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"rbm_log_likelihood .*\[0, 1\]"):
+        rbm_log_likelihood(rbm, X * 16)
+    for bad in (2.5, "3", 1):
+        with pytest.raises(ValueError, match="'n_chains' parameter of "
+                           "rbm_log_likelihood must be an int"):
+            rbm_log_likelihood(rbm, X, n_chains=bad)
+    with pytest.raises(ValueError, match="features"):
+        rbm_log_likelihood(rbm, X[:, :3])
+    with pytest.raises(NotFittedError):
+        rbm_log_likelihood(BernoulliRBM(), X)
+    with pytest.raises(TypeError, match="BernoulliRBM"):
+        rbm_log_likelihood(LogisticRegression(), X)
 
 
 def test_ais_betas_schedule():
