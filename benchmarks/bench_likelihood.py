@@ -8,8 +8,9 @@ without it, binarised at 0.5 (the likelihood of a Bernoulli model is defined for
 binary data) and split 75/25. The average test log-likelihood is
 ``StackedRBMTransformer.log_likelihood`` (annealed importance sampling at its
 defaults: 100 chains, 1000 inverse temperatures; ``BernoulliRBM``'s weights are
-scored through the same code), ± 3 standard errors of ``log Z``. The
-pseudo-log-likelihood (``score_samples``, mean over test rows) is shown beside it.
+scored through the same code, ``sk_dbn.diagnostics.rbm_log_likelihood``), ± 3
+standard errors of ``log Z``. The pseudo-log-likelihood (``score_samples``, mean
+over test rows) is shown beside it.
 
 Run: ``python -m benchmarks.bench_likelihood [--quick] [--threads N]``.
 """
@@ -22,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 
 from sk_dbn import StackedRBMTransformer, _likelihood
+from sk_dbn.diagnostics import rbm_log_likelihood
 
 from ._common import digits01, main_for, mnist_sample, no_warnings, section, table
 
@@ -37,16 +39,15 @@ class _BernoulliRBMScores:
     """``BernoulliRBM``'s weights scored by the same code as sk_dbn's layers."""
 
     def __init__(self, rbm):
-        self.params = (rbm.components_.T, rbm.intercept_hidden_,
-                       rbm.intercept_visible_)
+        self.rbm = rbm
 
     def log_likelihood(self, X, random_state):
-        return _likelihood.log_likelihood(
-            X, *self.params, n_chains=100, n_betas=1000,
-            rng=np.random.default_rng(random_state))
+        return rbm_log_likelihood(self.rbm, X, random_state=random_state)
 
     def score_samples(self, X):
-        return _likelihood.pseudo_log_likelihood(X, *self.params)
+        return _likelihood.pseudo_log_likelihood(
+            X, self.rbm.components_.T, self.rbm.intercept_hidden_,
+            self.rbm.intercept_visible_)
 
 
 def measure(X_train, X_test, hidden, epochs, seed):

@@ -6,6 +6,8 @@ A mixin over the fitted state of :class:`~sk_dbn.StackedRBMTransformer` (its
 the maths is in :mod:`sk_dbn._likelihood` and :mod:`sk_dbn._rbm`.
 """
 
+from numbers import Integral
+
 import numpy as np
 from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
@@ -15,6 +17,7 @@ from . import _likelihood, _rbm
 from ._base import check_predict_input
 from ._rng import check_generator
 from ._standardize import standardization
+from .utils._sklearn import Interval, validate_parameter_constraints
 
 SAMPLING_STEP = 2**32
 """Offset of the seeds of ``gibbs`` calls (``partial_fit`` uses small steps)."""
@@ -53,7 +56,8 @@ class GenerativeMixin:
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in [0, 1].
+            Data in [0, 1] (a ``ValueError`` otherwise: values outside it are no
+            states of Bernoulli units, and their score would be meaningless).
 
         Returns
         -------
@@ -70,7 +74,7 @@ class GenerativeMixin:
         >>> scores.shape, bool((scores < 0).all())
         ((3,), True)
         """
-        X = check_predict_input(self, X)
+        X = self._check_visible_states(X, "score_samples")
         return _likelihood.pseudo_log_likelihood(
             X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0])
 
@@ -86,7 +90,8 @@ class GenerativeMixin:
         Parameters
         ----------
         v : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Visible states to start from.
+            Visible states to start from: in [0, 1] for Bernoulli visible units
+            (a ``ValueError`` otherwise), any real values for Gaussian ones.
 
         Returns
         -------
@@ -103,7 +108,7 @@ class GenerativeMixin:
         >>> v.shape, sorted(set(v.ravel().tolist())) == [0.0, 1.0]
         ((2, 64), True)
         """
-        V = check_predict_input(self, v)
+        V = self._check_visible_states(v, "gibbs")
         self._n_gibbs_calls = getattr(self, "_n_gibbs_calls", 0) + 1
         rng = check_generator(self.random_state,
                               step=SAMPLING_STEP + self._n_gibbs_calls)
@@ -125,9 +130,11 @@ class GenerativeMixin:
         Parameters
         ----------
         n_samples : int
-            Number of samples (independent chains).
+            Number of samples (independent chains), at least 1.
         n_steps : int, default=1000
-            Gibbs steps in the top RBM.
+            Gibbs steps in the top RBM, at least 0. Counts must be integers (an
+            ``InvalidParameterError``, a ``ValueError``, otherwise: ``2.5`` or
+            ``"3"`` are not rounded).
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; an int gives the same samples every time.
 
@@ -146,10 +153,9 @@ class GenerativeMixin:
         (4, 64)
         """
         check_is_fitted(self)
+        _check_counts(f"{type(self).__name__}.sample", n_samples=(n_samples, 1),
+                      n_steps=(n_steps, 0))
         n_samples, n_steps = int(n_samples), int(n_steps)
-        if n_samples < 1 or n_steps < 0:
-            raise ValueError(f"n_samples must be >= 1 and n_steps >= 0; got "
-                             f"n_samples={n_samples}, n_steps={n_steps}.")
         rng = check_generator(random_state)
         top, W, b_h, b_v = (self._layers[-1], self.coefs_[-1], self.intercepts_[-1],
                             self.intercepts_visible_[-1])
@@ -177,12 +183,13 @@ class GenerativeMixin:
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in [0, 1]; its column means also set the base model.
+            Data in [0, 1] (a ``ValueError`` otherwise); its column means also
+            set the base model.
         n_chains : int, default=100
-            Independent AIS runs.
+            Independent AIS runs, at least 2.
         n_betas : int, default=1000
-            Intermediate distributions (inverse temperatures), spaced as in
-            Salakhutdinov & Murray: denser near the RBM.
+            Intermediate distributions (inverse temperatures), at least 2, spaced
+            as in Salakhutdinov & Murray: denser near the RBM.
         random_state : int, RandomState instance or None, default=None
             Seeds the AIS runs.
 
@@ -213,13 +220,49 @@ class GenerativeMixin:
                 "partition function is what AIS estimates here); this one has "
                 f"visible_units={layer['visible_units']!r}, "
                 f"hidden_units={layer['hidden_units']!r}.")
-        if int(n_chains) < 2 or int(n_betas) < 2:
-            raise ValueError(f"n_chains and n_betas must be >= 2; got "
-                             f"n_chains={n_chains}, n_betas={n_betas}.")
-        return _likelihood.log_likelihood(
+        return bernoulli_log_likelihood(
             X, self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0],
-            n_chains=int(n_chains), n_betas=int(n_betas),
-            rng=check_generator(random_state))
+            n_chains=n_chains, n_betas=n_betas, random_state=random_state,
+            caller=f"{type(self).__name__}.log_likelihood")
+
+    def _check_visible_states(self, X, method):
+        """``X`` validated for the fitted stack; in [0, 1] if the bottom RBM has
+        Bernoulli visible units."""
+        X = check_predict_input(self, X)
+        if self._layers[0]["visible_units"] == "bernoulli":
+            _check_bernoulli_states(X, f"{type(self).__name__}.{method}")
+        return X
+
+
+def bernoulli_log_likelihood(X, W, b_h, b_v, *, n_chains, n_betas, random_state,
+                             caller):
+    """``(mean log-likelihood, standard error)`` of the rows of ``X`` under a
+    Bernoulli-Bernoulli RBM ``(W, b_h, b_v)`` in ``coefs_`` orientation, by AIS
+    (:func:`sk_dbn._likelihood.log_likelihood`), after checking the counts and
+    that ``X`` (already validated as an array) lies in [0, 1]; ``caller`` names
+    the public function or method in the messages."""
+    _check_counts(caller, n_chains=(n_chains, 2), n_betas=(n_betas, 2))
+    _check_bernoulli_states(X, caller)
+    return _likelihood.log_likelihood(
+        X, W, b_h, b_v, n_chains=int(n_chains), n_betas=int(n_betas),
+        rng=check_generator(random_state))
+
+
+def _check_bernoulli_states(X, caller):
+    _rbm.check_unit_interval(
+        X, f"{caller} (Bernoulli visible units)",
+        "Scale X as the training data was (e.g. pixels 0..16 divided by 16).")
+
+
+def _check_counts(caller, **counts):
+    """scikit-learn's validation of integer arguments, ``name=(value, minimum)``:
+    an ``InvalidParameterError`` (a ``ValueError``) naming ``caller`` for a
+    float, a string or a value below the minimum, instead of truncating it."""
+    validate_parameter_constraints(
+        {name: [Interval(Integral, low, None, closed="left")]
+         for name, (_, low) in counts.items()},
+        {name: value for name, (value, _) in counts.items()},
+        caller_name=caller)
 
 
 def _sample_up(layer, W, b_h, V, rng):
@@ -229,7 +272,7 @@ def _sample_up(layer, W, b_h, V, rng):
     Z += b_h
     mean = expit(Z) if layer["hidden_units"] == "bernoulli" else None
     return _rbm.sample_hidden(mean, Z, layer["hidden_units"], rng,
-                              np.empty_like(Z), np.empty_like(Z))
+                              np.empty(Z.shape), np.empty_like(Z))
 
 
 def _sample_down(layer, H, b_v, rng, noise=False):
@@ -237,7 +280,8 @@ def _sample_down(layer, H, b_v, rng, noise=False):
     Bernoulli draws, the mean for Gaussian units), plus unit noise in the
     standardised space for Gaussian units if ``noise``."""
     V = _rbm.down_raw(layer, H, b_v)
-    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty_like(V))
+    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty(V.shape))
     if noise and layer["visible_units"] == "gaussian":
-        V += rng.standard_normal(V.shape, dtype=V.dtype) * standardization(layer)[1]
+        draws = _rbm.draw_random(rng, np.empty(V.shape), normal=True)
+        V += draws * standardization(layer)[1]
     return V

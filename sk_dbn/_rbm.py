@@ -9,8 +9,9 @@ standardised, see :mod:`sk_dbn._standardize`); hidden units are
 Contrastive divergence runs on preallocated buffers (:class:`CDWorkspace`): the
 positive and negative statistics of a batch are one GEMM of stacked matrices,
 ``[V0; Vk].T @ [H0; -Hk]``, and all sampling writes into float buffers of the
-working dtype. The updates are :class:`~sk_dbn._optimizers.SGD` with momentum,
-the optimizer fine-tuning uses.
+working dtype, from random numbers drawn in float64 (so that float32 and
+float64 fits with one seed make the same random decisions). The updates are
+:class:`~sk_dbn._optimizers.SGD` with momentum, the optimizer fine-tuning uses.
 
 A layer's training state is a plain dict (see :func:`new_layer`): its parameters
 in the training space (standardised for Gaussian visible units), the running
@@ -24,6 +25,7 @@ standardisation into raw-space parameters when it commits them
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils import gen_batches
 
@@ -79,6 +81,24 @@ def down_raw(layer, H, b_visible):
     return down(H, W, b_visible, layer["visible_units"])
 
 
+def in_unit_interval(X):
+    """Whether every value of dense or sparse ``X`` lies in [0, 1]: the states
+    and probabilities of Bernoulli visible units."""
+    data = X.data if sp.issparse(X) else X
+    return data.size == 0 or bool(data.min() >= 0 and data.max() <= 1)
+
+
+def check_unit_interval(X, what, advice):
+    """A ``ValueError`` naming ``what`` and the range of ``X`` (then ``advice``)
+    unless ``X`` lies in [0, 1]."""
+    if not in_unit_interval(X):
+        data = X.data if sp.issparse(X) else X
+        raise ValueError(
+            f"{what} needs X in [0, 1]; got values in [{data.min():.3g}, "
+            f"{data.max():.3g}]. {advice}"
+        )
+
+
 def visible_bias_from_data(p, dtype):
     """Hinton's initial visible bias ``log(p / (1 - p))`` for mean activities ``p``."""
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-3, 1 - 1e-3)
@@ -97,8 +117,9 @@ class CDWorkspace:
         self.V = np.empty((2 * batch_size, n_visible), dtype=dtype)
         self.H = np.empty((2 * batch_size, n_hidden), dtype=dtype)
         self.H_sample = np.empty((batch_size, n_hidden), dtype=dtype)
-        self.noise_h = np.empty((batch_size, n_hidden), dtype=dtype)
-        self.noise_v = np.empty((batch_size, n_visible), dtype=dtype)
+        # random draws are float64 whatever the dtype (see draw_random)
+        self.noise_h = np.empty((batch_size, n_hidden))
+        self.noise_v = np.empty((batch_size, n_visible))
         self.grads = [
             np.empty((n_visible, n_hidden), dtype=dtype),
             np.empty(n_hidden, dtype=dtype),
@@ -112,10 +133,18 @@ class CDWorkspace:
         return self.V[:n], self.V[n : 2 * n], self.H[:n], self.H[n : 2 * n]
 
 
-def _random(rng, out, normal=False):
+def draw_random(rng, out, normal=False):
+    """Uniform [0, 1) (or standard normal) draws into the float64 buffer ``out``.
+
+    Drawn in float64 whatever the working dtype, and only then compared with
+    or cast into it: numpy's float32 draws are other numbers from another
+    stretch of the stream, so a float32 fit would make other random decisions
+    than a float64 fit with the same seed. This way the two agree but for a
+    draw that falls within rounding of its probability.
+    """
     if normal:
-        return rng.standard_normal(out=out, dtype=out.dtype)
-    return rng.random(out=out, dtype=out.dtype)
+        return rng.standard_normal(out=out)
+    return rng.random(out=out)
 
 
 def sample_hidden(H_mean, Z, hidden_units, rng, noise, out):
@@ -124,11 +153,12 @@ def sample_hidden(H_mean, Z, hidden_units, rng, noise, out):
     Bernoulli: ``h = [u < p]``. NReLU: ``h = max(0, z + sqrt(sigmoid(z)) * eps)``
     with ``z`` the pre-activation, which for ``z > 0`` equals ``H_mean`` and for
     ``z <= 0`` only matters through the noise; ``Z`` is the pre-activation buffer.
+    ``noise`` is a float64 buffer for the draws (see :func:`draw_random`).
     """
     if hidden_units == "bernoulli":
-        _random(rng, noise)
+        draw_random(rng, noise)
         return np.less(noise, H_mean, out=out)
-    _random(rng, noise, normal=True)
+    draw_random(rng, noise, normal=True)
     expit(Z, out=out)
     np.sqrt(out, out=out)
     out *= noise
@@ -141,9 +171,10 @@ def sample_visible(V_mean, visible_units, rng, noise):
 
     Noise-free Gaussian reconstructions are what Hinton's practical guide recommends
     for unit-variance Gaussian visible units: the noise only slows learning.
+    ``noise`` is a float64 buffer for the draws (see :func:`draw_random`).
     """
     if visible_units == "bernoulli":
-        _random(rng, noise)
+        draw_random(rng, noise)
         np.less(noise, V_mean, out=V_mean)
     return V_mean
 

@@ -4,7 +4,6 @@ import time
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -33,6 +32,8 @@ from ._transaction import TrainingSession, divergence_causes, transaction
 from .initializers import INITIALIZERS, _draw_weights
 from .utils._sklearn import Interval, StrOptions, _fit_context
 
+FIT_ADVICE = "Scale X (e.g. MinMaxScaler) or use visible_units='gaussian'."
+
 
 class StackedRBMTransformer(
     VersionedStateMixin,
@@ -58,7 +59,10 @@ class StackedRBMTransformer(
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(256,)
-        Number of hidden units of each RBM, bottom to top.
+        Number of hidden units of each RBM, bottom to top. An int ``n`` (or
+        ``(n,)``) is one RBM with ``n`` hidden units, what ``BernoulliRBM``
+        calls ``n_components=n``; the fitted stack then also has its
+        ``components_``, ``intercept_hidden_`` and ``intercept_visible_``.
     visible_units : {"auto", "bernoulli", "gaussian"}, default="auto"
         Units of the first RBM's visible layer. ``"bernoulli"`` needs ``X`` in
         [0, 1]; ``"gaussian"`` takes any real data and standardises each feature
@@ -108,7 +112,9 @@ class StackedRBMTransformer(
         L2 penalty on the weights (not biases), within Hinton's 1e-4..1e-2.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, shuffling and Gibbs sampling. An int gives
-        bit-identical refits.
+        bit-identical refits, and the same model for float32 and float64 data
+        up to float32 precision (the random numbers are drawn in float64
+        whatever the dtype).
     verbose : int, default=0
         Print one line per epoch and layer when > 0.
 
@@ -123,6 +129,19 @@ class StackedRBMTransformer(
     intercepts_visible_ : list of ndarray
         Visible biases of each RBM, shape (fan_in,), in the raw space of that
         layer's input (for Gaussian units: the mean reconstruction at ``h = 0``).
+    components_ : ndarray of shape (n_components, n_features)
+        ``BernoulliRBM``'s name, for a one-layer stack (``n_components`` is its
+        hidden size): ``coefs_[0].T``, as a read-only view. ``transform(X)`` is
+        ``expit(X @ components_.T + intercept_hidden_)`` (``max(0, ...)`` for
+        ReLU hidden units; for Gaussian visible units these parameters act on
+        raw ``X``). A stack of several RBMs raises an ``AttributeError`` that
+        points to ``coefs_``, ``intercepts_`` and ``intercepts_visible_``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        ``BernoulliRBM``'s name, for a one-layer stack: ``intercepts_[0]``, as a
+        read-only view.
+    intercept_visible_ : ndarray of shape (n_features,)
+        ``BernoulliRBM``'s name, for a one-layer stack: ``intercepts_visible_[0]``,
+        as a read-only view.
     visible_units_ : str
         The visible units chosen for the first RBM (``"auto"`` resolved).
     n_iter_ : int
@@ -153,10 +172,14 @@ class StackedRBMTransformer(
     Gaussian visible units see each feature standardised by its mean and
     standard deviation, accumulated in float64 with a numerically stable
     (pairwise, centred) update, so offsets such as ``1e12 +- 100`` keep their
-    spread. :meth:`partial_fit` keeps these statistics running over all the rows
-    seen so far; when a batch changes them, the parameters are re-expressed
-    under the new standardisation so that the transform of raw data is
-    unchanged, and a first batch of a single row does not freeze a scale.
+    spread. A feature counts as constant, and is scaled by 1, when its values
+    are all equal or its spread is below the resolution of ``X``'s dtype at its
+    offset: ``1e10 +- 100`` is constant in float32 (whose floats are 1024 apart
+    there), not in float64. :meth:`partial_fit` keeps these statistics running
+    over all the rows seen so far; when a batch changes them, the parameters
+    are re-expressed under the new standardisation so that the transform of raw
+    data is unchanged, and a first batch of a single row does not freeze a
+    scale.
 
     A fit is a transaction: if it raises, the transformer is left exactly as it
     was (unfitted, or with its previous model); the caller's arrays are never
@@ -378,15 +401,15 @@ class StackedRBMTransformer(
             )
         X = X.astype(self._layers[0]["W"].dtype, copy=False)
         if self.visible_units_ == "bernoulli":
-            _check_unit_interval(X, "visible_units='bernoulli' (resolved at the first "
-                                 "fit)")
+            _rbm.check_unit_interval(X, "visible_units='bernoulli' (resolved at the "
+                                     "first fit)", FIT_ADVICE)
         return X, w, self.visible_units_
 
     def _resolve_visible_units(self, X):
         if self.visible_units == "auto":
-            return "bernoulli" if _in_unit_interval(X) else "gaussian"
+            return "bernoulli" if _rbm.in_unit_interval(X) else "gaussian"
         if self.visible_units == "bernoulli":
-            _check_unit_interval(X, "visible_units='bernoulli'")
+            _rbm.check_unit_interval(X, "visible_units='bernoulli'", FIT_ADVICE)
         return self.visible_units
 
     def _new_layer(self, i, A, sample_weight, n_hidden, visible_units, rng):
@@ -475,6 +498,36 @@ class StackedRBMTransformer(
     def _n_features_out(self):
         return self.coefs_[-1].shape[1]
 
+    # ------------------------------------------------------ BernoulliRBM's names
+    @property
+    def components_(self):
+        """``coefs_[0].T`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("components_")[0].T)
+
+    @property
+    def intercept_hidden_(self):
+        """``intercepts_[0]`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("intercept_hidden_")[1])
+
+    @property
+    def intercept_visible_(self):
+        """``intercepts_visible_[0]`` of a one-layer stack (BernoulliRBM's name)."""
+        return _read_only(self._single_rbm("intercept_visible_")[2])
+
+    def _single_rbm(self, name):
+        """``(W, b_hidden, b_visible)`` of the one RBM of a fitted one-layer stack,
+        for BernoulliRBM's attribute ``name``; an ``AttributeError`` that names
+        the general attributes for a deeper stack."""
+        check_is_fitted(self)
+        if len(self.coefs_) > 1:
+            raise AttributeError(
+                f"{name} is BernoulliRBM's name for the parameters of a single "
+                f"RBM, and this stack has {len(self.coefs_)}: those of layer i are "
+                "coefs_[i].T (components_), intercepts_[i] (intercept_hidden_) and "
+                "intercepts_visible_[i] (intercept_visible_)."
+            )
+        return self.coefs_[0], self.intercepts_[0], self.intercepts_visible_[0]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -482,16 +535,9 @@ class StackedRBMTransformer(
         return tags
 
 
-def _in_unit_interval(X):
-    data = X.data if sp.issparse(X) else X
-    return data.size == 0 or bool(data.min() >= 0 and data.max() <= 1)
-
-
-def _check_unit_interval(X, what):
-    if not _in_unit_interval(X):
-        data = X.data if sp.issparse(X) else X
-        raise ValueError(
-            f"{what} needs X in [0, 1]; got values in [{data.min():.3g}, "
-            f"{data.max():.3g}]. Scale X (e.g. MinMaxScaler) or use "
-            "visible_units='gaussian'."
-        )
+def _read_only(a):
+    """A read-only view of ``a``: writing into it would desynchronise the fitted
+    state (``coefs_`` and the training state of the layers)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view

@@ -21,21 +21,26 @@ MOMENT_CHUNK = 4096
 
 
 def moments(A, sample_weight=None):
-    """``{"n", "mean", "m2"}`` of the columns of ``A``, accumulated in float64.
+    """``{"n", "mean", "m2", "min", "max"}`` of the columns of ``A``, in float64.
 
     Chunk by chunk, each chunk's centred sums combined with Chan et al.'s pairwise
     update: stable for features like 1e12 +- 100 (where ``E[x^2] - mean^2`` in
     float32 cancels to noise), and the memory stays bounded for sparse ``A``.
     With ``sample_weight``, ``n`` is the sum of the weights and the moments are
-    weighted (an integer weight counts as that many copies of the row).
+    weighted (an integer weight counts as that many copies of the row); ``min``
+    and ``max`` are those of the rows of positive weight, exact: they tell a
+    constant feature from one whose ``m2`` is rounding noise (see
+    :func:`standardization`).
     """
-    stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1])}
+    stats = {"n": 0.0, "mean": np.zeros(A.shape[1]), "m2": np.zeros(A.shape[1]),
+             "min": np.full(A.shape[1], np.inf), "max": np.full(A.shape[1], -np.inf)}
     return merge_moments(stats, A, sample_weight)
 
 
 def merge_moments(stats, A, sample_weight=None):
     """``stats`` updated with the rows of ``A`` (a new dict)."""
     n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
+    low, high = stats["min"].copy(), stats["max"].copy()
     for start in range(0, A.shape[0], MOMENT_CHUNK):
         chunk = A[start : start + MOMENT_CHUNK]
         chunk = chunk.toarray() if sp.issparse(chunk) else chunk
@@ -50,7 +55,11 @@ def merge_moments(stats, A, sample_weight=None):
         mean += delta * (nb / total)
         m2 += m2_b + np.square(delta) * (n * nb / total)
         n = total
-    return {"n": n, "mean": mean, "m2": m2}
+        rows = chunk if sample_weight is None else chunk[w > 0]
+        if rows.shape[0]:
+            np.minimum(low, rows.min(axis=0), out=low)
+            np.maximum(high, rows.max(axis=0), out=high)
+    return {"n": n, "mean": mean, "m2": m2, "min": low, "max": high}
 
 
 def max_sq_norm(A, std):
@@ -67,8 +76,13 @@ def max_sq_norm(A, std):
 def standardization(layer):
     """``(mean, scale)`` in the layer's dtype, or None for Bernoulli visibles.
 
-    The first layer scales every feature by its own standard deviation (a constant
-    feature by 1); a layer over NReLU units shares one scale, the root of the mean
+    The first layer scales every feature by its own standard deviation, and a
+    constant feature by 1: one whose values are all equal, or whose spread is
+    below the resolution of the layer's dtype at the feature's offset (the
+    spacing of the floats at ``|mean|``, and at least the smallest normal
+    float): float32 data at ``1e10 +- 100`` is constant (its floats are 1024
+    apart there), float64 data at ``1e12 +- 100`` is not (they are 1.2e-4
+    apart). A layer over NReLU units shares one scale, the root of the mean
     variance (dividing a rarely active unit by its own tiny deviation would blow
     it up).
     """
@@ -82,7 +96,9 @@ def standardization(layer):
         scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
     else:
         scale = np.sqrt(var)
-        scale[scale <= 1e-8 * np.maximum(1.0, np.abs(stats["mean"]))] = 1.0
+        resolution = np.maximum(np.spacing(np.abs(stats["mean"]).astype(dtype)),
+                                np.finfo(dtype).tiny)
+        scale[(stats["max"] == stats["min"]) | (scale <= resolution)] = 1.0
     return stats["mean"].astype(dtype), scale.astype(dtype)
 
 

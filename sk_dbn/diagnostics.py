@@ -7,7 +7,8 @@ one that has only been set up by :meth:`~sk_dbn.DBNClassifier.initialize` (so th
 :class:`~sk_dbn.StackedRBMTransformer`. scikit-learn's ``MLPClassifier`` and
 ``MLPRegressor`` work too (they have the same ``coefs_`` / ``intercepts_`` /
 ``activation``), and so does a :class:`~sklearn.pipeline.Pipeline` ending in any of
-these.
+these. :func:`rbm_log_likelihood` estimates how well an RBM -- a stack's bottom
+one, or scikit-learn's ``BernoulliRBM`` -- models data.
 
 The plot helpers need matplotlib, an optional dependency (the ``plot`` extra:
 ``python -m pip install ".[plot]"`` from the checkout, or ``pip install
@@ -17,11 +18,13 @@ matplotlib``). It is imported only when a plot function is called.
 import math
 
 import numpy as np
+from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import make_activation
 from ._base import check_predict_input
+from ._generative import bernoulli_log_likelihood
 from ._network import iter_forward
 from ._stacked import StackedRBMTransformer
 
@@ -30,6 +33,7 @@ __all__ = [
     "plot_activation_histograms",
     "plot_gradient_norms",
     "plot_rbm_filters",
+    "rbm_log_likelihood",
 ]
 
 _CHUNK = 2048
@@ -560,3 +564,71 @@ def plot_rbm_filters(estimator, *, n_filters=64, image_shape=None, fig=None,
         limit = float(np.abs(w).max()) or 1.0
         ax.imshow(w, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
     return fig
+
+
+# ------------------------------------------------------------ RBM likelihood
+def rbm_log_likelihood(estimator, X, *, n_chains=100, n_betas=1000,
+                       random_state=None):
+    """Average log-likelihood of ``X`` under a fitted RBM, by AIS.
+
+    The same estimate as :meth:`sk_dbn.StackedRBMTransformer.log_likelihood`
+    (which this calls for a stack: its bottom RBM), for scikit-learn's
+    ``BernoulliRBM`` too, so the two can be compared on the same data: the free
+    energy is exact, the partition function is estimated by annealed importance
+    sampling (Salakhutdinov & Murray, 2008) from a base model with the data's
+    marginal probabilities as visible biases.
+
+    Parameters
+    ----------
+    estimator : StackedRBMTransformer or BernoulliRBM
+        A fitted :class:`~sk_dbn.StackedRBMTransformer` whose bottom RBM has
+        Bernoulli visible and hidden units, or a fitted
+        :class:`sklearn.neural_network.BernoulliRBM` (its ``components_``,
+        ``intercept_hidden_`` and ``intercept_visible_``).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The data, in [0, 1] (binary for a likelihood proper; values outside
+        are a ``ValueError``). The base model of AIS takes its column means.
+    n_chains : int, default=100
+        How many independent AIS runs (>= 2): more shrink the error bar.
+    n_betas : int, default=1000
+        How many inverse temperatures each run passes (>= 2): more shrink the
+        downward bias of ``log Z``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the AIS runs: an int gives the same estimate every time.
+
+    Returns
+    -------
+    log_likelihood : float
+        The average over the rows of ``X`` of ``log p(x)``, in nats.
+    std_err : float
+        Its standard error, that of the estimate of ``log Z``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neural_network import BernoulliRBM
+    >>> from sk_dbn import StackedRBMTransformer
+    >>> from sk_dbn.diagnostics import rbm_log_likelihood
+    >>> X = (load_digits().data[:300] > 8).astype(float)
+    >>> theirs = BernoulliRBM(32, n_iter=5, random_state=0).fit(X)
+    >>> ours = StackedRBMTransformer(32, n_iter=5, random_state=0).fit(X)
+    >>> scores = [rbm_log_likelihood(rbm, X, n_chains=20, n_betas=200,
+    ...                              random_state=0) for rbm in (theirs, ours)]
+    >>> [bool(ll < 0 and err > 0) for ll, err in scores]
+    [True, True]
+    """
+    if isinstance(estimator, StackedRBMTransformer):
+        return estimator.log_likelihood(X, n_chains=n_chains, n_betas=n_betas,
+                                        random_state=random_state)
+    if not isinstance(estimator, BernoulliRBM):
+        raise TypeError(
+            f"{type(estimator).__name__} is not supported: expected a fitted "
+            "StackedRBMTransformer or sklearn.neural_network.BernoulliRBM."
+        )
+    check_is_fitted(estimator)
+    X = validate_data(estimator, X, accept_sparse="csr",
+                      dtype=[np.float64, np.float32], reset=False)
+    return bernoulli_log_likelihood(
+        X, estimator.components_.T, estimator.intercept_hidden_,
+        estimator.intercept_visible_, n_chains=n_chains, n_betas=n_betas,
+        random_state=random_state, caller="rbm_log_likelihood")

@@ -56,7 +56,13 @@ def _documented_attributes(cls):
 
 
 def _fitted_attributes(estimator):
-    return {n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")}
+    """Public fitted attributes: those stored on the instance, and properties of
+    its class that answer on it (a one-layer stack's ``components_``)."""
+    names = {n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")}
+    properties = {n for cls in type(estimator).__mro__ for n, v in vars(cls).items()
+                  if isinstance(v, property)}
+    return names | {n for n in properties if n.endswith("_") and not
+                    n.startswith("_") and hasattr(estimator, n)}
 
 
 # ------------------------------------------------------------------- the build
@@ -247,5 +253,5 @@ def test_stacked_fitted_attributes_are_documented(digits):
                               random_state=0).partial_fit(X * 3),
     ):
         seen |= _fitted_attributes(est)
-    assert {"coefs_", "feature_names_in_"} <= seen
+    assert {"coefs_", "feature_names_in_", "components_"} <= seen
     assert not seen - documented, f"undocumented: {sorted(seen - documented)}"

@@ -5,13 +5,18 @@ whose distribution is enumerated exactly over all 2**8 visible vectors.
 """
 
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.special import logsumexp
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import BernoulliRBM
 
 from sk_dbn import StackedRBMTransformer, _likelihood, _rbm
+from sk_dbn.diagnostics import rbm_log_likelihood
 
 N_VISIBLE, N_HIDDEN = 8, 4
 def _free_energy(V, W, b_h, b_v):
@@ -85,17 +90,60 @@ def test_ais_check_catches_a_biased_estimator():
         _assert_ais_agrees(biased, W, b_h, b_v, np.zeros(N_VISIBLE))
 
 
-def test_log_likelihood_method_matches_enumeration(fitted):
-    est, X = fitted
-    W, b_h, b_v = _params(est)
+def _assert_log_likelihood_agrees(log_likelihood, X, W, b_h, b_v):
+    """``log_likelihood(X, n_chains=400, random_state=0)`` lies within 3 (tight)
+    standard errors of the exact mean log-likelihood of ``X`` under the RBM."""
     exact = float(np.mean(-_free_energy(X, W, b_h, b_v))) - _exact_log_z(W, b_h,
                                                                              b_v)
-    ll, err = est.log_likelihood(X, n_chains=400, random_state=0)
+    ll, err = log_likelihood(X, n_chains=400, random_state=0)
     assert 3 * err < 0.05
     assert abs(ll - exact) < 3 * err + 1e-3
+
+
+def test_log_likelihood_method_matches_enumeration(fitted):
+    est, X = fitted
+    _assert_log_likelihood_agrees(est.log_likelihood, X, *_params(est))
     # reproducible for an int random_state
     assert est.log_likelihood(X, n_chains=50, random_state=3) == \
         est.log_likelihood(X, n_chains=50, random_state=3)
+
+
+def test_rbm_log_likelihood_of_a_bernoulli_rbm_matches_enumeration():
+    # scikit-learn's BernoulliRBM scored by the public function: its own
+    # components_ and intercepts, the stack's AIS
+    X = _binary_data()
+    rbm = BernoulliRBM(N_HIDDEN, learning_rate=0.1, n_iter=20,
+                       random_state=0).fit(X)
+    W, b_h, b_v = rbm.components_.T, rbm.intercept_hidden_, rbm.intercept_visible_
+    _assert_log_likelihood_agrees(partial(rbm_log_likelihood, rbm), X, W, b_h, b_v)
+    # float32 data (and weights) are scored in float64 all the same
+    ll64 = rbm_log_likelihood(rbm, X, n_chains=10, n_betas=20, random_state=0)
+    ll32 = rbm_log_likelihood(rbm, X.astype(np.float32), n_chains=10, n_betas=20,
+                              random_state=0)
+    assert ll32 == pytest.approx(ll64, rel=1e-6)
+
+
+def test_rbm_log_likelihood_of_a_stack_is_its_method(fitted):
+    est, X = fitted
+    kwargs = dict(n_chains=20, n_betas=50, random_state=3)
+    assert rbm_log_likelihood(est, X, **kwargs) == est.log_likelihood(X, **kwargs)
+
+
+def test_rbm_log_likelihood_checks_its_input():
+    X = _binary_data()
+    rbm = BernoulliRBM(N_HIDDEN, n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"rbm_log_likelihood .*\[0, 1\]"):
+        rbm_log_likelihood(rbm, X * 16)
+    for bad in (2.5, "3", 1):
+        with pytest.raises(ValueError, match="'n_chains' parameter of "
+                           "rbm_log_likelihood must be an int"):
+            rbm_log_likelihood(rbm, X, n_chains=bad)
+    with pytest.raises(ValueError, match="features"):
+        rbm_log_likelihood(rbm, X[:, :3])
+    with pytest.raises(NotFittedError):
+        rbm_log_likelihood(BernoulliRBM(), X)
+    with pytest.raises(TypeError, match="BernoulliRBM"):
+        rbm_log_likelihood(LogisticRegression(), X)
 
 
 def test_ais_betas_schedule():
@@ -208,3 +256,55 @@ def test_drop_in_replacement_for_bernoulli_rbm():
     theirs = _uses_an_rbm(BernoulliRBM(5, n_iter=3, random_state=0), X)
     ours = _uses_an_rbm(StackedRBMTransformer((5,), n_iter=3, random_state=0), X)
     assert ours == theirs == ((X.shape[0], 5), (X.shape[0],), X.shape, True)
+
+
+# ------------------------------------------------------------- input checks
+def _refit(X, **params):
+    return StackedRBMTransformer((N_HIDDEN,), n_iter=2, random_state=0,
+                                 **params).fit(X)
+
+
+@pytest.mark.parametrize("method", ["score_samples", "log_likelihood", "gibbs"])
+def test_bernoulli_visible_states_must_lie_in_unit_interval(method):
+    # pixels 0..16 scored by a model fitted on pixels / 16 gave about +90 nats of
+    # log-likelihood; now any value out of [0, 1] is refused, as fit refuses it
+    X = _binary_data()
+    est, twin = _refit(X), _refit(X)
+    call = getattr(est, method)
+    for bad in (X * 16, X - 0.5, sp.csr_matrix(X * 16)):
+        with pytest.raises(ValueError, match=r"needs X in \[0, 1\]") as exc:
+            call(bad)
+        assert method in str(exc.value)
+    # a refused call changes nothing: gibbs's sequence of draws goes on as if it
+    # had not happened
+    np.testing.assert_array_equal(est.gibbs(X), twin.gibbs(X))
+    # values in [0, 1] (probabilities, not only states) are accepted
+    assert np.all(np.isfinite(call(np.full_like(X[:5], 0.3))))
+
+
+def test_gaussian_visible_states_may_be_any_real():
+    X = _binary_data()
+    est = _refit(X, visible_units="gaussian")
+    assert np.isfinite(est.gibbs(X * 16 - 3)).all()
+
+
+@pytest.mark.parametrize("method, name, low", [
+    ("sample", "n_samples", 1), ("sample", "n_steps", 0),
+    ("log_likelihood", "n_chains", 2), ("log_likelihood", "n_betas", 2),
+])
+def test_counts_are_integers_as_scikit_learn_checks_them(fitted, method, name, low):
+    # sample(2.5) gave 2 rows, sample("3") 3, n_steps=1.9 one step: int()
+    # truncated whatever it was given
+    est, X = fitted
+    calls = {"sample": lambda **kw: est.sample(**{"n_samples": 2, "n_steps": 1,
+                                                  **kw}),
+             "log_likelihood": lambda **kw: est.log_likelihood(
+                 X, **{"n_chains": 2, "n_betas": 2, "random_state": 0, **kw})}
+    call = calls[method]
+    for bad in (2.5, 1.9, 3.0, np.float64(3), "3", None, low - 1):
+        with pytest.raises(ValueError, match=f"'{name}' parameter of "
+                           f"StackedRBMTransformer.{method} must be an int"):
+            call(**{name: bad})
+    call(**{name: np.int64(low + 1)})  # numpy integers are integers
+    if method == "sample":
+        assert est.sample(np.int32(3), n_steps=0).shape == (3, N_VISIBLE)
