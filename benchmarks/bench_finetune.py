@@ -193,15 +193,15 @@ def run(quick=False, repeats=None, threads=None):
 def _breakdown(data, batches, rounds, timer, results, n_samples):
     """Seconds per epoch of each part of DBNClassifier's fine-tuning, timed apart.
 
-    The parts run exactly as in ``DBNClassifier._epoch`` (same workspace, same
-    optimizer call with the L2 term and the sums of squares), one epoch's worth
-    of mini-batches each; *one pass* is ``np.add(a, b, out=c)`` over every
+    The parts run exactly as in ``sk_dbn._finetune._epoch`` (same workspace,
+    backprop with the L2 term, the same optimizer call), one epoch's worth of
+    mini-batches each; *one pass* is ``np.add(a, b, out=c)`` over every
     parameter, chunk by chunk as the optimizer goes, so the optimizer's time can
     be read as a number of such memory passes.
     """
     from sk_dbn._activations import make_activation
-    from sk_dbn._inplace import chunks
     from sk_dbn._network import BackpropWorkspace, loss_and_gradients
+    from sk_dbn._ops import get_ops
     from sk_dbn._optimizers import Adam
     from sk_dbn.initializers import xavier_uniform
 
@@ -218,8 +218,6 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
             ws = BackpropWorkspace(b, X, coefs)
             opt = Adam(params, None, 1e-3)
             batch_idx = shuffled_batches(n_samples, b, rng)
-            decay = [1e-4 / b] * len(coefs) + [0.0] * len(coefs)
-            sums = np.zeros((len(params), 2))
             n_steps = len(batch_idx)
             scratch = np.empty(1 << 16, dt)
 
@@ -229,19 +227,18 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
                 for idx in batch_idx:
                     acts, deltas, scr = ws.batch(X, idx)
                     loss_and_gradients(acts, y[idx], coefs, intercepts,
-                                       make_activation("logistic"), 0.0, deltas,
+                                       make_activation("logistic"), 1e-4, deltas,
                                        ws.grads[:n_layers], ws.grads[n_layers:],
                                        scr)
 
-            def optimizer(opt=opt, params=params, ws=ws, decay=decay, sums=sums,
-                          n=n_steps):
+            def optimizer(opt=opt, params=params, ws=ws, n=n_steps):
                 for _ in range(n):
-                    opt.update(params, ws.grads, decay, sums)
+                    opt.update(params, ws.grads)
 
             def one_pass(params=params, ws=ws, scratch=scratch, n=n_steps):
                 for _ in range(n):
                     for p, g in zip(params, ws.grads):
-                        for pc, gc in chunks(p, g):
+                        for pc, gc in get_ops(np).chunks(p, g):
                             np.add(pc, gc, out=scratch[: pc.shape[0]])
 
             parts = {"backprop": backprop, "optimizer": optimizer, "pass": one_pass}
@@ -259,9 +256,9 @@ def _breakdown(data, batches, rounds, timer, results, n_samples):
     intro = (
         "DBNClassifier (logistic) fine-tuning taken apart, each part timed alone "
         f"over one epoch of mini-batches (median of {rounds}): *backprop* = forward, "
-        "loss and backward of every batch (the GEMMs plus activations, loss and "
-        "the row gather); *optimizer* = Adam's in-place update with the L2 term "
-        "and the sums of squares, as in the fit; *one pass* = one numpy "
+        "loss and backward of every batch (the GEMMs plus activations, loss, the "
+        "L2 term and the row gather); *optimizer* = Adam's in-place update, as in "
+        "the fit; *one pass* = one numpy "
         "`np.add` over all 647 k parameters per step, chunk by chunk "
         "(optimizer / one pass = how many such passes Adam's step costs); "
         "*rest* = fit epoch - backprop - optimizer (validation, setup, Python). "

@@ -33,9 +33,7 @@ of order 1; the probabilities a network returns come from the logits through
 import numbers
 from dataclasses import dataclass
 
-import numpy as np
-
-from ._inplace import chunks, scratch_for
+from ._ops import ops_of
 
 LEAKY_SLOPE = 0.01
 """Default negative slope of ``leaky_relu``."""
@@ -47,24 +45,27 @@ ALIASES = {"sigmoid": "logistic"}
 
 
 # ------------------------------------------------- elementwise, parameter-free
-def _identity(Z):
+# In place where the namespace allows (numpy, and the in-place operators of
+# any array), through the primitives of sk_dbn._ops otherwise; each returns the
+# array that holds the result.
+def _identity(ops, Z):
     return Z
 
 
-def _logistic(Z):
+def _logistic(ops, Z):
     Z *= 0.5
-    np.tanh(Z, out=Z)
+    Z = ops.tanh(Z, out=Z)
     Z *= 0.5
     Z += 0.5
     return Z
 
 
-def _tanh(Z):
-    return np.tanh(Z, out=Z)
+def _tanh(ops, Z):
+    return ops.tanh(Z, out=Z)
 
 
-def _relu(Z):
-    return np.maximum(Z, 0, out=Z)
+def _relu(ops, Z):
+    return ops.maximum(Z, ops.scalar(0, Z), out=Z)
 
 
 _FORWARD = {
@@ -75,33 +76,35 @@ _FORWARD = {
 }
 
 
-def _scratch(delta, scratch):
-    return np.empty_like(delta) if scratch is None else scratch
+def _scratch(ops, delta, scratch):
+    if scratch is None:
+        return ops.empty(delta.shape, delta.dtype, getattr(delta, "device", None))
+    return scratch
 
 
-def _d_identity(A, delta, scratch=None):
+def _d_identity(ops, A, delta, scratch=None):
     return delta
 
 
-def _d_logistic(A, delta, scratch=None):
+def _d_logistic(ops, A, delta, scratch=None):
     # sigma' = A (1 - A)
-    s = np.subtract(1, A, out=_scratch(delta, scratch))
+    s = ops.subtract(ops.scalar(1, A), A, out=_scratch(ops, delta, scratch))
     s *= A
     delta *= s
     return delta
 
 
-def _d_tanh(A, delta, scratch=None):
+def _d_tanh(ops, A, delta, scratch=None):
     # tanh' = 1 - A^2
-    s = np.multiply(A, A, out=_scratch(delta, scratch))
-    np.subtract(1, s, out=s)
+    s = ops.multiply(A, A, out=_scratch(ops, delta, scratch))
+    s = ops.subtract(ops.scalar(1, A), s, out=s)
     delta *= s
     return delta
 
 
-def _d_relu(A, delta, scratch=None):
+def _d_relu(ops, A, delta, scratch=None):
     # relu' = 1 where A > 0, else 0; A >= 0 so this is sign(A)
-    delta *= np.sign(A, out=_scratch(delta, scratch))
+    delta *= ops.sign(A, out=_scratch(ops, delta, scratch))
     return delta
 
 
@@ -128,6 +131,7 @@ class Elementwise:
 
     name: str
     width_factor = 1
+    keeps_pre_activations = False
 
     @classmethod
     def build(cls, name, negative_slope, maxout_pieces):
@@ -138,18 +142,21 @@ class Elementwise:
         return out
 
     def forward(self, Z, out=None):
-        """``f(Z)``, in place in ``Z`` (which is ``out`` when the caller gave one)."""
-        return _FORWARD[self.name](Z)
+        """``f(Z)``, in place in ``Z`` (which is ``out`` when the caller gave one)
+        where the namespace allows; returns the result."""
+        return _FORWARD[self.name](ops_of(Z), Z)
 
     def derivative(self, A, delta, scratch=None):
-        """``delta *= f'`` in place, with ``f'`` written in terms of the output ``A``;
-        ``scratch`` is a buffer of ``delta``'s shape (allocated if None)."""
-        return _DERIVATIVE[self.name](A, delta, scratch)
+        """``delta *= f'``, with ``f'`` written in terms of the output ``A``;
+        ``scratch`` is a buffer of ``delta``'s shape (allocated if None).
+        Returns the result."""
+        return _DERIVATIVE[self.name](ops_of(A), A, delta, scratch)
 
     def backward(self, A, delta_above, W_above, out, scratch=None):
-        """``out = (delta_above @ W_above.T) * f'(A)``: the gradient with respect to
-        this layer's pre-activations from the next layer's."""
-        np.dot(delta_above, W_above.T, out=out)
+        """``(delta_above @ W_above.T) * f'(A)`` (into ``out`` where the namespace
+        allows): the gradient with respect to this layer's pre-activations from
+        the next layer's."""
+        out = ops_of(A).matmul(delta_above, W_above.T, out=out)
         return self.derivative(A, out, scratch)
 
     def __str__(self):
@@ -178,23 +185,15 @@ class LeakyReLU(Elementwise):
         return cls(negative_slope=negative_slope)
 
     def forward(self, Z, out=None):
-        # for 0 <= a < 1, max(z, a z) is z for z >= 0 and a z for z < 0; in place,
-        # through one cache-sized scratch (no temporary the size of Z)
-        a = Z.dtype.type(self.negative_slope)
-        if not Z.flags.c_contiguous:
-            return np.maximum(Z, Z * a, out=Z)
-        scratch = scratch_for([Z])
-        for (z,) in chunks(Z):
-            s = scratch[: z.shape[0]]
-            np.multiply(z, a, out=s)
-            np.maximum(z, s, out=z)
-        return Z
+        # for 0 <= a < 1, max(z, a z) is z for z >= 0 and a z for z < 0
+        return ops_of(Z).leaky_relu(Z, self.negative_slope)
 
     def derivative(self, A, delta, scratch=None):
         # 1 where A > 0, the slope elsewhere (A > 0 exactly where z > 0, also
         # for a slope of 0, where A >= 0 everywhere)
-        a = delta.dtype.type(self.negative_slope)
-        s = np.greater(A, 0, out=_scratch(delta, scratch))
+        ops = ops_of(A)
+        a = ops.scalar(self.negative_slope, delta)
+        s = ops.greater(A, ops.scalar(0, A), out=_scratch(ops, delta, scratch))
         s *= 1 - a
         s += a
         delta *= s
@@ -223,6 +222,7 @@ class Maxout:
 
     pieces: int = MAXOUT_PIECES
     name = "maxout"
+    keeps_pre_activations = True
 
     def __post_init__(self):
         k = self.pieces
@@ -250,30 +250,32 @@ class Maxout:
         if m * k != width:
             raise ValueError(f"maxout with {k} pieces needs a multiple of {k} "
                              f"pre-activations per row; got {width}.")
-        if out is None:
-            out = np.empty((n, m), dtype=Z.dtype)
-        np.maximum(piece(Z, 0, k), piece(Z, 1, k), out=out)
+        ops = ops_of(Z)
+        out = ops.maximum(piece(Z, 0, k), piece(Z, 1, k), out=out)
         for p in range(2, k):
-            np.maximum(out, piece(Z, p, k), out=out)
+            out = ops.maximum(out, piece(Z, p, k), out=out)
         return out
 
     def backward(self, A, delta_above, W_above, out, scratch=None):
-        """The gradient w.r.t. the pre-activations, into ``out`` (n, m * pieces),
-        which holds the pre-activations of the forward pass on entry.
+        """The gradient w.r.t. the pre-activations (n, m * pieces), from ``out``,
+        which holds the pre-activations of the forward pass on entry (and gets
+        the result where the namespace allows).
 
         ``scratch`` (n, m) receives the gradient w.r.t. the output ``A``; each
         unit's goes to its winning piece, the other pieces get 0.
         """
         k = self.pieces
-        grad = np.dot(delta_above, W_above.T,
-                      out=np.empty_like(A) if scratch is None else scratch)
+        ops = ops_of(A)
+        grad = ops.matmul(delta_above, W_above.T, out=scratch)
+        pieces = []
         for p in range(k):
             Zp = piece(out, p, k)
-            np.equal(Zp, A, out=Zp)          # 1.0 where piece p won, else 0.0
-            np.multiply(Zp, grad, out=Zp)
+            Zp = ops.equal(Zp, A, out=Zp)       # 1.0 where piece p won, else 0.0
+            Zp = ops.multiply(Zp, grad, out=Zp)
             if p < k - 1:
-                np.subtract(grad, Zp, out=grad)  # claimed: later ties get 0
-        return out
+                grad = ops.subtract(grad, Zp, out=grad)  # claimed: later ties get 0
+            pieces.append(Zp)
+        return ops.assembled(pieces, out)
 
     def __str__(self):
         return f"maxout ({self.pieces} pieces)"

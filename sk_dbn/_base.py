@@ -1,5 +1,6 @@
 """Helpers shared by the estimators: version stamp, errors, parameter checks."""
 
+import math
 import numbers
 import os
 import re
@@ -13,7 +14,12 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._version import __version__
-from .utils._sklearn import Interval, InvalidParameterError, _check_sample_weight
+from .utils._sklearn import (
+    Interval,
+    InvalidParameterError,
+    _check_sample_weight,
+    array_namespace,
+)
 
 POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 """Parameter constraint: an int >= 1."""
@@ -183,21 +189,32 @@ def select_rows(mask, *arrays):
 
 
 def all_finite(arrays):
-    """True when every array in ``arrays`` is free of NaN and inf."""
-    return all(np.isfinite(a).all() for a in arrays)
+    """True when every array in ``arrays`` (of any array-API namespace) is free
+    of NaN and inf."""
+    for a in arrays:
+        xp = np if isinstance(a, np.ndarray) else array_namespace(a)
+        if not bool(xp.all(xp.isfinite(a))):
+            return False
+    return True
+
+
+def max_abs(a):
+    """``max |a|`` of a dense array of any namespace or a scipy sparse matrix,
+    as a float (0 for no entry)."""
+    data = a.data if hasattr(a, "tocsr") else a
+    xp = np if isinstance(data, np.ndarray) else array_namespace(data)
+    return float(xp.max(xp.abs(data))) if math.prod(data.shape) else 0.0
 
 
 def writeable(arrays):
-    """The arrays, copied only where read-only (e.g. loaded with mmap_mode='r')."""
-    return [a if a.flags.writeable else a.copy() for a in arrays]
+    """The arrays, copied only where numpy marks them read-only (e.g. loaded
+    with ``mmap_mode='r'``)."""
+    return [a.copy() if getattr(getattr(a, "flags", None), "writeable", True)
+            is False else a for a in arrays]
 
 
 def copy_arrays(arrays):
-    """Independent copies of a list of arrays."""
-    return [np.array(a, copy=True) for a in arrays]
-
-
-def restore_arrays(targets, sources):
-    """Copy ``sources`` into ``targets`` element-wise, in place."""
-    for t, s in zip(targets, sources):
-        t[...] = s
+    """Independent copies of a list of arrays (of any array-API namespace, on
+    their device)."""
+    return [np.array(a, copy=True) if isinstance(a, np.ndarray)
+            else array_namespace(a).asarray(a, copy=True) for a in arrays]

@@ -10,12 +10,13 @@ The two share everything in :class:`_BaseDBN` and differ, as scikit-learn's
 target handling.
 """
 
+import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
 from scipy.special import log_expit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
@@ -40,18 +41,18 @@ from ._base import (
 )
 from ._finetune import (
     STOCHASTIC_STATE,
+    FineTuning,
     check_validation_size,
     fine_tune,
-    min_validation_rows,
     stochastic_state,
 )
 from ._initial_weights import check_init, initial_weights
 from ._network import (
-    OUTPUT_FUNCTIONS,
     check_widths,
     forward_chunked,
     logits_to_log_proba,
     logits_to_proba,
+    output_function,
 )
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
@@ -499,7 +500,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             if train and self.early_stopping and not incremental and (
                     self.solver != "lbfgs"):  # its split, before any work
                 check_validation_size(X.shape[0], self.validation_fraction,
-                                      min_validation_rows(self))
+                                      self._fine_tuning().min_validation_rows)
             rng = check_generator(self.random_state,
                                   step=0 if first else state["t_"] + 1)
             was_fitted = hasattr(self, "coefs_")
@@ -511,10 +512,19 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                         return self._end_interrupted_pretraining(
                             state, rollback if was_fitted else None)
                 if train and y.shape[0]:  # a first batch without labels: no epoch
-                    fine_tune(self, state, X, y, sample_weight=w,
-                              incremental=incremental, rng=rng, session=session)
+                    fine_tune(self._fine_tuning(), state, X, y, sample_weight=w,
+                              incremental=incremental, rng=rng, session=session,
+                              logits=self._logits, score=self._validation_score)
             self._commit(state)
         return self
+
+    def _fine_tuning(self):
+        """The hyperparameters of fine-tuning, from the parameters of the same
+        names."""
+        names = [f.name for f in dataclasses.fields(FineTuning)
+                 if f.name not in ("name", "regressor")]
+        return FineTuning(**{name: getattr(self, name) for name in names},
+                          name=type(self).__name__, regressor=is_regressor(self))
 
     def _check_params(self, incremental, train):
         """What the parameter constraints cannot say, checked before any work:
@@ -1039,7 +1049,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         """
         logits = self._logits(check_predict_input(self, X))
         if self._multilabel():
-            return OUTPUT_FUNCTIONS["logistic"](logits)
+            return output_function("logistic")(logits)
         if self.classes_.shape[0] == 1:
             return np.ones_like(logits)
         return logits_to_proba(logits)
@@ -1226,7 +1236,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
     def _predict_values(self, X, out, state=None):
         logits = self._logits(X, state)
         with np.errstate(over="ignore"):
-            return OUTPUT_FUNCTIONS[out](logits)
+            return output_function(out)(logits)
 
     def _validation_score(self, state, X, y, sample_weight=None):
         """R² of the network ``state`` (being fitted, so with the output ``loss``

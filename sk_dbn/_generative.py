@@ -8,14 +8,13 @@ the maths is in :mod:`sk_dbn._likelihood` and :mod:`sk_dbn._rbm`.
 
 from numbers import Integral
 
-import numpy as np
-from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from . import _likelihood, _rbm
 from ._base import check_predict_input
-from ._rng import check_generator
+from ._ops import ops_of
+from ._rng import check_generator, device_draws
 from ._standardize import standardization
 from .utils._sklearn import Interval, validate_parameter_constraints
 
@@ -112,8 +111,10 @@ class GenerativeMixin:
         self._n_gibbs_calls = getattr(self, "_n_gibbs_calls", 0) + 1
         rng = check_generator(self.random_state,
                               step=SAMPLING_STEP + self._n_gibbs_calls)
-        H = _sample_up(self._layers[0], self.coefs_[0], self.intercepts_[0], V, rng)
-        return _sample_down(self._layers[0], H, self.intercepts_visible_[0], rng,
+        draws = device_draws(rng, self.coefs_[0])
+        H = _sample_up(self._layers[0], self.coefs_[0], self.intercepts_[0], V,
+                       draws)
+        return _sample_down(self._layers[0], H, self.intercepts_visible_[0], draws,
                             noise=True)
 
     def sample(self, n_samples, *, n_steps=1000, random_state=None):
@@ -156,17 +157,20 @@ class GenerativeMixin:
         _check_counts(f"{type(self).__name__}.sample", n_samples=(n_samples, 1),
                       n_steps=(n_steps, 0))
         n_samples, n_steps = int(n_samples), int(n_steps)
-        rng = check_generator(random_state)
         top, W, b_h, b_v = (self._layers[-1], self.coefs_[-1], self.intercepts_[-1],
                             self.intercepts_visible_[-1])
-        V = (rng.random((n_samples, W.shape[0])) < 0.5).astype(W.dtype)
+        draws = device_draws(check_generator(random_state), W)
+        ops = ops_of(W)
+        shape, device = (n_samples, W.shape[0]), getattr(W, "device", None)
+        u = draws.uniform(ops.empty(shape, ops.float64(W), device))
+        V = ops.less(u, 0.5, out=ops.empty(shape, W.dtype, device))
         for _ in range(n_steps):
-            V = _sample_down(top, _sample_up(top, W, b_h, V, rng), b_v, rng)
-        H = _sample_up(top, W, b_h, V, rng)
+            V = _sample_down(top, _sample_up(top, W, b_h, V, draws), b_v, draws)
+        H = _sample_up(top, W, b_h, V, draws)
         for i in range(len(self._layers) - 1, -1, -1):
             layer, b_v = self._layers[i], self.intercepts_visible_[i]
             H = (_rbm.down_raw(layer, H, b_v) if i == 0
-                 else _sample_down(layer, H, b_v, rng))
+                 else _sample_down(layer, H, b_v, draws))
         return H
 
     def log_likelihood(self, X, *, n_chains=100, n_betas=1000, random_state=None):
@@ -265,23 +269,35 @@ def _check_counts(caller, **counts):
         caller_name=caller)
 
 
-def _sample_up(layer, W, b_h, V, rng):
+def _empty_pair(ops, like):
+    """A float64 buffer for the draws and one in ``like``'s dtype, of its shape
+    and on its device."""
+    device = getattr(like, "device", None)
+    return (ops.empty(like.shape, ops.float64(like), device),
+            ops.empty(like.shape, like.dtype, device))
+
+
+def _sample_up(layer, W, b_h, V, draws):
     """Sampled hidden states of ``layer`` given raw visible states ``V`` (the
-    training's sampler, :func:`sk_dbn._rbm.sample_hidden`)."""
-    Z = V @ W
+    training's sampler, :func:`sk_dbn._rbm.sample_hidden`), from the device
+    generator ``draws``."""
+    ops = ops_of(W)
+    Z = ops.matmul(V, W)
     Z += b_h
-    mean = expit(Z) if layer["hidden_units"] == "bernoulli" else None
-    return _rbm.sample_hidden(mean, Z, layer["hidden_units"], rng,
-                              np.empty(Z.shape), np.empty_like(Z))
+    mean = ops.expit(Z) if layer["hidden_units"] == "bernoulli" else None
+    return _rbm.sample_hidden(mean, Z, layer["hidden_units"], draws,
+                              *_empty_pair(ops, Z))
 
 
-def _sample_down(layer, H, b_v, rng, noise=False):
+def _sample_down(layer, H, b_v, draws, noise=False):
     """Sampled visible states of ``layer`` (:func:`sk_dbn._rbm.sample_visible`:
     Bernoulli draws, the mean for Gaussian units), plus unit noise in the
     standardised space for Gaussian units if ``noise``."""
     V = _rbm.down_raw(layer, H, b_v)
-    V = _rbm.sample_visible(V, layer["visible_units"], rng, np.empty(V.shape))
+    ops = ops_of(V)
+    wide, _ = _empty_pair(ops, V)
+    V = _rbm.sample_visible(V, layer["visible_units"], draws, wide)
     if noise and layer["visible_units"] == "gaussian":
-        draws = _rbm.draw_random(rng, np.empty(V.shape), normal=True)
-        V += draws * standardization(layer)[1]
+        eps = _rbm.draw_random(draws, wide, normal=True)
+        V = ops.add(V, ops.multiply(eps, standardization(layer)[1]), out=V)
     return V

@@ -10,45 +10,37 @@ of ``m`` units has ``m * activation.width_factor`` pre-activations (``fan_out`` 
 its weights): ``m`` except for maxout, whose ``k`` pieces per unit make ``m * k``.
 """
 
-import numpy as np
-import scipy.sparse as sp
-from scipy.special import expit, log_expit, logsumexp, softmax, xlogy
-
-from ._inplace import axpy
+from ._ops import ops_of
 
 
 def affine(A, W, b, out=None):
-    """``out = A @ W + b`` (``A`` dense or sparse), written into ``out`` if given."""
-    if sp.issparse(A):
-        prod = A @ W
-        if out is None:
-            out = np.asarray(prod)
-        else:
-            out[...] = prod
-    else:
-        out = np.dot(A, W, out=out)
-    out += b
-    return out
+    """``A @ W + b`` (``A`` dense or a scipy sparse matrix), into ``out`` where
+    the namespace allows."""
+    Z = ops_of(W).matmul(A, W, out=out)
+    Z += b
+    return Z
 
 
 def forward_layer(A, W, b, activation, out=None, pre=None):
-    """One layer: ``activation(A @ W + b)``, into ``out`` if given.
+    """One layer: ``activation(A @ W + b)``, into ``out`` where the namespace
+    allows.
 
     ``pre`` (of shape ``(n, W.shape[1])``) receives the pre-activations of an
     activation that keeps them (maxout, for its backward pass); elementwise
-    activations work in place in ``out`` and leave ``pre`` alone.
+    activations work in ``out`` and leave ``pre`` alone.
     """
     Z = affine(A, W, b, out=activation.pre_buffer(out, pre))
     return activation.forward(Z, out=out)
 
 
 def forward(activations, coefs, intercepts, activation, pre=None, dropout=None):
-    """Fill ``activations[1:]`` from ``activations[0]``; the last entry gets logits.
+    """Set ``activations[1:]`` from ``activations[0]``; the last entry gets logits.
 
     ``activations`` is a list of ``len(coefs) + 1`` arrays (``activations[0]`` the
-    input batch, the others preallocated outputs of matching shape); ``pre[i]``,
-    if given, is a buffer of layer ``i``'s pre-activation shape (see
-    :func:`forward_layer`). With ``dropout = (masks, dropped)``, the layer above
+    input batch, the others buffers of matching shape, replaced by the results
+    where the namespace does not write into them); ``pre[i]``, if given, is a
+    buffer of layer ``i``'s pre-activation shape, set to them for an activation
+    that keeps them (maxout). With ``dropout = (masks, dropped)``, the layer above
     hidden layer ``i`` reads ``dropped[i] = activations[i + 1] * masks[i]``
     (``masks[i]`` holds 0 for a dropped unit, ``1 / (1 - p)`` for a kept one:
     inverted dropout) while ``activations[i + 1]`` keeps the layer's output.
@@ -57,12 +49,16 @@ def forward(activations, coefs, intercepts, activation, pre=None, dropout=None):
     A = activations[0]
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         if i == last:
-            affine(A, W, b, out=activations[i + 1])
-        else:
-            A = forward_layer(A, W, b, activation, out=activations[i + 1],
-                              pre=None if pre is None else pre[i])
-            if dropout is not None:
-                A = np.multiply(A, dropout[0][i], out=dropout[1][i])
+            activations[i + 1] = affine(A, W, b, out=activations[i + 1])
+            continue
+        Z = affine(A, W, b, out=activation.pre_buffer(activations[i + 1],
+                                                      None if pre is None else pre[i]))
+        if pre is not None and activation.keeps_pre_activations:
+            pre[i] = Z
+        A = activations[i + 1] = activation.forward(Z, out=activations[i + 1])
+        if dropout is not None:
+            A = dropout[1][i] = ops_of(W).multiply(A, dropout[0][i],
+                                                    out=dropout[1][i])
     return activations[-1]
 
 
@@ -82,67 +78,76 @@ def check_widths(coefs, activation):
 
 def logits_to_proba(logits):
     """Class probabilities from logits: softmax, or one logistic unit for 2 classes."""
+    ops = ops_of(logits)
     if logits.shape[1] == 1:
         # expit(-z), not 1 - expit(z): the small probability keeps its digits
         z = logits[:, 0]
-        return np.column_stack([expit(-z), expit(z)])
-    return softmax(logits, axis=1)
+        return ops.xp.stack([ops.expit(-z), ops.expit(z)], axis=1)
+    return ops.softmax(logits)
 
 
 def logits_to_log_proba(logits):
     """Log class probabilities from logits, computed stably."""
+    ops = ops_of(logits)
     if logits.shape[1] == 1:
         z = logits[:, 0]
-        return np.column_stack([log_expit(-z), log_expit(z)])
-    return logits - logsumexp(logits, axis=1, keepdims=True)
+        return ops.xp.stack([ops.log_expit(-z), ops.log_expit(z)], axis=1)
+    return logits - ops.logsumexp(logits)
 
 
-OUTPUT_FUNCTIONS = {
-    "softmax": lambda Z: softmax(Z, axis=1),
-    "logistic": expit,
+def output_function(name):
+    """The output layer's link from the last layer's pre-activations to
+    predictions (``out_activation_``): ``"softmax"``, ``"logistic"``,
+    ``"identity"`` or ``"exp"``. Each is the canonical link of its loss, so the
+    gradient of the loss with respect to the pre-activations is ``prediction -
+    target``."""
+    return _OUTPUT_FUNCTIONS[name]
+
+
+_OUTPUT_FUNCTIONS = {
+    "softmax": lambda Z: ops_of(Z).softmax(Z),
+    "logistic": lambda Z: ops_of(Z).expit(Z),
     "identity": lambda Z: Z,
-    "exp": np.exp,
+    "exp": lambda Z: ops_of(Z).exp(Z),
 }
-"""The output layer's link from the last layer's pre-activations to predictions
-(``out_activation_``): each is the canonical link of its loss, so the gradient of
-the loss with respect to the pre-activations is ``prediction - target``."""
 
 
-def _softmax_rows(Z, y, delta):
+def _softmax_rows(ops, Z, y, delta):
     # log-sum-exp by hand: scipy's logsumexp costs more in Python overhead
     # than the arithmetic on these (n, n_classes) arrays
-    rows = np.arange(Z.shape[0])
-    zmax = Z.max(axis=1, keepdims=True)
-    np.subtract(Z, zmax, out=delta)
-    np.exp(delta, out=delta)
-    total = delta.sum(axis=1, keepdims=True)
-    losses = (np.log(total) + zmax)[:, 0] - Z[rows, y]
+    xp = ops.xp
+    zmax = xp.max(Z, axis=1, keepdims=True)
+    delta = ops.subtract(Z, zmax, out=delta)
+    delta = ops.exp(delta, out=delta)
+    total = xp.sum(delta, axis=1, keepdims=True)
+    losses = (xp.log(total) + zmax)[:, 0] - xp.take_along_axis(
+        Z, y[:, None], axis=1)[:, 0]
     delta /= total
-    delta[rows, y] -= 1
-    return losses
+    delta -= ops.one_hot(y, Z.shape[1], Z.dtype)
+    return losses, delta
 
 
-def _logistic_rows(Z, Y, delta):
+def _logistic_rows(ops, Z, Y, delta):
     # -log p(y|z) = log(1 + e^z) - y z per label, summed over labels
-    Y = Y.reshape(Z.shape)
-    losses = np.logaddexp(0, Z).sum(axis=1) - np.einsum("ij,ij->i", Y, Z)
-    expit(Z, out=delta)
+    Y = ops.xp.astype(ops.xp.reshape(Y, Z.shape), Z.dtype)
+    losses = ops.xp.sum(ops.softplus(Z), axis=1) - ops.rowdot(Y, Z)
+    delta = ops.expit(Z, out=delta)
     delta -= Y
-    return losses
+    return losses, delta
 
 
-def _squared_rows(Z, Y, delta):
-    np.subtract(Z, Y.reshape(Z.shape), out=delta)
-    return 0.5 * np.einsum("ij,ij->i", delta, delta)
+def _squared_rows(ops, Z, Y, delta):
+    delta = ops.subtract(Z, ops.xp.reshape(Y, Z.shape), out=delta)
+    return 0.5 * ops.rowdot(delta, delta), delta
 
 
-def _poisson_rows(Z, Y, delta):
+def _poisson_rows(ops, Z, Y, delta):
     # half the Poisson deviance of the mean exp(z): exp(z) - y z + y log y - y
-    Y = Y.reshape(Z.shape)
-    np.exp(Z, out=delta)
-    losses = (delta + xlogy(Y, Y) - Y - Y * Z).sum(axis=1)
+    Y = ops.xp.reshape(Y, Z.shape)
+    delta = ops.exp(Z, out=delta)
+    losses = ops.xp.sum(delta + ops.xlogy(Y, Y) - Y - Y * Z, axis=1)
     delta -= Y
-    return losses
+    return losses, delta
 
 
 _ROW_LOSSES = {
@@ -154,10 +159,11 @@ _ROW_LOSSES = {
 
 
 def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
-    """Mean loss of the targets ``y`` given the last layer's pre-activations.
+    """``(mean loss, delta)`` of the targets ``y`` given the last layer's
+    pre-activations.
 
-    ``output`` is the output activation (a key of :data:`OUTPUT_FUNCTIONS`) and
-    names the loss it is the canonical link of: ``"softmax"`` -- cross-entropy of
+    ``output`` is the output activation (see :func:`output_function`) and names
+    the loss it is the canonical link of: ``"softmax"`` -- cross-entropy of
     integer class indices ``y``; ``"logistic"`` -- binary cross-entropy summed
     over the columns (one column of 0/1 labels for two classes, or a multilabel
     indicator matrix); ``"identity"`` -- half the squared error summed over the
@@ -165,16 +171,17 @@ def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
     default is the classifier's: ``"logistic"`` for one column, else
     ``"softmax"``.
 
-    Writes ``prediction - y`` (the gradient of each row's loss with respect to
-    its pre-activations, unweighted) into ``delta`` and returns the mean loss
-    over the rows, weighted by ``sample_weight`` if given.
+    ``delta`` (written into where the namespace allows) is ``prediction - y``:
+    the gradient of each row's loss with respect to its pre-activations,
+    unweighted. The mean loss over the rows, weighted by ``sample_weight`` if
+    given, is a float for numpy and a 0-d float64 array on the data's device
+    otherwise (no transfer to the host).
     """
     if output is None:
         output = "logistic" if logits.shape[1] == 1 else "softmax"
-    losses = _ROW_LOSSES[output](logits, y, delta)
-    if sample_weight is None:
-        return float(losses.sum()) / logits.shape[0]
-    return float(np.dot(sample_weight, losses)) / float(sample_weight.sum())
+    ops = ops_of(logits)
+    losses, delta = _ROW_LOSSES[output](ops, logits, y, delta)
+    return ops.mean_loss(losses, sample_weight), delta
 
 
 def l2_penalty(sum_of_squares, alpha, n):
@@ -188,54 +195,70 @@ def l2_penalty(sum_of_squares, alpha, n):
 def loss_and_gradients(
     activations, y, coefs, intercepts, activation, alpha, deltas, coef_grads,
     intercept_grads, scratch=None, *, output=None, sample_weight=None, dropout=None,
+    report=1.0,
 ):
-    """Forward, loss and backward for one batch; gradients written in place.
+    """Forward, loss and backward for one batch: the gradients in
+    ``coef_grads`` and ``intercept_grads`` (lists whose entries are set).
 
     The loss is ``mean loss + 0.5 * alpha * sum(||W||^2) / n`` (the convention
     of scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, so ``alpha`` means
     the same); with ``sample_weight`` the mean is weighted and ``n`` is the sum
     of the weights. ``output`` names the output activation and loss (see
-    :func:`output_loss_delta`). ``deltas[i]`` has the shape of layer ``i``'s
-    pre-activations, ``(n, coefs[i].shape[1])``, and ``scratch[i]`` (a work
-    buffer) that of ``activations[i + 1]``; the two shapes differ only for
+    :func:`output_loss_delta`); ``report`` scales the mean loss in the returned
+    value (``MLPRegressor`` reports the squared error averaged over the outputs,
+    while the gradient is that of their sum). ``deltas[i]`` has the shape of
+    layer ``i``'s pre-activations, ``(n, coefs[i].shape[1])``, and ``scratch[i]``
+    (a work buffer) that of ``activations[i + 1]``; the two shapes differ only for
     maxout layers, whose pre-activations the forward pass keeps in ``deltas``.
     ``dropout = (masks, dropped)`` trains the thinned network of the given masks
     (see :func:`forward`): the gradient is that of the network with those units
-    removed and the kept ones scaled by ``1 / (1 - p)``. (Fine-tuning passes
-    ``alpha=0`` and lets the optimiser add the L2 term chunk by chunk, see
-    ``sk_dbn._finetune``.)
+    removed and the kept ones scaled by ``1 / (1 - p)``.
+
+    Returns ``(loss, sum_of_squares)``: the loss (a float for numpy, a 0-d
+    array on the device otherwise) and ``sum(||W||^2)`` of the weights it was
+    taken at.
     """
     forward(activations, coefs, intercepts, activation, pre=deltas, dropout=dropout)
     # the input each layer saw: the dropped-out outputs with dropout
     inputs = activations if dropout is None else [activations[0], *dropout[1]]
+    ops = ops_of(coefs[0])
     n = activations[0].shape[0]
-    loss = output_loss_delta(activations[-1], y, deltas[-1], sample_weight, output)
-    dtype = deltas[-1].dtype
+    loss, deltas[-1] = output_loss_delta(activations[-1], y, deltas[-1],
+                                         sample_weight, output)
+    loss = report * loss
     if sample_weight is None:
-        deltas[-1] *= dtype.type(1.0 / n)
+        deltas[-1] *= ops.scalar(1.0 / n, deltas[-1])
     else:
-        n = float(sample_weight.sum())
-        deltas[-1] *= (sample_weight / n).astype(dtype, copy=False)[:, None]
+        n = ops.xp.sum(sample_weight)
+        deltas[-1] *= ops.xp.astype(sample_weight / n, deltas[-1].dtype)[:, None]
+    squares = sum(ops.sum_squares(W) for W in coefs) if alpha else 0.0
     if alpha:
-        loss += l2_penalty(sum(float(np.vdot(W, W)) for W in coefs), alpha, n)
-    ones = np.ones(activations[0].shape[0], dtype=dtype)  # column sums as a GEMV
+        loss = loss + l2_penalty(squares, alpha, n)
+    ones = ops.xp.ones(activations[0].shape[0], dtype=deltas[-1].dtype,
+                       device=_device(deltas[-1]))
     for i in range(len(coefs) - 1, -1, -1):
         A, delta = inputs[i], deltas[i]
-        if sp.issparse(A):
-            coef_grads[i][...] = A.T @ delta
-        else:
-            np.dot(A.T, delta, out=coef_grads[i])
+        coef_grads[i] = ops.matmul(A.T, delta, out=coef_grads[i])
         if alpha:
-            axpy(alpha / n, coefs[i], coef_grads[i])
-        np.dot(ones, delta, out=intercept_grads[i])
+            coef_grads[i] = ops.axpy(ops.scalar(alpha / n, coefs[i]), coefs[i],
+                                     coef_grads[i])
+        # column sums as a GEMV
+        intercept_grads[i] = ops.matmul(ones, delta, out=intercept_grads[i])
         if i > 0:
-            activation.backward(activations[i], delta, coefs[i], deltas[i - 1],
-                                None if scratch is None else scratch[i - 1])
+            deltas[i - 1] = activation.backward(
+                activations[i], delta, coefs[i], deltas[i - 1],
+                None if scratch is None else scratch[i - 1])
             if dropout is not None:  # the mask of a unit covers all its pieces
                 mask = dropout[0][i - 1]
-                below = deltas[i - 1].reshape(mask.shape[0], -1, mask.shape[1])
-                below *= mask[:, None, :]
-    return loss
+                below = ops.xp.reshape(deltas[i - 1],
+                                       (mask.shape[0], -1, mask.shape[1]))
+                below = ops.multiply(below, mask[:, None, :], out=below)
+                deltas[i - 1] = ops.xp.reshape(below, deltas[i - 1].shape)
+    return loss, squares
+
+
+def _device(a):
+    return getattr(a, "device", None)
 
 
 class BackpropWorkspace:
@@ -243,52 +266,60 @@ class BackpropWorkspace:
 
     Holds the input batch (dense ``X``), each layer's activations, deltas
     (pre-activation width, see :func:`loss_and_gradients`) and a scratch buffer,
-    at ``batch_size`` rows; :meth:`batch` returns views for the rows of one
-    batch, so a fit allocates them once. A hidden layer's output width is the
-    next layer's ``fan_in``.
+    at ``batch_size`` rows, in the weights' namespace and on their device;
+    :meth:`batch` returns views for the rows of one batch, so a numpy fit
+    allocates them once (other namespaces get new arrays from each operation,
+    and these buffers are only their starting shapes). A hidden layer's output
+    width is the next layer's ``fan_in``.
     """
 
     def __init__(self, batch_size, X, coefs, dropout=0.0):
-        dtype = coefs[0].dtype
+        ops = self.ops = ops_of(coefs[0])
+        dtype, device = coefs[0].dtype, _device(coefs[0])
+
+        def empty(*shape):
+            return ops.empty(shape, dtype, device)
+
         self.batch_size = batch_size
         pre_widths = [W.shape[1] for W in coefs]
         widths = [W.shape[0] for W in coefs[1:]] + pre_widths[-1:]
-        self.x = None if sp.issparse(X) else np.empty((batch_size, X.shape[1]), dtype)
-        self.activations = [np.empty((batch_size, w), dtype) for w in widths]
-        self.deltas = [np.empty((batch_size, w), dtype) for w in pre_widths]
-        self.scratch = [np.empty((batch_size, w), dtype) for w in widths]
-        self.grads = [np.empty_like(W) for W in coefs] + [
-            np.empty(w, dtype) for w in pre_widths
-        ]
+        self.x = None if not ops.dense(X) else empty(batch_size, X.shape[1])
+        self.activations = [empty(batch_size, w) for w in widths]
+        self.deltas = [empty(batch_size, w) for w in pre_widths]
+        self.scratch = [empty(batch_size, w) for w in widths]
+        self.grads = [empty(*W.shape) for W in coefs] + [empty(w) for w in pre_widths]
         self.dropout = dropout
         hidden = widths[:-1] if dropout else []
-        self.masks = [np.empty((batch_size, w), dtype) for w in hidden]
-        self.dropped = [np.empty((batch_size, w), dtype) for w in hidden]
+        self.masks = [empty(batch_size, w) for w in hidden]
+        self.dropped = [empty(batch_size, w) for w in hidden]
 
     def batch(self, X, idx):
-        """``(activations, deltas, scratch)`` for rows ``idx`` of ``X``."""
+        """``(activations, deltas, scratch)`` for rows ``idx`` (an integer array
+        of ``X``'s namespace) of ``X``."""
         n = idx.shape[0]
-        A0 = X[idx] if self.x is None else np.take(X, idx, axis=0, out=self.x[:n])
+        A0 = self.ops.take(X, idx, out=None if self.x is None else self.x[:n, ...])
         return (
-            [A0] + [a[:n] for a in self.activations],
-            [d[:n] for d in self.deltas],
-            [s[:n] for s in self.scratch],
+            [A0] + [a[:n, ...] for a in self.activations],
+            [d[:n, ...] for d in self.deltas],
+            [s[:n, ...] for s in self.scratch],
         )
 
-    def draw_dropout(self, n, rng):
+    def draw_dropout(self, n, draws):
         """Fresh inverted-dropout masks for a batch of ``n`` rows, as
         ``(masks, dropped)`` for :func:`loss_and_gradients` (None without
         dropout): each unit is kept with probability ``1 - dropout``, and a kept
-        unit's output is scaled by ``1 / (1 - dropout)``."""
+        unit's output is scaled by ``1 / (1 - dropout)``. ``draws`` is the fit's
+        generator on the data's device (:func:`sk_dbn._rng.device_draws`)."""
         if not self.dropout:
             return None
-        keep = 1.0 - self.dropout
-        masks = [m[:n] for m in self.masks]
-        for m in masks:
-            rng.random(out=m, dtype=m.dtype)
-            np.less(m, m.dtype.type(keep), out=m)
-            m *= m.dtype.type(1.0 / keep)
-        return masks, [d[:n] for d in self.dropped]
+        ops, keep = self.ops, 1.0 - self.dropout
+        masks = []
+        for m in self.masks:
+            m = draws.uniform(m[:n, ...])
+            m = ops.less(m, ops.scalar(keep, m), out=m)
+            m *= ops.scalar(1.0 / keep, m)
+            masks.append(m)
+        return masks, [d[:n, ...] for d in self.dropped]
 
 
 def iter_forward(X, coefs, intercepts, activations, chunk_size=2048):
@@ -298,7 +329,7 @@ def iter_forward(X, coefs, intercepts, activations, chunk_size=2048):
     so the memory used does not grow with ``n_samples``.
     """
     for start in range(0, X.shape[0], chunk_size):
-        A = X[start : start + chunk_size]
+        A = ops_of(coefs[0]).rows(X, start, start + chunk_size)
         outputs = []
         for W, b, act in zip(coefs, intercepts, activations):
             A = forward_layer(A, W, b, act)
@@ -313,10 +344,12 @@ def forward_chunked(X, coefs, intercepts, activations, chunk_size=2048):
     output itself is bounded by ``chunk_size`` times the widest layer, whatever
     ``n_samples``.
     """
+    ops = ops_of(coefs[0])
     width = coefs[-1].shape[1] // activations[-1].width_factor
-    out = np.empty((X.shape[0], width), dtype=coefs[0].dtype)
+    out = ops.empty((X.shape[0], width), coefs[0].dtype, _device(coefs[0]))
     start = 0
     for outputs in iter_forward(X, coefs, intercepts, activations, chunk_size):
-        out[start : start + outputs[-1].shape[0]] = outputs[-1]
-        start += outputs[-1].shape[0]
+        stop = start + outputs[-1].shape[0]
+        out[start:stop, ...] = outputs[-1]
+        start = stop
     return out

@@ -1,24 +1,21 @@
 """Stochastic gradient descent (momentum, Nesterov) and Adam, updating in place.
 
-An optimizer's state (velocities, moments, step count) lives in a plain ``dict`` of
-lists of arrays, so an estimator can keep it as fitted state that pickle, joblib and
-skops round-trip; ``update(params, grads)`` changes ``params`` and the state in
-place, allocating nothing.
+The updates are scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer`` formulas,
+written with the in-place operators of the parameters' namespace. An optimizer's
+state (velocities, moments, step count) lives in a plain ``dict`` of lists of
+arrays, so an estimator can keep it as fitted state that pickle, joblib and skops
+round-trip; ``update(params, grads)`` changes ``params`` and the state in place.
 
-The element-wise updates are memory-bound (a dozen passes over every weight), so
-they run over cache-sized chunks (:mod:`sk_dbn._inplace`), with the L2 term and
-the sums of squares that the loss and ``gradient_norms_`` need taken while each
-chunk is in cache: on the 784-500-500-10 benchmark (batch 100, float32) a plain
-numpy version of the fine-tuning epoch (one pass per operation, the L2 term and
-the norms as separate passes) measured 1.59x ``MLPClassifier`` against 2.09x
-for this one, in the same session. Fine-tuning (SGD or Adam) and contrastive
-divergence (SGD with momentum) share them.
+For numpy the update walks cache-sized chunks of each array
+(:meth:`sk_dbn._ops.NumpyOps.chunks`), so its passes over a chunk run while it
+is in cache; other namespaces update whole arrays. Fine-tuning (SGD or Adam)
+and contrastive divergence (SGD with momentum) share them.
 """
 
-import numpy as np
+import math
 
 from ._base import writeable
-from ._inplace import chunks, scratch_for
+from ._ops import ops_of
 
 
 class _Optimizer:
@@ -47,25 +44,6 @@ class _Optimizer:
         if verbose:
             print(message + " Stopping.")
         return True
-
-    def _chunks(self, arrays, k, decay, sums):
-        """Chunks of ``arrays = (p, g, ...)``, each made ready before the step.
-
-        While a chunk is in cache: ``g += decay[k] * p`` (an L2 term folded in
-        here rather than in a separate pass), and the sums of squares of ``g``
-        (after that) and of ``p`` (before the step) added to ``sums[k]``.
-        """
-        c = 0 if decay is None else arrays[0].dtype.type(decay[k])
-        for chunk in chunks(*arrays):
-            p, g = chunk[0], chunk[1]
-            if c:
-                s = self._scratch[: p.shape[0]]
-                np.multiply(p, c, out=s)
-                g += s
-            if sums is not None:
-                sums[k, 0] += np.dot(g, g)
-                sums[k, 1] += np.dot(p, p)
-            yield chunk
 
 
 class SGD(_Optimizer):
@@ -96,12 +74,12 @@ class SGD(_Optimizer):
         self.schedule = schedule
         self.power_t = power_t
         if state is None or "velocity" not in state:
-            state, time_step = {"velocity": [np.zeros_like(p) for p in params]}, 0
+            xp = ops_of(params[0]).xp
+            state, time_step = {"velocity": [xp.zeros_like(p) for p in params]}, 0
         state["velocity"] = writeable(state["velocity"])
         state.setdefault("divisions", 0)
         self.state = state
         self.time_step = time_step
-        self._scratch = scratch_for(params)
 
     @property
     def learning_rate(self):
@@ -127,30 +105,22 @@ class SGD(_Optimizer):
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
 
-    def update(self, params, grads, decay=None, sums=None):
-        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``.
-
-        With ``learning_rate=1`` the caller has folded the step size into
-        ``grads`` (and ``decay``), and the step skips one pass over the weights.
-        """
-        f = params[0].dtype.type
-        lr, mom = f(self.learning_rate), f(self.momentum)
-        for k, arrays in enumerate(zip(params, grads, self.state["velocity"])):
-            for p, g, v in self._chunks(arrays, k, decay, sums):
-                if not mom:  # v = -lr g; p += v: two passes
-                    np.multiply(g, -lr, out=v)
-                    p += v
-                    continue
-                s = self._scratch[: p.shape[0]]
-                step = g if lr == 1 else np.multiply(g, lr, out=s)
-                v *= mom
-                v -= step
+    def update(self, params, grads):
+        """One step. With ``learning_rate=1`` the caller has folded the step size
+        into ``grads``, and the step skips a pass over them."""
+        ops = ops_of(params[0])
+        lr = self.learning_rate
+        for p, g, v in zip(params, grads, self.state["velocity"]):
+            mom = ops.scalar(self.momentum, p)
+            for pc, gc, vc in ops.chunks(p, g, v):
+                step = gc if lr == 1 else ops.scalar(lr, gc) * gc
+                vc *= mom
+                vc -= step
                 if self.nesterov:
-                    p -= step
-                    np.multiply(v, mom, out=s)
-                    p += s
+                    pc -= step
+                    pc += mom * vc
                 else:
-                    p += v
+                    pc += vc
 
 
 class Adam(_Optimizer):
@@ -159,14 +129,6 @@ class Adam(_Optimizer):
     ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
     ``p <- p - lr_t m / (sqrt(v) + eps)`` with
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``.
-
-    The moments are stored divided by ``1 - b1`` and ``1 - b2``
-    (``state["m"] = m / (1 - b1)``, ``state["v"] = v / (1 - b2)``; the divisors are
-    kept as ``state["m_scale"]``, ``state["v_scale"]``): then
-    ``m' <- b1 m' + g`` and ``v' <- b2 v' + g^2`` take two passes less over the
-    weights per step, and ``p <- p - lr' m' / (sqrt(v') + eps')`` with
-    ``lr' = lr_t (1 - b1) / sqrt(1 - b2)``, ``eps' = eps / sqrt(1 - b2)`` is the
-    same step up to rounding.
     """
 
     _arrays = ("m", "v")
@@ -178,54 +140,46 @@ class Adam(_Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         if state is None or "m" not in state:
+            xp = ops_of(params[0]).xp
             state = {
                 "t": 0,
-                "m": [np.zeros_like(p) for p in params],
-                "v": [np.zeros_like(p) for p in params],
+                "m": [xp.zeros_like(p) for p in params],
+                "v": [xp.zeros_like(p) for p in params],
             }
         state["m"], state["v"] = writeable(state["m"]), writeable(state["v"])
-        # moments saved under other betas (set_params between partial_fit calls)
-        # are brought to this optimizer's scale
-        for key, scale in (("m", 1 - beta_1), ("v", 1 - beta_2)):
-            old = state.get(f"{key}_scale", scale)
-            if old != scale:
+        # a model saved by sk_dbn 0.1.0 kept the moments divided by 1 - beta
+        for key in ("m", "v"):
+            scale = state.pop(f"{key}_scale", None)
+            if scale is not None:
                 for a in state[key]:
-                    a *= a.dtype.type(old / scale)
-            state[f"{key}_scale"] = scale
+                    a *= ops_of(a).scalar(scale, a)
         self.state = state
-        self._scratch = scratch_for(params)
 
-    def update(self, params, grads, decay=None, sums=None):
-        """One step; see :meth:`_Optimizer._chunks` for ``decay`` and ``sums``."""
+    def update(self, params, grads):
+        """One step."""
+        ops = ops_of(params[0])
         self.state["t"] += 1
         t, b1, b2 = self.state["t"], self.beta_1, self.beta_2
-        f = params[0].dtype.type
-        lr = f(self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t)
-               * (1 - b1) / np.sqrt(1 - b2))
-        eps = f(self.epsilon / np.sqrt(1 - b2))
-        b1, b2 = f(b1), f(b2)
-        for k, arrays in enumerate(
-            zip(params, grads, self.state["m"], self.state["v"])
-        ):
-            for p, g, m, v in self._chunks(arrays, k, decay, sums):
-                s = self._scratch[: p.shape[0]]
-                m *= b1  # m' <- b1 m' + g
-                m += g
-                np.multiply(g, g, out=s)  # v' <- b2 v' + g^2
-                v *= b2
-                v += s
-                np.sqrt(v, out=s)  # p <- p - lr' m' / (sqrt(v') + eps')
-                s += eps
-                np.divide(m, s, out=s)
-                s *= lr
-                p -= s
+        lr = self.learning_rate * math.sqrt(1 - b2**t) / (1 - b1**t)
+        for p, g, m, v in zip(params, grads, self.state["m"], self.state["v"]):
+            s = ops.scalar
+            for pc, gc, mc, vc in ops.chunks(p, g, m, v):
+                mc *= s(b1, mc)  # m <- b1 m + (1 - b1) g
+                mc += s(1 - b1, gc) * gc
+                vc *= s(b2, vc)  # v <- b2 v + (1 - b2) g^2
+                vc += s(1 - b2, gc) * (gc * gc)
+                u = s(lr, mc) * mc  # p <- p - lr m / (sqrt(v) + eps)
+                u /= ops.sqrt(vc) + s(self.epsilon, vc)
+                pc -= u
 
 
-def make_optimizer(solver, params, state, est, time_step=0):
-    """The optimizer ``solver`` of estimator ``est``, resuming ``state`` if given
-    (``time_step``: the samples seen by the fits before)."""
+def make_optimizer(solver, params, state, *, learning_rate_init, momentum=0.9,
+                   nesterovs_momentum=True, learning_rate="constant", power_t=0.5,
+                   beta_1=0.9, beta_2=0.999, epsilon=1e-8, time_step=0):
+    """The optimizer ``solver`` (``"sgd"`` or ``"adam"``) with scikit-learn's
+    hyperparameters, resuming ``state`` if given (``time_step``: the samples
+    seen by the fits before)."""
     if solver == "adam":
-        return Adam(params, state, est.learning_rate_init, est.beta_1, est.beta_2,
-                    est.epsilon)
-    return SGD(params, state, est.learning_rate_init, est.momentum,
-               est.nesterovs_momentum, est.learning_rate, est.power_t, time_step)
+        return Adam(params, state, learning_rate_init, beta_1, beta_2, epsilon)
+    return SGD(params, state, learning_rate_init, momentum, nesterovs_momentum,
+               learning_rate, power_t, time_step)

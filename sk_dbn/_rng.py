@@ -1,8 +1,11 @@
-"""Random number generation: one ``numpy.random.Generator`` per fit."""
+"""Random number generation: one ``numpy.random.Generator`` per fit, and the
+generator of the data's namespace on its device (:func:`device_draws`)."""
 
 import numbers
 
 import numpy as np
+
+from .utils._sklearn import array_namespace, is_cupy_array, is_torch_array
 
 
 def check_generator(random_state, step=0):
@@ -31,3 +34,94 @@ def check_generator(random_state, step=0):
         f"random_state must be None, an int, a numpy Generator or RandomState; "
         f"got {random_state!r}"
     )
+
+
+class _NumpyDraws:
+    """Draws from the fit's numpy generator, into numpy buffers."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def uniform(self, out):
+        """Uniform [0, 1) numbers of ``out``'s shape and dtype (into ``out``)."""
+        return self.rng.random(out=out, dtype=out.dtype)
+
+    def normal(self, out):
+        """Standard normal numbers of ``out``'s shape and dtype (into ``out``)."""
+        return self.rng.standard_normal(out=out, dtype=out.dtype)
+
+
+class _TorchDraws:
+    """Draws from a ``torch.Generator`` on the data's device."""
+
+    def __init__(self, torch, device, seed):
+        self.torch = torch
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed)
+
+    def uniform(self, out):
+        return self.torch.rand(tuple(out.shape), generator=self.generator,
+                               dtype=out.dtype, device=out.device)
+
+    def normal(self, out):
+        return self.torch.randn(tuple(out.shape), generator=self.generator,
+                                dtype=out.dtype, device=out.device)
+
+
+class _CupyDraws:
+    """Draws from CuPy's generator on the data's device."""
+
+    def __init__(self, cupy, device, seed):
+        with device:
+            self.generator = cupy.random.default_rng(seed)
+        self.device = device
+
+    def uniform(self, out):
+        with self.device:
+            return self.generator.random(tuple(out.shape), dtype=out.dtype)
+
+    def normal(self, out):
+        with self.device:
+            return self.generator.standard_normal(tuple(out.shape), dtype=out.dtype)
+
+
+class _HostDraws:
+    """Draws on the host, moved to the device (a namespace without a generator
+    of its own, such as ``array_api_strict``)."""
+
+    def __init__(self, xp, seed):
+        self.xp = xp
+        self.rng = np.random.default_rng(seed)
+
+    def uniform(self, out):
+        return self.xp.asarray(self.rng.random(tuple(out.shape)), dtype=out.dtype,
+                               device=out.device)
+
+    def normal(self, out):
+        return self.xp.asarray(self.rng.standard_normal(tuple(out.shape)),
+                               dtype=out.dtype, device=out.device)
+
+
+def device_draws(rng, like):
+    """The random numbers of a fit on the device of the array ``like``.
+
+    For numpy data, the fit's generator ``rng`` itself (so seeded numpy fits draw
+    exactly what they always drew); for PyTorch a ``torch.Generator``, for CuPy
+    its generator, on the data's device; for any other namespace numbers drawn
+    on the host and moved. Each non-numpy generator is seeded by one draw of
+    ``rng``, so an int ``random_state`` gives the same numbers on the same
+    backend and device. ``uniform(out)`` and ``normal(out)`` return arrays of
+    ``out``'s shape, dtype and device (written into ``out`` for numpy).
+    """
+    if isinstance(like, np.ndarray):
+        return _NumpyDraws(rng)
+    seed = int(rng.integers(2**63 - 1))
+    if is_torch_array(like):
+        import torch
+
+        return _TorchDraws(torch, like.device, seed)
+    if is_cupy_array(like):
+        import cupy
+
+        return _CupyDraws(cupy, like.device, seed)
+    return _HostDraws(array_namespace(like), seed)

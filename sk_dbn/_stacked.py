@@ -26,6 +26,7 @@ from ._base import (
 )
 from ._generative import GenerativeMixin
 from ._network import forward_chunked
+from ._ops import numpy_dtype, to_device
 from ._rng import check_generator
 from ._standardize import add_rows
 from ._transaction import TrainingSession, divergence_causes, transaction
@@ -415,8 +416,10 @@ class StackedRBMTransformer(
     def _new_layer(self, i, A, sample_weight, n_hidden, visible_units, rng):
         """Training state of layer ``i`` over its input ``A`` (rows weighted by
         ``sample_weight``), weights from init."""
-        W = _draw_weights(self.init, A.shape[1], n_hidden, rng=rng, dtype=A.dtype,
-                         layer=i)
+        # drawn on the host (a seed gives the same weights on every backend),
+        # moved once to the data's device
+        W = to_device(_draw_weights(self.init, A.shape[1], n_hidden, rng=rng,
+                                    dtype=numpy_dtype(A.dtype), layer=i), A)
         below = visible_units if i == 0 else (
             "bernoulli" if self.hidden_units == "bernoulli" else "gaussian")
         return _rbm.new_layer(A, W, visible_units=below,

@@ -16,6 +16,8 @@ A layer is the training-state dict of :func:`sk_dbn._rbm.new_layer`; only its
 import numpy as np
 import scipy.sparse as sp
 
+from ._ops import numpy_dtype, ops_of, to_device, to_host
+
 MOMENT_CHUNK = 4096
 """Rows per chunk when accumulating the input moments in float64."""
 
@@ -37,39 +39,52 @@ def moments(A, sample_weight=None):
     return merge_moments(stats, A, sample_weight)
 
 
+def _chunks64(A, sample_weight=None):
+    """``(rows, weights)`` of ``A`` in float64 chunks of :data:`MOMENT_CHUNK`
+    rows, dense, on ``A``'s device (weights None without ``sample_weight``)."""
+    ops = ops_of(A)
+    for start in range(0, A.shape[0], MOMENT_CHUNK):
+        chunk = ops.rows(A, start, start + MOMENT_CHUNK)
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        chunk = ops.xp.astype(chunk, ops.float64(chunk))
+        w = None if sample_weight is None else ops.xp.astype(
+            ops.rows(sample_weight, start, start + MOMENT_CHUNK), chunk.dtype)
+        yield ops, chunk, w
+
+
 def merge_moments(stats, A, sample_weight=None):
-    """``stats`` updated with the rows of ``A`` (a new dict)."""
+    """``stats`` updated with the rows of ``A`` (a new dict). The sums of each
+    chunk are taken on ``A``'s device and combined on the host."""
     n, mean, m2 = stats["n"], stats["mean"].copy(), stats["m2"].copy()
     low, high = stats["min"].copy(), stats["max"].copy()
-    for start in range(0, A.shape[0], MOMENT_CHUNK):
-        chunk = A[start : start + MOMENT_CHUNK]
-        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        chunk = np.asarray(chunk, dtype=np.float64)
-        w = (np.ones(chunk.shape[0]) if sample_weight is None else np.asarray(
-            sample_weight[start : start + MOMENT_CHUNK], dtype=np.float64))
-        nb = float(w.sum())
+    for ops, chunk, w in _chunks64(A, sample_weight):
+        xp = ops.xp
+        if w is None:
+            w = xp.ones(chunk.shape[0], dtype=chunk.dtype,
+                        device=getattr(chunk, "device", None))
+        nb = float(xp.sum(w))
         mean_b = (w @ chunk) / nb
-        m2_b = w @ np.square(chunk - mean_b)
+        m2_b = to_host(w @ ((chunk - mean_b) ** 2))
+        mean_b = to_host(mean_b)
         total = n + nb
         delta = mean_b - mean
         mean += delta * (nb / total)
         m2 += m2_b + np.square(delta) * (n * nb / total)
         n = total
-        rows = chunk if sample_weight is None else chunk[w > 0]
+        rows = chunk if sample_weight is None else chunk[w > 0, ...]
         if rows.shape[0]:
-            np.minimum(low, rows.min(axis=0), out=low)
-            np.maximum(high, rows.max(axis=0), out=high)
+            np.minimum(low, to_host(xp.min(rows, axis=0)), out=low)
+            np.maximum(high, to_host(xp.max(rows, axis=0)), out=high)
     return {"n": n, "mean": mean, "m2": m2, "min": low, "max": high}
 
 
 def max_sq_norm(A, std):
     """The largest squared norm of a row of ``A`` standardised by ``std``."""
     largest = 0.0
-    for start in range(0, A.shape[0], MOMENT_CHUNK):
-        chunk = A[start : start + MOMENT_CHUNK]
-        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        Z = (np.asarray(chunk, dtype=np.float64) - std[0]) / std[1]
-        largest = max(largest, float(np.einsum("ij,ij->i", Z, Z).max()))
+    for ops, chunk, _ in _chunks64(A):
+        mean, scale = (ops.xp.astype(a, chunk.dtype) for a in std)
+        Z = (chunk - mean) / scale
+        largest = max(largest, float(ops.xp.max(ops.rowdot(Z, Z))))
     return largest
 
 
@@ -92,6 +107,7 @@ def standardization(layer):
     dtype = layer["W"].dtype
     # n is the sum of the sample weights, which can be below 1
     var = stats["m2"] / (stats["n"] if stats["n"] > 0 else 1.0)
+    dtype = numpy_dtype(dtype)
     if layer["shared_scale"]:
         scale = np.full_like(var, np.sqrt(var.mean()) or 1.0)
     else:
@@ -99,7 +115,9 @@ def standardization(layer):
         resolution = np.maximum(np.spacing(np.abs(stats["mean"]).astype(dtype)),
                                 np.finfo(dtype).tiny)
         scale[(stats["max"] == stats["min"]) | (scale <= resolution)] = 1.0
-    return stats["mean"].astype(dtype), scale.astype(dtype)
+    # on the host, as the moments; used on the layer's device
+    return (to_device(stats["mean"].astype(dtype), layer["W"]),
+            to_device(scale.astype(dtype), layer["W"]))
 
 
 def fold_standardization(W, b_hidden, b_visible, mean, scale):
@@ -154,11 +172,12 @@ def add_rows(layer, A, sample_weight=None):
 
 
 def load_rows(X, idx, out, std):
-    """Rows ``idx`` of dense or sparse ``X`` into ``out``, standardised by ``std``."""
+    """Rows ``idx`` of dense or sparse ``X``, standardised by ``std`` (into
+    ``out`` where the namespace allows)."""
     if sp.issparse(X):
         out[...] = X[idx].toarray()
     else:
-        np.take(X, idx, axis=0, out=out)
+        out = ops_of(X).take(X, idx, out=out)
     if std is not None:
         out -= std[0]
         out /= std[1]

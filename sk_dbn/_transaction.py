@@ -17,9 +17,10 @@ import contextlib
 
 import numpy as np
 
-from ._base import DivergenceError, all_finite
+from ._base import DivergenceError, all_finite, max_abs
 from ._fpenv import flush_denormals
 from ._interrupt import InterruptGuard, TrainingAborted
+from ._ops import numpy_dtype, to_host
 
 LARGE_INPUT = 1e6
 """``max |x|`` beyond which the scale of X is named as a cause of divergence:
@@ -108,10 +109,9 @@ def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None, y=None,
     :data:`LARGE_INPUT`. Otherwise every candidate is listed, the learning rate
     first.
     """
-    dtype = X.dtype
-    data = X.data if hasattr(X, "tocsr") else X
-    x_max = float(np.abs(data).max()) if data.size else 0.0
-    y_max = float(np.abs(y).max()) if y is not None and y.size else 0.0
+    dtype = numpy_dtype(X.dtype)
+    x_max = max_abs(X)
+    y_max = 0.0 if y is None else max_abs(y)
     lr_name, lr = learning_rate or (None, None)
     if y_max > np.sqrt(np.finfo(dtype).max):
         return [("", None, f"the scale of y (max |y| = {y_max:.3g}): its squared "
@@ -120,7 +120,8 @@ def divergence_causes(X, *, learning_rate, alpha=None, step_scale=None, y=None,
     causes = []
     if alpha is not None:
         name, value = alpha
-        mean_w = 1.0 if sample_weight is None else float(np.mean(sample_weight))
+        mean_w = (1.0 if sample_weight is None else
+                  float(to_host(sample_weight).mean()))
         per_row = value / mean_w
         overshoot = (step_scale is not None and lr is not None and lr <= 1
                      and step_scale * per_row > 2)

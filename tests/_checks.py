@@ -48,7 +48,7 @@ def full_batch_gradients(clf, X, y, alpha):
     widths = [W.shape[1] for W in coefs]
     coef_grads = [np.empty_like(W) for W in coefs]
     intercept_grads = [np.empty_like(b) for b in intercepts]
-    loss = loss_and_gradients(
+    loss, _ = loss_and_gradients(
         [X] + [np.empty((n, w), dtype=X.dtype) for w in widths],
         np.searchsorted(clf.classes_, y), coefs, intercepts,
         clf._hidden_activation(), alpha,

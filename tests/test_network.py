@@ -15,7 +15,6 @@ from sk_dbn._activations import (
     piece,
 )
 from sk_dbn._network import (
-    OUTPUT_FUNCTIONS,
     BackpropWorkspace,
     affine,
     check_widths,
@@ -25,6 +24,7 @@ from sk_dbn._network import (
     logits_to_log_proba,
     logits_to_proba,
     loss_and_gradients,
+    output_function,
     output_loss_delta,
 )
 from sk_dbn._optimizers import SGD, Adam
@@ -468,7 +468,7 @@ def test_output_loss_delta(n_out):
     n_classes = 2 if n_out == 1 else n_out
     y = np.arange(n) % n_classes
     delta = np.empty_like(logits)
-    loss = output_loss_delta(logits, y, delta)
+    loss, _ = output_loss_delta(logits, y, delta)
     proba = logits_to_proba(logits)
     onehot = np.eye(n_classes)[y]
     np.testing.assert_allclose(loss, -np.mean(np.log(proba[np.arange(n), y])),
@@ -484,7 +484,7 @@ def test_output_loss_is_finite_for_confident_wrong_logits(n_out):
     y = np.zeros(2, dtype=np.intp)  # always the class with logit -1000
     delta = np.empty_like(logits)
     with np.errstate(over="raise", invalid="raise"):
-        loss = output_loss_delta(logits, y, delta)
+        loss, _ = output_loss_delta(logits, y, delta)
     np.testing.assert_allclose(loss, 2000.0 if n_out > 1 else 1000.0, rtol=1e-12)
     assert np.all(np.isfinite(delta))
 
@@ -516,7 +516,7 @@ def _grads(X, y, coefs, intercepts, activation, alpha, dtype=np.float64, *,
     cg = [np.empty_like(W) for W in coefs]
     ig = [np.empty_like(b) for b in intercepts]
     acts = [X, *buffers(n, coefs, dtype)]
-    loss = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
+    loss, _ = loss_and_gradients(acts, y, coefs, intercepts, activation, alpha,
                               pre_buffers(n, coefs, dtype), cg, ig,
                               buffers(n, coefs, dtype), output=output,
                               sample_weight=sample_weight)
@@ -670,28 +670,43 @@ def test_adam_matches_reference():
     assert opt.state["t"] == 6
     for got, want in zip(params, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
-    # the moments are stored divided by (1 - beta)
-    assert opt.state["m_scale"] == 1 - 0.8 and opt.state["v_scale"] == 1 - 0.95
-    stored = [m * opt.state["m_scale"] for m in opt.state["m"]] + [
-        v * opt.state["v_scale"] for v in opt.state["v"]]
-    for got, want in zip(stored, ms + vs):
+    # the moments are scikit-learn's
+    for got, want in zip(opt.state["m"] + opt.state["v"], ms + vs):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
-def test_adam_state_from_other_betas_is_rescaled():
-    """Saved moments keep their meaning when beta_1/beta_2 change between calls."""
+def test_adam_matches_scikit_learns_optimizer_bit_for_bit():
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    rng = np.random.default_rng(26)
+    params, grads_seq = _params_and_grads(rng, n_steps=4, large=True)
+    ref = [p.copy() for p in params]
+    theirs = AdamOptimizer(ref, learning_rate_init=0.01)
+    ours = Adam(params, None, 0.01)
+    for grads in grads_seq:
+        theirs.update_params(ref, [g.copy() for g in grads])
+        ours.update(params, grads)
+    for a, b in zip(params, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adam_state_saved_by_0_1_0_is_converted():
+    """sk_dbn 0.1.0 stored the moments divided by (1 - beta), with the divisors:
+    a partial_fit after loading such a model continues the same trajectory."""
     rng = np.random.default_rng(25)
     params, grads_seq = _params_and_grads(rng, n_steps=2)
-    opt = Adam(params, None, 0.01, beta_1=0.9, beta_2=0.999)
+    straight = [p.copy() for p in params]
+    opt = Adam(straight, None, 0.01)
+    for grads in grads_seq:
+        opt.update(straight, grads)
+    opt = Adam(params, None, 0.01)
     opt.update(params, grads_seq[0])
-    m = [a * opt.state["m_scale"] for a in opt.state["m"]]
-    v = [a * opt.state["v_scale"] for a in opt.state["v"]]
-    opt = Adam(params, opt.state, 0.01, beta_1=0.5, beta_2=0.9)
-    assert opt.state["m_scale"] == 0.5 and opt.state["v_scale"] == 1 - 0.9
-    for got, want in zip(opt.state["m"], m):
-        np.testing.assert_allclose(got * 0.5, want, rtol=1e-15)
-    for got, want in zip(opt.state["v"], v):
-        np.testing.assert_allclose(got * (1 - 0.9), want, rtol=1e-15)
+    old = {"t": 1, "m_scale": 0.1, "v_scale": 0.001,
+           "m": [m / 0.1 for m in opt.state["m"]],
+           "v": [v / 0.001 for v in opt.state["v"]]}
+    Adam(params, old, 0.01).update(params, grads_seq[1])
+    for got, want in zip(params, straight):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
 def test_adam_first_step_moves_every_parameter_by_learning_rate():
@@ -876,9 +891,9 @@ def test_output_loss_delta_is_prediction_minus_target(output):
     Y, w = _targets(output, n, n_out, rng), _weights(n, rng)
     onehot = np.eye(n_out)[Y] if output == "softmax" else Y
     P = reference_output(output, Z)
-    np.testing.assert_allclose(OUTPUT_FUNCTIONS[output](Z.copy()), P, rtol=1e-12)
+    np.testing.assert_allclose(output_function(output)(Z.copy()), P, rtol=1e-12)
     delta = np.empty_like(Z)
-    loss = output_loss_delta(Z, Y, delta, sample_weight=w, output=output)
+    loss, _ = output_loss_delta(Z, Y, delta, sample_weight=w, output=output)
     np.testing.assert_allclose(delta, P - onehot, rtol=1e-10, atol=1e-14)
     # per-row losses from textbook formulas, summed over the outputs
     if output == "identity":
@@ -890,7 +905,7 @@ def test_output_loss_delta_is_prediction_minus_target(output):
     else:
         rows = -np.log(P[np.arange(n), Y])
     np.testing.assert_allclose(loss, np.dot(w, rows) / w.sum(), rtol=1e-12)
-    unweighted = output_loss_delta(Z, Y, np.empty_like(Z), output=output)
+    unweighted, _ = output_loss_delta(Z, Y, np.empty_like(Z), output=output)
     np.testing.assert_allclose(unweighted, rows.mean(), rtol=1e-12)
 
 

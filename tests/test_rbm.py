@@ -16,6 +16,7 @@ from sklearn.neural_network import BernoulliRBM
 
 from sk_dbn import StackedRBMTransformer, _likelihood, _rbm, _standardize
 from sk_dbn._base import copy_arrays
+from sk_dbn._rng import device_draws
 
 N_VISIBLE, N_HIDDEN = 6, 3
 def _free_energy(V, W, b_h, b_v):
@@ -75,18 +76,23 @@ def _relative_error(estimate, exact):
 def _cd(data, W, b_h, b_v, k, seed=0, chain=None, visible_units="bernoulli",
         hidden_units="bernoulli"):
     n = len(data)
-    ws = _rbm.CDWorkspace(n, W.shape[0], W.shape[1], W.dtype)
+    ws = _rbm.CDWorkspace(n, W.shape[0], W.shape[1], like=W)
     ws.V[:n] = data
     return _cd_gradient(ws, n, W, b_h, b_v, k=k, chain=chain,
-                        rng=np.random.default_rng(seed),
+                        draws=_draws(np.random.default_rng(seed)),
                         visible_units=visible_units, hidden_units=hidden_units)
+
+
+def _draws(rng):
+    """The numpy generator ``rng`` as the RBM code draws from it."""
+    return device_draws(rng, np.empty(0))
 
 
 def _cd_gradient(ws, n, W, b_h, b_v, **gibbs):
     """Copies of the CD-k estimate of the log-likelihood gradient for the batch
     in ``ws.V[:n]``: the Gibbs phases, then their statistics over ``n`` rows."""
-    _rbm.gibbs_phases(ws, n, W, b_h, b_v, **gibbs)
-    return [g.copy() for g in _rbm.cd_statistics(ws, n, 1.0 / n)]
+    V, H = _rbm.gibbs_phases(ws, ws.V[:n], W, b_h, b_v, **gibbs)
+    return [g.copy() for g in _rbm.cd_statistics(ws, V, H, 1.0 / n)]
 
 
 # ------------------------------------------------------------------ exact formulas
@@ -179,7 +185,7 @@ def test_sample_hidden_bernoulli():
     P = np.tile(np.array([0.0, 0.1, 0.5, 0.9, 1.0]), (n, 1))
     out = np.empty_like(P)
     noise = np.empty_like(P)
-    _rbm.sample_hidden(P, None, "bernoulli", rng, noise, out=out)
+    _rbm.sample_hidden(P, None, "bernoulli", _draws(rng), noise, out=out)
     assert set(np.unique(out)) <= {0.0, 1.0}
     freq = out.mean(axis=0)
     sigma = np.sqrt(P[0] * (1 - P[0]) / n)
@@ -194,7 +200,7 @@ def test_sample_hidden_nrelu():
     z = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
     Z = np.tile(z, (n, 1))
     out, noise = np.empty_like(Z), np.empty_like(Z)
-    _rbm.sample_hidden(None, Z, "relu", rng, noise, out=out)
+    _rbm.sample_hidden(None, Z, "relu", _draws(rng), noise, out=out)
     assert np.all(out >= 0)
     s = np.sqrt(expit(z))
     mean = z * stats.norm.cdf(z / s) + s * stats.norm.pdf(z / s)
@@ -213,9 +219,9 @@ def test_sample_visible():
     noise = np.empty_like(P)
     # Gaussian visibles keep their mean (noise-free reconstruction)
     M = P.copy()
-    assert np.array_equal(_rbm.sample_visible(M, "gaussian", rng, noise), P)
+    assert np.array_equal(_rbm.sample_visible(M, "gaussian", _draws(rng), noise), P)
     # Bernoulli visibles are sampled in place
-    S = _rbm.sample_visible(P.copy(), "bernoulli", rng, noise)
+    S = _rbm.sample_visible(P.copy(), "bernoulli", _draws(rng), noise)
     assert set(np.unique(S)) == {0.0, 1.0}
     assert np.all(np.abs(S.mean(axis=0) - [0.2, 0.7]) < 4 * np.sqrt(0.25 / n))
 
@@ -233,10 +239,11 @@ def test_cd_training_raises_exact_log_likelihood():
     layer = _rbm.new_layer(data, W, visible_units="bernoulli",
                            hidden_units="bernoulli")
     layer["b_visible"] = b_v
-    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, np.float64)
+    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, like=W)
     history = []
     for step in range(500):  # full-batch epochs
-        _rbm.train_epoch(layer, data, ws, rng=rng, session=_NoSession(),
+        _rbm.train_epoch(layer, data, ws, rng=rng, draws=_draws(rng),
+                         session=_NoSession(),
                          learning_rate=0.1, momentum=0.5, weight_decay=0.0, k=1,
                          persistent=False, probe=data)
         if step % 100 == 99:
@@ -347,9 +354,9 @@ def test_train_epoch_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
     # the epoch draws its row order first, then the Gibbs chain from the same rng
     chain_rng = np.random.default_rng(5)
     order = chain_rng.permutation(len(data))
-    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, dtype)
+    ws = _rbm.CDWorkspace(len(data), N_VISIBLE, N_HIDDEN, like=params[0])
     ws.V[: len(data)] = data[order]
-    grads = _cd_gradient(ws, len(data), *params, rng=chain_rng, **gibbs)
+    grads = _cd_gradient(ws, len(data), *params, draws=_draws(chain_rng), **gibbs)
     expected_v = [mom * v + lr * g for v, g in zip(velocities, grads)]
     # L2 weight decay on the weights only
     expected_v[0] -= lr * weight_decay * params[0]
@@ -359,7 +366,8 @@ def test_train_epoch_is_momentum_step_on_cd_gradient(weight_decay, dtype, mom):
                            hidden_units="bernoulli")
     layer.update(b_hidden=params[1].copy(), b_visible=params[2].copy(),
                  velocity=copy_arrays(velocities))
-    _rbm.train_epoch(layer, data, ws, rng=np.random.default_rng(5),
+    epoch_rng = np.random.default_rng(5)
+    _rbm.train_epoch(layer, data, ws, rng=epoch_rng, draws=_draws(epoch_rng),
                      session=_NoSession(), learning_rate=lr, momentum=mom,
                      weight_decay=weight_decay, k=2, persistent=False, probe=data)
     tol = 1e-5 if dtype == np.float32 else 1e-12

@@ -39,6 +39,7 @@ from sk_dbn import (
     _rbm,
     _standardize,
 )
+from sk_dbn._rng import device_draws
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -364,18 +365,19 @@ def test_weighted_cd_statistics_are_those_of_repeated_rows_with_the_same_samples
     w = np.array([3.0, 1.0, 2.0, 1.0, 4.0, 1.0, 2.0])
     W, b_h, b_v = _tiny_rbm(rng)
     n = V.shape[0]
-    ws = _rbm.CDWorkspace(n, 4, 3, np.float64)
+    ws = _rbm.CDWorkspace(n, 4, 3, like=W)
     ws.V[:n] = V
-    _rbm.gibbs_phases(ws, n, W, b_h, b_v, k=1, chain=None, rng=rng,
-                      visible_units="bernoulli", hidden_units="bernoulli")
+    Vs, Hs = _rbm.gibbs_phases(ws, ws.V[:n], W, b_h, b_v, k=1, chain=None,
+                               draws=device_draws(rng, V),
+                               visible_units="bernoulli", hidden_units="bernoulli")
     V0, Vk, H0, Hk = (a.copy() for a in ws.batch(n))
-    weighted = [g.copy() for g in _rbm.cd_statistics(ws, n, w / w.sum())]
+    weighted = [g.copy() for g in _rbm.cd_statistics(ws, Vs, Hs, w / w.sum())]
     # every copy of a row with that row's negative-phase sample
     rep = np.repeat(np.arange(n), w.astype(int))
     N = rep.shape[0]
-    ws2 = _rbm.CDWorkspace(N, 4, 3, np.float64)
+    ws2 = _rbm.CDWorkspace(N, 4, 3, like=W)
     ws2.V[:N], ws2.V[N:], ws2.H[:N], ws2.H[N:] = V0[rep], Vk[rep], H0[rep], Hk[rep]
-    repeated = _rbm.cd_statistics(ws2, N, 1.0 / N)
+    repeated = _rbm.cd_statistics(ws2, ws2.V, ws2.H, 1.0 / N)
     for a, b in zip(weighted, repeated):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     # and by the formulas: weighted means of both phases
@@ -392,14 +394,16 @@ CHAIN_V = np.array([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 1],
 """The fake negative-phase visibles of PCD's chains 0, 1, ... (no data row's)."""
 
 
-def _fake_phases(ws, n, W, b_hidden, b_visible, *, chain, **_):
+def _fake_phases(ws, V0, W, b_hidden, b_visible, *, chain, **_):
     """Deterministic stand-in for gibbs_phases: CD's negative sample of a data
     row ``v`` is ``1 - v`` (its own row's), PCD's chain ``j`` is
     ``CHAIN_V[j]``; hidden means as the real phases take them."""
-    V0, Vk, H0, Hk = ws.batch(n)
+    n = V0.shape[0]
+    _, Vk, H0, Hk = ws.batch(n)
     Vk[...] = CHAIN_V[:n] if chain is not None else 1.0 - V0
     H0[...] = expit(V0 @ W + b_hidden)
     Hk[...] = expit(Vk @ W + b_hidden)
+    return ws.V[: 2 * n], ws.H[: 2 * n]
 
 
 def _reference_epoch(params, V, w, order, batch_size, lr, persistent):
@@ -427,8 +431,9 @@ def _train_epoch(params, V, w, batch_size, persistent, seed):
     layer = _rbm.new_layer(V, params[0].copy(), visible_units="bernoulli",
                            hidden_units="bernoulli")
     layer.update(b_hidden=params[1].copy(), b_visible=params[2].copy())
-    ws = _rbm.CDWorkspace(batch_size, 4, 3, np.float64)
-    _rbm.train_epoch(layer, V, ws, rng=np.random.default_rng(seed),
+    ws = _rbm.CDWorkspace(batch_size, 4, 3, like=params[0])
+    rng = np.random.default_rng(seed)
+    _rbm.train_epoch(layer, V, ws, rng=rng, draws=device_draws(rng, V),
                      session=_NoSession(), learning_rate=0.3, momentum=0.0,
                      weight_decay=0.0, k=1, persistent=persistent, probe=V,
                      sample_weight=w)

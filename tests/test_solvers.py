@@ -49,7 +49,7 @@ def _data_loss(est, X, y):
     return loss_and_gradients(
         acts, np.searchsorted(est.classes_, y), coefs, intercepts,
         est._hidden_activation(), est.alpha, [np.empty_like(a) for a in acts[1:]],
-        [np.empty_like(W) for W in coefs], [np.empty_like(b) for b in intercepts])
+        [np.empty_like(W) for W in coefs], [np.empty_like(b) for b in intercepts])[0]
 
 
 # ------------------------------------------------------------------ L-BFGS
@@ -226,11 +226,12 @@ def test_dropout_is_reproducible_changes_training_not_prediction(digits):
 
 def test_dropout_masks_keep_the_expected_output(digits):
     from sk_dbn._network import BackpropWorkspace
+    from sk_dbn._rng import device_draws
 
     X, _ = digits
     ws = BackpropWorkspace(200, X, [np.zeros((64, 300)), np.zeros((300, 10))],
                            dropout=0.25)
-    masks, _ = ws.draw_dropout(200, np.random.default_rng(0))
+    masks, _ = ws.draw_dropout(200, device_draws(np.random.default_rng(0), X))
     m = masks[0]
     assert set(np.unique(m)) == {0.0, 1 / 0.75}
     assert (m == 0).mean() == pytest.approx(0.25, abs=0.01)
@@ -255,7 +256,7 @@ def test_gradient_check_with_fixed_dropout_masks(activation):
         deltas = [np.empty((n, W.shape[1])) for W in coefs]
         cg = [np.empty_like(W) for W in coefs]
         ig = [np.empty_like(b) for b in intercepts]
-        loss = loss_and_gradients(
+        loss, _ = loss_and_gradients(
             acts, y, coefs, intercepts, act, 0.1, deltas, cg, ig,
             dropout=(masks, [np.empty((n, w)) for w in (5, 3)]))
         if grads is not None:
