@@ -10,9 +10,12 @@ from collections.abc import Sequence
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._namespace import check_same_place, data_namespace
+from ._ops import ops_of, to_device
 from ._version import __version__
 from .utils._sklearn import (
     Interval,
@@ -155,12 +158,16 @@ estimator class ``caller``, as scikit-learn's parameter validation does.
     return [int(s) for s in sizes]
 
 
-def check_predict_input(estimator, X):
-    """Validate ``X`` for a fitted estimator and cast it to the weights' dtype."""
+def check_predict_input(estimator, X, method="predict"):
+    """Validate ``X`` for a fitted estimator (``method`` names the caller) and
+    cast it to the weights' dtype; under array-API dispatch ``X`` must come
+    from the fit's namespace and device."""
     check_is_fitted(estimator)
+    xp, _ = data_namespace(X)
     X = validate_data(estimator, X, accept_sparse="csr",
-                      dtype=[np.float64, np.float32], reset=False)
-    return X.astype(estimator.coefs_[0].dtype, copy=False)
+                      dtype=[xp.float64, xp.float32], reset=False)
+    check_same_place(estimator, X, method)
+    return ops_of(X).astype(X, estimator.coefs_[0].dtype)
 
 
 def check_sample_weight(sample_weight, X):
@@ -183,9 +190,13 @@ def check_sample_weight(sample_weight, X):
 
 
 def select_rows(mask, *arrays):
-    """The rows ``mask`` selects of each array (None stays None)."""
+    """The rows the numpy boolean ``mask`` selects of each array (None stays
+    None; the arrays may be of any namespace, on any device)."""
     keep = np.flatnonzero(mask)
-    return tuple(None if a is None else a[keep] for a in arrays)
+    return tuple(None if a is None else
+                 a[keep] if sp.issparse(a) or isinstance(a, np.ndarray) else
+                 array_namespace(a).take(a, to_device(keep, a), axis=0)
+                 for a in arrays)
 
 
 def all_finite(arrays):

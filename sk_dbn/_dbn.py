@@ -15,7 +15,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
-from scipy.special import log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, r2_score
@@ -36,6 +35,7 @@ from ._base import (
     check_predict_input,
     check_sample_weight,
     copy_arrays,
+    max_abs,
     select_rows,
     warn,
 )
@@ -47,6 +47,7 @@ from ._finetune import (
     stochastic_state,
 )
 from ._initial_weights import check_init, initial_weights
+from ._namespace import check_same_place, data_namespace
 from ._network import (
     check_widths,
     forward_chunked,
@@ -54,6 +55,7 @@ from ._network import (
     logits_to_proba,
     output_function,
 )
+from ._ops import numpy_dtype, ops_of, to_device, to_host
 from ._rng import check_generator
 from ._stacked import StackedRBMTransformer
 from ._transaction import TrainingSession, transaction
@@ -477,12 +479,16 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 )
             if not first:
                 self._check_same_activation()
+            xp, _ = data_namespace(X)
             X_all, y = validate_data(self, X, y, accept_sparse="csr",
-                                     dtype=[np.float64, np.float32], reset=first,
+                                     dtype=[xp.float64, xp.float32], reset=first,
                                      multi_output=True, **self._y_checks)
+            if not first:
+                check_same_place(self, X_all, "partial_fit" if incremental else "fit")
+            y = to_host(y)  # the labels and targets are handled on the host
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
-            w_all = check_sample_weight(sample_weight, X_all)
+            w_all = check_sample_weight(to_host(sample_weight), X_all)
             n_zero = 0 if w_all is None else int((w_all == 0).sum())
             if n_zero:  # a row of weight 0 is a row that is not there
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
@@ -497,6 +503,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                                  "rows whose sample_weight is 0.)") from exc
             if not first and y.shape[0] == 0:
                 return self  # a later partial_fit batch without labels: a no-op
+            # one move each to the data's device: targets and weights
+            y, w, w_all = (to_device(a, X_all) for a in (y, w, w_all))
             if train and self.early_stopping and not incremental and (
                     self.solver != "lbfgs"):  # its split, before any work
                 check_validation_size(X.shape[0], self.validation_fraction,
@@ -567,12 +575,13 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         see every row of ``X``, unlabelled ones included), empty curves."""
         layer_sizes = [X.shape[1], *sizes, state["n_outputs_"]]
         activation = self._activation_args()
+        n_layers = len(layer_sizes) - 1
         coefs, intercepts, pretrainer = initial_weights(
             self.init, layer_sizes, X, make_activation(*activation), rng=rng,
             session=session, sample_weight=sample_weight, verbose=self.verbose,
             feature_names=getattr(self, "feature_names_in_", None))
         new = {} if pretrainer is None else {"pretrainer_": pretrainer}
-        stochastic = {} if self.solver == "lbfgs" else stochastic_state(len(coefs))
+        stochastic = {} if self.solver == "lbfgs" else stochastic_state(n_layers)
         return {**new, **stochastic, "coefs_": coefs, "intercepts_": intercepts,
                 "_activation": activation, "n_layers_": len(layer_sizes),
                 "n_iter_": 0, "t_": 0, "loss_": None}
@@ -665,23 +674,24 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             logits = forward_chunked(X, coefs, intercepts,
                                      [activation] * (len(coefs) - 1) + [IDENTITY])
-        bad = np.isnan(logits).any(axis=1)
-        if bad.any():
-            data = X.data if hasattr(X, "tocsr") else X
+        xp = ops_of(logits).xp
+        n_bad = int(xp.sum(xp.astype(xp.any(xp.isnan(logits), axis=1), xp.int64)))
+        if n_bad:
             raise ValueError(
-                f"The network's outputs overflow for {int(bad.sum())} rows of X "
-                f"(max |x| = {float(np.abs(data).max()):.3g}): their "
+                f"The network's outputs overflow for {n_bad} rows of X "
+                f"(max |x| = {max_abs(X):.3g}): their "
                 "pre-activations exceed the largest float. X is far outside the "
                 "scale the network was trained on; scale it as the training data."
             )
         # an overflowing (infinite) logit still ranks the classes: clip it to the
         # largest float so probabilities stay finite
-        big = np.finfo(logits.dtype).max
-        return np.clip(logits, -big, big, out=logits)
+        big = float(xp.finfo(logits.dtype).max)
+        return xp.clip(logits, -big, big)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
 
 
@@ -940,19 +950,20 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             raise ValueError(f"y has {n_labels} labels, but the network was "
                              f"fitted on {state['n_outputs_']}.")
         y = y.toarray() if hasattr(y, "toarray") else y
-        return np.asarray(y, dtype=X.dtype)
+        return np.asarray(y, dtype=numpy_dtype(X.dtype))
 
     def _predict_encoded(self, X, state=None, multilabel=None):
         """Class indices, or the 0/1 indicator matrix of a multilabel network
         (``multilabel`` None: the fitted network's kind)."""
         logits = self._logits(X, state)
+        xp = ops_of(logits).xp
         if multilabel is None:
             multilabel = self._multilabel()
         if multilabel:
-            return (logits > 0).astype(np.int64)
+            return xp.astype(logits > 0, xp.int64)
         if logits.shape[1] == 1:
-            return (logits[:, 0] > 0).astype(np.intp)
-        return np.argmax(logits, axis=1)
+            return xp.astype(logits[:, 0] > 0, xp.int64)
+        return xp.argmax(logits, axis=1)
 
     def _multilabel(self):
         """Whether the fitted network is multilabel (one logistic unit per label)."""
@@ -998,15 +1009,18 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         True
         """
         if self.unlabeled is not None:
-            y = y if issparse(y) else np.asarray(y)
+            y = y if issparse(y) else np.asarray(to_host(y))
             _check_marker(y, self.unlabeled)
-            keep = np.flatnonzero(~_is_marker(y, self.unlabeled))
-            if keep.size == 0:
+            labelled = ~_is_marker(y, self.unlabeled)
+            if not labelled.any():
                 raise ValueError("y has no labelled row to score: all rows are "
                                  f"unlabeled={self.unlabeled!r}.")
-            X, y = _safe_indexing(X, keep), y[keep]
+            keep = np.flatnonzero(labelled)
+            X = (select_rows(labelled, X)[0] if hasattr(X, "shape")
+                 else _safe_indexing(X, keep))
+            y = y[keep]
             if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight)[keep]
+                sample_weight = np.asarray(to_host(sample_weight))[keep]
         return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
@@ -1028,8 +1042,18 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if encoded.ndim == 2:
             return encoded
         if self.classes_.shape[0] == 1:
-            encoded[:] = 0
-        return self.classes_[encoded]
+            encoded = encoded * 0
+        return self._labels(encoded)
+
+    def _labels(self, encoded):
+        """The class labels of the class indices ``encoded``, in their namespace
+        and on their device (numpy for labels that are not numbers)."""
+        if isinstance(encoded, np.ndarray):
+            return self.classes_[encoded]
+        if self.classes_.dtype.kind not in "biuf":
+            return self.classes_[to_host(encoded)]
+        xp = ops_of(encoded).xp
+        return xp.take(to_device(self.classes_, encoded), encoded)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -1047,11 +1071,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             multilabel classifier, each label's probability (rows need not sum
             to 1).
         """
-        logits = self._logits(check_predict_input(self, X))
+        logits = self._logits(check_predict_input(self, X, "predict_proba"))
         if self._multilabel():
             return output_function("logistic")(logits)
         if self.classes_.shape[0] == 1:
-            return np.ones_like(logits)
+            return ops_of(logits).xp.ones_like(logits)
         return logits_to_proba(logits)
 
     def predict_log_proba(self, X):
@@ -1068,11 +1092,11 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             Log-probabilities, columns ordered as ``classes_`` (each label's, for
             a multilabel classifier).
         """
-        logits = self._logits(check_predict_input(self, X))
+        logits = self._logits(check_predict_input(self, X, "predict_log_proba"))
         if self._multilabel():
-            return log_expit(logits)
+            return ops_of(logits).log_expit(logits)
         if self.classes_.shape[0] == 1:
-            return np.zeros_like(logits)
+            return ops_of(logits).xp.zeros_like(logits)
         return logits_to_log_proba(logits)
 
     def __sklearn_tags__(self):
@@ -1215,7 +1239,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         if out == "exp" and (y < 0).any():
             raise ValueError("Some value(s) of y are negative which is not allowed "
                              "for Poisson regression.")
-        y = np.asarray(y, dtype=X.dtype).reshape(y.shape[0], -1)
+        y = np.asarray(y, dtype=numpy_dtype(X.dtype)).reshape(y.shape[0], -1)
         if first:
             state.update(n_outputs_=y.shape[1], out_activation_=out)
         elif y.shape[1] != state["n_outputs_"]:
@@ -1258,7 +1282,7 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
             Predicted values (1-D for a single output, as in ``MLPRegressor``).
         """
         y = self._predict_values(check_predict_input(self, X), self.out_activation_)
-        return y.ravel() if y.shape[1] == 1 else y
+        return ops_of(y).xp.reshape(y, (-1,)) if y.shape[1] == 1 else y
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R² of :meth:`predict` on ``(X, y)``.

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _likelihood, _rbm
 from ._base import check_predict_input
-from ._ops import ops_of
+from ._ops import ops_of, to_host
 from ._rng import check_generator, device_draws
 from ._standardize import standardization
 from .utils._sklearn import Interval, validate_parameter_constraints
@@ -232,7 +232,7 @@ class GenerativeMixin:
     def _check_visible_states(self, X, method):
         """``X`` validated for the fitted stack; in [0, 1] if the bottom RBM has
         Bernoulli visible units."""
-        X = check_predict_input(self, X)
+        X = check_predict_input(self, X, method)
         if self._layers[0]["visible_units"] == "bernoulli":
             _check_bernoulli_states(X, f"{type(self).__name__}.{method}")
         return X
@@ -247,6 +247,8 @@ def bernoulli_log_likelihood(X, W, b_h, b_v, *, n_chains, n_betas, random_state,
     the public function or method in the messages."""
     _check_counts(caller, n_chains=(n_chains, 2), n_betas=(n_betas, 2))
     _check_bernoulli_states(X, caller)
+    # an evaluation in float64 on the host (AIS runs chains of single steps)
+    X, W, b_h, b_v = (to_host(a) for a in (X, W, b_h, b_v))
     return _likelihood.log_likelihood(
         X, W, b_h, b_v, n_chains=int(n_chains), n_betas=int(n_betas),
         rng=check_generator(random_state))

@@ -30,8 +30,10 @@ from ._base import (
     DivergenceError,
     check_hidden_layer_sizes,
     rename_parameters,
+    select_rows,
     warn,
 )
+from ._ops import numpy_dtype, ops_of, to_device
 from ._rbm import rbm_to_network
 from ._stacked import StackedRBMTransformer
 from .initializers import _draw_weights, lsuv, orthogonal, xavier_uniform
@@ -54,7 +56,9 @@ def initial_weights(init, layer_sizes, X, activation, *, rng, session,
     ``"rbm"`` or an unfitted transformer). A first Ctrl-C during pre-training is
     recorded in ``session.interrupted``.
     """
-    dtype = X.dtype
+    # drawn on the host from the fit's numpy generator (a seed gives the same
+    # initial weights on every backend), moved once to the data's device
+    dtype = numpy_dtype(X.dtype)
     if is_pretraining(init):
         stack, fitted_here = _pretrained_stack(
             init, X, layer_sizes[1:-1], activation, rng=rng, session=session,
@@ -62,14 +66,14 @@ def initial_weights(init, layer_sizes, X, activation, *, rng, session,
             feature_names=feature_names)
         coefs, intercepts = _pretrained_network(
             stack.coefs_, stack.intercepts_, activation, layer_sizes[-1], rng=rng,
-            dtype=dtype)
+            like=X)
         return coefs, intercepts, stack if fitted_here else None
     if isinstance(init, str) and init == "lsuv":
         coefs, intercepts = _lsuv_network(layer_sizes, X, activation, rng=rng,
                                           dtype=dtype, sample_weight=sample_weight)
     else:
-        coefs, intercepts = _random_network(init, layer_sizes, activation, rng=rng,
-                                            dtype=dtype)
+        coefs, intercepts = _moved(*_random_network(
+            init, layer_sizes, activation, rng=rng, dtype=dtype), X)
     return coefs, intercepts, None
 
 
@@ -136,14 +140,15 @@ def _random_network(init, layer_sizes, activation, *, rng, dtype):
 def _lsuv_network(layer_sizes, X, activation, *, rng, dtype, sample_weight=None):
     """Orthogonal weights rescaled by LSUV on up to ``LSUV_BATCH`` rows of ``X``
     (their variances weighted by ``sample_weight``)."""
-    coefs, intercepts = _random_network(orthogonal, layer_sizes, activation,
-                                        rng=rng, dtype=dtype)
+    coefs, intercepts = _moved(*_random_network(
+        orthogonal, layer_sizes, activation, rng=rng, dtype=dtype), X)
     n = X.shape[0]
     probe, weights = X, sample_weight
     if n > LSUV_BATCH:
         rows = np.sort(rng.permutation(n)[:LSUV_BATCH])
-        probe = X[rows]
-        weights = None if sample_weight is None else sample_weight[rows]
+        keep = np.zeros(n, dtype=bool)
+        keep[rows] = True
+        probe, weights = select_rows(keep, X, sample_weight)
     lsuv(coefs, intercepts, probe, activation, tol=LSUV_TOL,
          max_trials=LSUV_MAX_TRIALS, sample_weight=weights)
     return coefs, intercepts
@@ -151,16 +156,24 @@ def _lsuv_network(layer_sizes, X, activation, *, rng, dtype, sample_weight=None)
 
 # ------------------------------------------------------------ RBM pre-training
 def _pretrained_network(rbm_coefs, rbm_intercepts, activation, n_outputs, *, rng,
-                        dtype):
+                        like):
     """Hidden layers from RBM weights (copied, see :func:`rbm_to_network`), and a
-    ``xavier_uniform`` output layer with zero bias."""
+    ``xavier_uniform`` output layer with zero bias, in the dtype, namespace and
+    on the device of ``like``."""
     coefs, intercepts = rbm_to_network(rbm_coefs, rbm_intercepts, activation)
-    coefs = [np.asarray(W, dtype=dtype) for W in coefs]
-    intercepts = [np.asarray(b, dtype=dtype) for b in intercepts]
-    coefs.append(_draw_weights(xavier_uniform, coefs[-1].shape[1], n_outputs,
-                               rng=rng, dtype=dtype, layer=len(coefs)))
-    intercepts.append(np.zeros(n_outputs, dtype=dtype))
-    return coefs, intercepts
+    xp = ops_of(like).xp
+    coefs = [xp.astype(W, like.dtype) for W in coefs]
+    intercepts = [xp.astype(b, like.dtype) for b in intercepts]
+    dtype = numpy_dtype(like.dtype)
+    W, b = _draw_weights(xavier_uniform, coefs[-1].shape[1], n_outputs, rng=rng,
+                         dtype=dtype, layer=len(coefs)), np.zeros(n_outputs, dtype)
+    return coefs + [to_device(W, like)], intercepts + [to_device(b, like)]
+
+
+def _moved(coefs, intercepts, like):
+    """The host arrays ``coefs`` and ``intercepts`` on the device of ``like``."""
+    return ([to_device(W, like) for W in coefs],
+            [to_device(b, like) for b in intercepts])
 
 
 def _pretrained_stack(init, X, sizes, activation, *, rng, session, verbose=0,

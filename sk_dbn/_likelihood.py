@@ -10,6 +10,7 @@ training, and ``log Z`` sums hundreds of terms.
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from ._ops import ops_of
 from ._rbm import visible_bias_from_data
 
 CHUNK = 1024
@@ -26,12 +27,14 @@ def _softplus(x):
 
 def free_energy(visible_term, hidden_input):
     """The free energy ``F(v) = -v.b_v - sum_j softplus(x_j)`` of visible vectors,
-    one per row, from ``visible_term = v.b_v`` and ``hidden_input = v W + b_h``.
+    one per row, from ``visible_term = v.b_v`` and ``hidden_input = v W + b_h``
+    (arrays of any namespace).
 
     Taking the two terms rather than ``v`` lets the pseudo-likelihood evaluate
     ``F`` at a vector with one unit flipped by updating them, not by a product.
     """
-    return -visible_term - _softplus(hidden_input).sum(axis=1)
+    ops = ops_of(hidden_input)
+    return -visible_term - ops.xp.sum(ops.softplus(hidden_input), axis=1)
 
 
 def _dense64(V):
@@ -46,22 +49,27 @@ def pseudo_log_likelihood(V, W, b_h, b_v):
     replaced by ``1 - v_i`` (scikit-learn's ``BernoulliRBM.score_samples`` uses
     ``n_features`` times this term for one randomly chosen ``i``; here every unit's
     term is summed, so the result is deterministic and its expected value).
+    Computed in float64 (where the device has it) in the namespace and on the
+    device of the weights.
     """
-    W, b_h, b_v = (np.asarray(a, dtype=np.float64) for a in (W, b_h, b_v))
-    out = np.empty(V.shape[0])
+    ops = ops_of(W)
+    xp, wide = ops.xp, ops.float64(W)
+    W, b_h, b_v = (xp.astype(a, wide) for a in (W, b_h, b_v))
+    parts = []
     for start in range(0, V.shape[0], CHUNK):
-        rows = _dense64(V[start:start + CHUNK])
+        rows = ops.rows(V, start, start + CHUNK)
+        rows = xp.astype(rows.toarray() if hasattr(rows, "toarray") else rows, wide)
         vb, X = rows @ b_v, rows @ W + b_h
         F = free_energy(vb, X)
         flip = 1.0 - 2.0 * rows  # v' - v, unit by unit
-        total = np.zeros(rows.shape[0])
+        total = xp.zeros(rows.shape[0], dtype=wide, device=getattr(W, "device", None))
         for i in range(W.shape[0]):
             d = flip[:, i]
             # v' differs from v in unit i only: v'.b_v and v'W + b_h by one term
-            delta = free_energy(vb + d * b_v[i], X + d[:, None] * W[i]) - F
-            total -= _softplus(-delta)  # log sigmoid(F(v') - F(v))
-        out[start:start + rows.shape[0]] = total
-    return out
+            delta = free_energy(vb + d * b_v[i], X + d[:, None] * W[i, :]) - F
+            total -= ops.softplus(-delta)  # log sigmoid(F(v') - F(v))
+        parts.append(total)
+    return xp.concat(parts) if len(parts) > 1 else parts[0]
 
 
 def ais_betas(n_betas):
@@ -126,5 +134,5 @@ def mean_unnormalised_log_prob(V, W, b_h, b_v):
     total = 0.0
     for start in range(0, V.shape[0], CHUNK):
         rows = _dense64(V[start:start + CHUNK])
-        total -= float(free_energy(rows @ b_v, rows @ W + b_h).sum())
+        total -= float(np.sum(free_energy(rows @ b_v, rows @ W + b_h)))
     return total / V.shape[0]

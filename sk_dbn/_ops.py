@@ -49,6 +49,10 @@ class ArrayAPIOps:
         float, which the namespace casts to ``like``'s dtype."""
         return float(value)
 
+    def astype(self, X, dtype):
+        """``X`` in ``dtype`` (itself when it has it)."""
+        return self.xp.astype(X, dtype, copy=False)
+
     # ------------------------------------------------------------- products
     def matmul(self, A, B, out=None):
         """``A @ B``."""
@@ -59,8 +63,8 @@ class ArrayAPIOps:
         return self.xp.take(X, idx, axis=0)
 
     def rows(self, X, start, stop):
-        """Rows ``start:stop`` of ``X``."""
-        return X[start:stop, ...]
+        """Rows ``start:stop`` of ``X`` (``stop`` may be past the end)."""
+        return X[start : min(stop, X.shape[0]), ...]
 
     def dense(self, X):
         """Whether ``X`` is a dense array (not a scipy sparse matrix)."""
@@ -81,6 +85,8 @@ class ArrayAPIOps:
         return self.xp.sqrt(x)
 
     def maximum(self, a, b, out=None):
+        if isinstance(b, (int, float)):  # not every namespace takes a scalar here
+            return self.xp.clip(a, min=b)
         return self.xp.maximum(a, b)
 
     def sign(self, x, out=None):
@@ -116,7 +122,7 @@ class ArrayAPIOps:
         return xp.concat(pieces)
 
     def greater(self, a, b, out):
-        """``a > b`` as 0/1 in ``out``'s dtype."""
+        """``a > b`` as 0/1 in ``out``'s dtype (``out`` gives the dtype only)."""
         return self.xp.astype(a > b, out.dtype)
 
     def less(self, a, b, out):
@@ -227,6 +233,9 @@ class NumpyOps(ArrayAPIOps):
     def scalar(self, value, like):
         """A scalar of ``like``'s dtype: the arithmetic stays in that dtype."""
         return like.dtype.type(value)
+
+    def astype(self, X, dtype):
+        return X.astype(dtype, copy=False)  # a sparse matrix too
 
     def matmul(self, A, B, out=None):
         if sp.issparse(A) or sp.issparse(B):
@@ -385,16 +394,23 @@ def ops_of(*arrays):
 
 
 def to_host(a):
-    """``a`` as a numpy array on the host (itself when it is one already)."""
+    """``a`` as a numpy array on the host when it is an array of another
+    namespace (itself otherwise: numpy arrays, sparse matrices, lists, pandas
+    objects, None)."""
     if a is None or isinstance(a, (np.ndarray, np.generic)) or sp.issparse(a):
         return a
-    return convert_to_numpy(a, array_namespace(a))
+    try:
+        xp = array_namespace(a)
+    except TypeError:  # not an array of any namespace
+        return a
+    return convert_to_numpy(a, xp)
 
 
 def to_device(a, like):
     """The numpy array ``a`` in the namespace and on the device of ``like``
     (itself when ``like`` is a numpy array or a scipy sparse matrix)."""
-    if like is None or isinstance(like, np.ndarray) or sp.issparse(like):
+    if a is None or like is None or isinstance(like, np.ndarray) or sp.issparse(
+            like):
         return a
     return array_namespace(like).asarray(a, device=like.device)
 

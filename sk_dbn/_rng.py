@@ -86,12 +86,13 @@ class _CupyDraws:
 
 
 class _HostDraws:
-    """Draws on the host, moved to the device (a namespace without a generator
-    of its own, such as ``array_api_strict``)."""
+    """Draws of the fit's numpy generator, moved to the device (a namespace
+    without a generator of its own, such as ``array_api_strict``): the same
+    numbers as a numpy fit's."""
 
-    def __init__(self, xp, seed):
+    def __init__(self, xp, rng):
         self.xp = xp
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng
 
     def uniform(self, out):
         return self.xp.asarray(self.rng.random(tuple(out.shape)), dtype=out.dtype,
@@ -107,21 +108,25 @@ def device_draws(rng, like):
 
     For numpy data, the fit's generator ``rng`` itself (so seeded numpy fits draw
     exactly what they always drew); for PyTorch a ``torch.Generator``, for CuPy
-    its generator, on the data's device; for any other namespace numbers drawn
-    on the host and moved. Each non-numpy generator is seeded by one draw of
-    ``rng``, so an int ``random_state`` gives the same numbers on the same
-    backend and device. ``uniform(out)`` and ``normal(out)`` return arrays of
-    ``out``'s shape, dtype and device (written into ``out`` for numpy).
+    its generator, on the data's device; for any other namespace the numbers of
+    ``rng`` itself, drawn on the host and moved (the same as a numpy fit's). The
+    PyTorch and CuPy generators are seeded from a child of ``rng``'s seed
+    sequence, which leaves ``rng``'s own stream untouched: the row orders and
+    splits it draws are those of a numpy fit, and an int ``random_state`` gives
+    the same numbers on the same backend and device.
+    ``uniform(out)`` and ``normal(out)`` return arrays of ``out``'s shape, dtype
+    and device (written into ``out`` for numpy).
     """
     if isinstance(like, np.ndarray):
         return _NumpyDraws(rng)
-    seed = int(rng.integers(2**63 - 1))
+    if not (is_torch_array(like) or is_cupy_array(like)):
+        return _HostDraws(array_namespace(like), rng)
+    child = rng.bit_generator.seed_seq.spawn(1)[0]
+    seed = int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
     if is_torch_array(like):
         import torch
 
         return _TorchDraws(torch, like.device, seed)
-    if is_cupy_array(like):
-        import cupy
+    import cupy
 
-        return _CupyDraws(cupy, like.device, seed)
-    return _HostDraws(array_namespace(like), seed)
+    return _CupyDraws(cupy, like.device, seed)

@@ -3,7 +3,6 @@
 import time
 from numbers import Real
 
-import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -25,8 +24,9 @@ from ._base import (
     warn,
 )
 from ._generative import GenerativeMixin
+from ._namespace import check_same_place, data_namespace
 from ._network import forward_chunked
-from ._ops import numpy_dtype, to_device
+from ._ops import numpy_dtype, ops_of, to_device, to_host
 from ._rng import check_generator
 from ._standardize import add_rows
 from ._transaction import TrainingSession, divergence_causes, transaction
@@ -377,11 +377,15 @@ class StackedRBMTransformer(
     def _validate_fit_data(self, X, sample_weight, first, sizes):
         """``(X, sample_weight, visible_units)`` for a fit: rows of weight 0
         dropped before anything looks at them."""
+        xp, _ = data_namespace(X)
         X = validate_data(self, X, accept_sparse="csr",
-                          dtype=[np.float64, np.float32], reset=first)
-        w = check_sample_weight(sample_weight, X)
+                          dtype=[xp.float64, xp.float32], reset=first)
+        if not first:
+            check_same_place(self, X, "partial_fit")
+        w = check_sample_weight(to_host(sample_weight), X)
         if w is not None:
             X, w = select_rows(w > 0, X, w)
+            w = to_device(w, X)  # one move to the data's device
         if first:
             return X, w, self._resolve_visible_units(X)
         fitted = [a["W"].shape[1] for a in self._layers]
@@ -400,7 +404,7 @@ class StackedRBMTransformer(
                 f"({units!r}, {self.visible_units_!r}); partial_fit continues the "
                 "same stack (use fit to start a new one)."
             )
-        X = X.astype(self._layers[0]["W"].dtype, copy=False)
+        X = ops_of(X).astype(X, self._layers[0]["W"].dtype)
         if self.visible_units_ == "bernoulli":
             _rbm.check_unit_interval(X, "visible_units='bernoulli' (resolved at the "
                                      "first fit)", FIT_ADVICE)
@@ -458,7 +462,7 @@ class StackedRBMTransformer(
             Deterministic: hidden probabilities (Bernoulli units) or ``max(0, x)``
             (ReLU units), in the dtype of the fitted weights.
         """
-        X = check_predict_input(self, X)
+        X = check_predict_input(self, X, "transform")
         return forward_chunked(X, self.coefs_, self.intercepts_,
                                [self._hidden_activation()] * len(self.coefs_))
 
@@ -483,13 +487,16 @@ class StackedRBMTransformer(
         """
         check_is_fitted(self)
         H = self._check_top(X)
+        check_same_place(self, H, "inverse_transform")
         for layer, b_visible in zip(self._layers[::-1],
                                     self.intercepts_visible_[::-1]):
             H = _rbm.down_raw(layer, H, b_visible)
         return H
 
     def _check_top(self, X):
-        H = check_array(X, accept_sparse="csr", dtype=self.coefs_[-1].dtype)
+        xp, _ = data_namespace(X)
+        H = check_array(X, accept_sparse="csr", dtype=[xp.float64, xp.float32])
+        H = ops_of(H).astype(H, self.coefs_[-1].dtype)
         if H.shape[1] != self.coefs_[-1].shape[1]:
             raise ValueError(
                 f"X has {H.shape[1]} features, but inverse_transform expects "
@@ -534,6 +541,7 @@ class StackedRBMTransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 

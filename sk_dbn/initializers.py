@@ -1024,13 +1024,18 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
     True
     """
     from ._network import affine, check_widths
+    from ._ops import ops_of
+
+    ops = ops_of(coefs[0])
+    xp = ops.xp
 
     def variance(Z):
         if sample_weight is None:
-            return float(Z.var())
-        w = np.asarray(sample_weight, dtype=np.float64)
-        mean = float(w @ Z.sum(axis=1)) / (w.sum() * Z.shape[1])
-        return float(w @ np.square(Z - mean).sum(axis=1)) / (w.sum() * Z.shape[1])
+            return float(xp.var(Z))
+        w = xp.astype(sample_weight, ops.float64(Z))
+        total = float(xp.sum(w)) * Z.shape[1]
+        mean = float(w @ xp.sum(Z, axis=1)) / total
+        return float(w @ xp.sum((Z - mean) ** 2, axis=1)) / total
 
     activation = as_activation(activation, negative_slope, maxout_pieces)
     check_widths(coefs, activation)
@@ -1045,7 +1050,7 @@ def lsuv(coefs, intercepts, X, activation, *, tol=0.1, max_trials=10,
             if not todo.any():
                 break
             for p in np.flatnonzero(todo):
-                piece(W, p, k)[...] /= W.dtype.type(np.sqrt(var[p]))
+                piece(W, p, k)[...] /= ops.scalar(np.sqrt(var[p]), W)
             Z = affine(A, W, b, out=Z)
             var = np.array([variance(piece(Z, p, k)) for p in range(k)])
         variances.append(float(var[np.argmax(np.abs(var - 1.0))]))
