@@ -15,7 +15,7 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._namespace import check_same_place, data_namespace
-from ._ops import ops_of, to_device
+from ._ops import ops_of, to_device, to_host
 from ._version import __version__
 from .utils._sklearn import (
     Interval,
@@ -177,11 +177,14 @@ def check_sample_weight(sample_weight, X):
     float64 whatever X's dtype: weights enter the maths only through their sums
     and their ratios to those sums (computed in float64, then cast), so float32
     data with weights of 1e37, or of 1e-40 (subnormal in float32, flushed to
-    zero while training), neither overflows nor divides by zero.
+    zero while training), neither overflows nor divides by zero. Checked on the
+    host whatever X's namespace (only its number of rows is read); the caller
+    moves the weights to X's device.
     """
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, X, dtype=np.float64,
+    rows = np.empty((X.shape[0], 0))
+    w = _check_sample_weight(to_host(sample_weight), rows, dtype=np.float64,
                              ensure_non_negative=True)
     if not w.any():
         raise ValueError("Sample weights must contain at least one non-zero number "

@@ -488,7 +488,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             y = to_host(y)  # the labels and targets are handled on the host
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
-            w_all = check_sample_weight(to_host(sample_weight), X_all)
+            w_all = check_sample_weight(sample_weight, X_all)
             n_zero = 0 if w_all is None else int((w_all == 0).sum())
             if n_zero:  # a row of weight 0 is a row that is not there
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)

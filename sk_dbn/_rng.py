@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from ._ops import numpy_dtype
 from .utils._sklearn import array_namespace, is_cupy_array, is_torch_array
 
 
@@ -95,12 +96,15 @@ class _HostDraws:
         self.rng = rng
 
     def uniform(self, out):
-        return self.xp.asarray(self.rng.random(tuple(out.shape)), dtype=out.dtype,
-                               device=out.device)
+        return self._moved(self.rng.random(tuple(out.shape),
+                                           dtype=numpy_dtype(out.dtype)), out)
 
     def normal(self, out):
-        return self.xp.asarray(self.rng.standard_normal(tuple(out.shape)),
-                               dtype=out.dtype, device=out.device)
+        return self._moved(self.rng.standard_normal(
+            tuple(out.shape), dtype=numpy_dtype(out.dtype)), out)
+
+    def _moved(self, drawn, out):
+        return self.xp.asarray(drawn, device=out.device)
 
 
 def device_draws(rng, like):

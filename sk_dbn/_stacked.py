@@ -26,7 +26,7 @@ from ._base import (
 from ._generative import GenerativeMixin
 from ._namespace import check_same_place, data_namespace
 from ._network import forward_chunked
-from ._ops import numpy_dtype, ops_of, to_device, to_host
+from ._ops import numpy_dtype, ops_of, to_device
 from ._rng import check_generator
 from ._standardize import add_rows
 from ._transaction import TrainingSession, divergence_causes, transaction
@@ -382,7 +382,7 @@ class StackedRBMTransformer(
                           dtype=[xp.float64, xp.float32], reset=first)
         if not first:
             check_same_place(self, X, "partial_fit")
-        w = check_sample_weight(to_host(sample_weight), X)
+        w = check_sample_weight(sample_weight, X)
         if w is not None:
             X, w = select_rows(w > 0, X, w)
             w = to_device(w, X)  # one move to the data's device
@@ -487,7 +487,6 @@ class StackedRBMTransformer(
         """
         check_is_fitted(self)
         H = self._check_top(X)
-        check_same_place(self, H, "inverse_transform")
         for layer, b_visible in zip(self._layers[::-1],
                                     self.intercepts_visible_[::-1]):
             H = _rbm.down_raw(layer, H, b_visible)
@@ -496,6 +495,7 @@ class StackedRBMTransformer(
     def _check_top(self, X):
         xp, _ = data_namespace(X)
         H = check_array(X, accept_sparse="csr", dtype=[xp.float64, xp.float32])
+        check_same_place(self, H, "inverse_transform")
         H = ops_of(H).astype(H, self.coefs_[-1].dtype)
         if H.shape[1] != self.coefs_[-1].shape[1]:
             raise ValueError(

@@ -52,6 +52,10 @@ def _chunks64(A, sample_weight=None):
         yield ops, chunk, w
 
 
+def _where(xp, kept, chunk, fill):
+    return chunk if kept is None else xp.where(kept, chunk, fill)
+
+
 def merge_moments(stats, A, sample_weight=None):
     """``stats`` updated with the rows of ``A`` (a new dict). The sums of each
     chunk are taken on ``A``'s device and combined on the host."""
@@ -71,10 +75,13 @@ def merge_moments(stats, A, sample_weight=None):
         mean += delta * (nb / total)
         m2 += m2_b + np.square(delta) * (n * nb / total)
         n = total
-        rows = chunk if sample_weight is None else chunk[w > 0, ...]
-        if rows.shape[0]:
-            np.minimum(low, to_host(xp.min(rows, axis=0)), out=low)
-            np.maximum(high, to_host(xp.max(rows, axis=0)), out=high)
+        if chunk.shape[0]:
+            # rows of weight 0 are left out by +-inf, without a data-dependent shape
+            kept = None if sample_weight is None else (w > 0)[:, None]
+            np.minimum(low, to_host(xp.min(_where(xp, kept, chunk, xp.inf),
+                                           axis=0)), out=low)
+            np.maximum(high, to_host(xp.max(_where(xp, kept, chunk, -xp.inf),
+                                            axis=0)), out=high)
     return {"n": n, "mean": mean, "m2": m2, "min": low, "max": high}
 
 
