@@ -39,6 +39,13 @@ bench_onnx
     ``predict_proba`` latency of a 784-500-500-10 ``DBNClassifier`` against the
     same network exported to ONNX and run by onnxruntime: 10000 rows and one
     row (needs the ``onnx`` extra).
+bench_array_api
+    Seconds per epoch of an RBM PCD-1 epoch and an Adam fine-tuning epoch on
+    every array namespace and device available (numpy, torch CPU/CUDA, CuPy),
+    beside the same epochs hand-written in plain PyTorch. Needs
+    ``SCIPY_ARRAY_API=1`` before scipy is imported: the module sets it, and so
+    does ``python -m benchmarks`` when the module is selected (for the whole
+    run).
 """
 
 MODULES = (
@@ -53,4 +60,5 @@ MODULES = (
     "bench_regression",
     "bench_likelihood",
     "bench_onnx",
+    "bench_array_api",
 )

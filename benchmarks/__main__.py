@@ -5,6 +5,7 @@ with the wall-clock time it took.
 """
 
 import importlib
+import os
 import sys
 import time
 import warnings
@@ -28,6 +29,10 @@ def main(argv=None):
         if unknown:
             parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
         names = [n for n in MODULES if n in wanted]
+    if "bench_array_api" in names:
+        # scipy reads it once, when first imported (by the header, next);
+        # bench_array_api needs it for scikit-learn's array API dispatch
+        os.environ.setdefault("SCIPY_ARRAY_API", "1")
     print("## sk_dbn benchmarks\n")
     print(machine_header(args.threads, args.quick))
     print()

@@ -125,6 +125,9 @@ def machine_header(threads=None, quick=False):
         f"- load average at start (1, 5, 15 min): {load}",
         f"- mode: {'--quick' if quick else 'full'}",
     ]
+    if os.environ.get("SCIPY_ARRAY_API") == "1":
+        lines.append("- SCIPY_ARRAY_API=1 (for bench_array_api's array API "
+                     "dispatch: scipy's functions take their array-API path)")
     set_vars = [name for name in _OPENBLAS_OVERRIDES if name in os.environ]
     if set_vars:
         lines.append(
