@@ -6,8 +6,9 @@ hyperparameters of a :class:`FineTuning` and two callables of the estimator
 (the network's logits and the validation score), exactly as
 ``MLPClassifier``'s solvers do. The arrays may be of any array-API namespace:
 the epoch's loss and gradient norms accumulate on the data's device and are
-read once per epoch. The
-stochastic ones (``"sgd"``, ``"adam"``): shuffled mini-batches (optionally with
+read once per epoch.
+
+The stochastic solvers (``"sgd"``, ``"adam"``): shuffled mini-batches (optionally with
 dropout), ``loss_curve_``, ``n_iter_no_change`` epochs without a ``tol``
 improvement of the training loss (or, with early stopping, of the validation
 score) before stopping or, with the adaptive schedule, lowering the step, and
