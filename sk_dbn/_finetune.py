@@ -9,6 +9,11 @@ improvement of the training loss (or, with early stopping, of the validation
 score) before stopping or, with the adaptive schedule, lowering the step, and
 the best weights restored with early stopping. ``"lbfgs"``: full-batch L-BFGS-B
 through ``scipy.optimize.minimize``, with no per-epoch curves.
+
+The one hook: ``unlabelled``, an :class:`sk_dbn._semisupervised.UnlabelledTerm`
+or None, adds the unlabelled rows' loss and gradient to every labelled
+mini-batch (``unlabeled_loss``), and holds the stopping rule while its weight
+ramps up.
 """
 
 import time
@@ -160,19 +165,23 @@ def reset_stopping_state(state, early_stopping):
                      best_loss_=np.inf, _no_improvement_count=0)
 
 
-def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session):
+def fine_tune(est, state, X, y, *, sample_weight, incremental, rng, session,
+              unlabelled=None):
     """Fine-tune ``state`` in place by ``est.solver`` (see :func:`fine_tune_sgd`
-    and :func:`fine_tune_lbfgs`)."""
+    and :func:`fine_tune_lbfgs`; ``unlabelled`` is for the stochastic solvers
+    only)."""
     if est.solver == "lbfgs":
         return fine_tune_lbfgs(est, state, X, y, sample_weight=sample_weight,
                                session=session)
     for name, value in stochastic_state(len(state["coefs_"])).items():
         state.setdefault(name, value)  # e.g. after an L-BFGS fit
     return fine_tune_sgd(est, state, X, y, sample_weight=sample_weight,
-                         incremental=incremental, rng=rng, session=session)
+                         incremental=incremental, rng=rng, session=session,
+                         unlabelled=unlabelled)
 
 
-def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session):
+def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session,
+                  unlabelled=None):
     """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
 
     ``est._validation_score(state, X_val, y_val, w_val)`` is the
@@ -181,6 +190,12 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
     ``loss_curve_`` and ``gradient_norms_`` run on across calls. A first Ctrl-C
     stops after the current mini-batch (with early stopping, the best weights
     seen are restored).
+
+    ``unlabelled`` (see the module docstring): each epoch's loss includes its
+    term, and while its weight still ramps up no epoch counts towards
+    ``n_iter_no_change`` (and, without early stopping, ``best_loss_`` follows
+    the loss), so training never stops, nor lowers an adaptive step, before the
+    objective has settled.
     """
     early_stopping = est.early_stopping and not incremental
     reset_stopping_state(state, early_stopping)
@@ -212,7 +227,7 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
         for _ in range(1 if incremental else est.max_iter):
             start = time.time()
             loss, norms, first = _epoch(est, state, X, y, sample_weight, ws,
-                                        optimizer, rng, session)
+                                        optimizer, rng, session, unlabelled)
             # a loss beyond the weights' dtype (a huge L2 term in float32) or
             # LOSS_GROWTH times the reference of this call, or an optimizer state
             # that overflowed, is divergence too
@@ -246,6 +261,11 @@ def fine_tune_sgd(est, state, X, y, *, sample_weight, incremental, rng, session)
             else:
                 _improved(est, state, loss, state["best_loss_"])
                 state["best_loss_"] = min(state["best_loss_"], loss)
+            if unlabelled is not None and unlabelled.ramping(
+                    len(state["loss_curve_"]) - 1):  # the epoch just run
+                state["_no_improvement_count"] = 0
+                if not early_stopping:
+                    state["best_loss_"] = loss
             optimizer.iteration_ends(state["t_"])
             if state["_no_improvement_count"] > est.n_iter_no_change:
                 what = "Validation score" if early_stopping else "Training loss"
@@ -318,14 +338,16 @@ def _improved(est, state, value, best):
     return value < best
 
 
-def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
+def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session,
+           unlabelled=None):
     """One pass of backprop: (mean loss, mean gradient norm per layer, the loss
     of the first mini-batch, taken before its update).
 
     With ``sample_weight``, each mini-batch's loss is its weighted mean, its L2
     term is divided by the sum of its weights (``MLPClassifier``'s convention),
     and the epoch's loss is the mean of the batches' losses weighted by their
-    sums of weights.
+    sums of weights. ``unlabelled`` adds its term to every mini-batch, and
+    makes the epoch as long as a pass over its rows (repeating labelled rows).
     """
     activation = est._hidden_activation(state)
     output = state["out_activation_"]
@@ -334,12 +356,14 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
     params = coefs + intercepts
     n_samples, n_layers = X.shape[0], len(coefs)
     order = rng.permutation(n_samples) if est.shuffle else np.arange(n_samples)
+    if unlabelled is not None:  # as many labelled mini-batches as unlabelled ones
+        order = unlabelled.labelled_order(order, ws.batch_size, rng)
     total_loss, total_weight = 0.0, 0.0
     norms, n_batches, first = np.zeros(n_layers), 0, None
     # the L2 term and the sums of squares (for the penalty and gradient_norms_)
     # are taken inside the optimiser's cache-sized chunks
     sums = np.zeros((len(params), 2))
-    for batch in gen_batches(n_samples, ws.batch_size):
+    for batch in gen_batches(order.shape[0], ws.batch_size):
         idx = order[batch]
         w = None if sample_weight is None else sample_weight[idx]
         n = idx.shape[0] if w is None else float(w.sum())
@@ -349,6 +373,8 @@ def _epoch(est, state, X, y, sample_weight, ws, optimizer, rng, session):
             ws.grads[:n_layers], ws.grads[n_layers:], scratch, output=output,
             sample_weight=w, dropout=ws.draw_dropout(idx.shape[0], rng),
         )
+        if unlabelled is not None:
+            data_loss += unlabelled.add(ws.grads, rng, len(state["loss_curve_"]))
         sums[...] = 0
         optimizer.update(params, ws.grads,
                          [est.alpha / n] * n_layers + [0.0] * n_layers, sums)

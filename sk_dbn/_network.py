@@ -163,7 +163,9 @@ def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
     indicator matrix); ``"identity"`` -- half the squared error summed over the
     outputs; ``"exp"`` -- half the Poisson deviance summed over the outputs. The
     default is the classifier's: ``"logistic"`` for one column, else
-    ``"softmax"``.
+    ``"softmax"``. A callable ``output(logits, y, delta)`` is a loss of its own
+    (the unlabelled rows' terms of :mod:`sk_dbn._semisupervised`): it returns
+    the loss of each row and writes its gradient into ``delta``.
 
     Writes ``prediction - y`` (the gradient of each row's loss with respect to
     its pre-activations, unweighted) into ``delta`` and returns the mean loss
@@ -171,7 +173,7 @@ def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
     """
     if output is None:
         output = "logistic" if logits.shape[1] == 1 else "softmax"
-    losses = _ROW_LOSSES[output](logits, y, delta)
+    losses = (output if callable(output) else _ROW_LOSSES[output])(logits, y, delta)
     if sample_weight is None:
         return float(losses.sum()) / logits.shape[0]
     return float(np.dot(sample_weight, losses)) / float(sample_weight.sum())
