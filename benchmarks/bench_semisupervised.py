@@ -8,10 +8,11 @@ unlabelled (``y = -1``). Rows of the tables:
   training row, then fine-tuning on the labelled rows *and* the unlabelled ones,
   against pseudo-labels spread over the network's top hidden layer
   (``"label_spreading"``) or its own predictions (``"pseudo_label"``);
-- ``DBNClassifier(unlabeled=-1)``: RBM pre-training on every training row, then
-  fine-tuning on the labelled ones only;
-- on MNIST, the simplest call ``DBNClassifier(unlabeled=-1,
-  unlabeled_loss="label_spreading")`` at the default hidden layer, (256,);
+- ``DBNClassifier(unlabeled=-1, unlabeled_loss=None)``: RBM pre-training on
+  every training row, then fine-tuning on the labelled ones only;
+- on MNIST, the simplest call ``DBNClassifier(unlabeled=-1)``: the default
+  hidden layer, (256,), and the default ``unlabeled_loss="label_spreading"``;
+  and the same network with ``unlabeled_loss=None``;
 - ``StackedRBMTransformer((256,))`` features -> ``LabelSpreading(kernel="knn")``
   in a Pipeline: label spreading on pre-trained features, a baseline a user can
   build with sk_dbn alone;
@@ -75,10 +76,13 @@ MODELS = {
         "all", lambda hidden, seed: _dbn(hidden, seed, "label_spreading")),
     "DBNClassifier({hidden}, unlabeled=-1, unlabeled_loss='pseudo_label')": (
         "all", lambda hidden, seed: _dbn(hidden, seed, "pseudo_label")),
-    "DBNClassifier({hidden}, unlabeled=-1): pre-training on all rows only": (
+    "DBNClassifier({hidden}, unlabeled=-1, unlabeled_loss=None)": (
         "all", lambda hidden, seed: _dbn(hidden, seed)),
-    "DBNClassifier(unlabeled=-1, unlabeled_loss='label_spreading'), (256,)": (
-        "all", lambda hidden, seed: _dbn(DEFAULT_HIDDEN, seed, "label_spreading")),
+    "DBNClassifier(unlabeled=-1): the defaults, (256,) and 'label_spreading'": (
+        "all", lambda hidden, seed: DBNClassifier(unlabeled=UNLABELED,
+                                                  random_state=seed)),
+    "DBNClassifier(unlabeled=-1, unlabeled_loss=None), (256,)": (
+        "all", lambda hidden, seed: _dbn(DEFAULT_HIDDEN, seed)),
     "StackedRBMTransformer((256,)) -> LabelSpreading(kernel='knn'), all rows": (
         "all", lambda hidden, seed: make_pipeline(
             StackedRBMTransformer(DEFAULT_HIDDEN, random_state=seed),
@@ -93,20 +97,22 @@ MODELS = {
         "all", lambda hidden, seed: SelfTrainingClassifier(LogisticRegression())),
 }
 SKLEARN = ("MLPClassifier", "LabelSpreading", "SelfTrainingClassifier")
-PAIRS = (("'label_spreading'", "pre-training on all rows only"),
-         ("'pseudo_label'", "pre-training on all rows only"))
+PAIRS = (("'label_spreading'", "unlabeled_loss=None"),
+         ("'pseudo_label'", "unlabeled_loss=None"))
 """(option on, option off) rows compared at the same hidden layers."""
 
 
+DEFAULT_NETWORK_ROWS = (
+    "DBNClassifier(unlabeled=-1): the defaults, (256,) and 'label_spreading'",
+    "DBNClassifier(unlabeled=-1, unlabeled_loss=None), (256,)")
+"""Rows of the default network, left out where the data set's network is it."""
+
+
 def models_for(hidden):
-    """The rows for a data set: names with its hidden layers, and without the
-    (256,) row where the data set's network is (256,) already."""
-    rows = {}
-    for name, (fitted_on, make) in MODELS.items():
-        if hidden == DEFAULT_HIDDEN and name.endswith(", (256,)"):
-            continue
-        rows[name.format(hidden=hidden)] = (fitted_on, make)
-    return rows
+    """The rows for a data set: names with its hidden layers, and the rows of
+    the default network only where the data set's network is another."""
+    return {name.format(hidden=hidden): spec for name, spec in MODELS.items()
+            if hidden != DEFAULT_HIDDEN or name not in DEFAULT_NETWORK_ROWS}
 
 
 def _labelled_rows(y_train, n_labelled, seed):
@@ -179,15 +185,18 @@ def _report(title, hidden, counts, n_train, seeds, names, results):
         lines.append(f"- {n} labels: {100 * gain:+.1f} points ({ours} against "
                      f"{theirs})")
     met = sum(gain >= 0.02 for _, gain, _, _ in margins(counts, names, results))
-    for on_key, off_key in PAIRS:
-        on = next(name for name in names if on_key in name and str(hidden) in name)
-        off = next(name for name in names if off_key in name)
-        gains = [_mean_gain(results, n, on, off) for n in counts]
-        lines.append(
-            f"- unlabeled_loss={on_key} minus pre-training only, network "
-            f"{hidden}: " + ", ".join(f"{100 * g:+.1f}" for g in gains)
-            + f" points (better at {sum(g > 0 for g in gains)} of {len(counts)} "
-            "label counts)")
+    for net in dict.fromkeys([hidden, DEFAULT_HIDDEN]):
+        for on_key, off_key in PAIRS:
+            rows = [next((name for name in names if key in name and str(net) in
+                          name), None) for key in (on_key, off_key)]
+            if None in rows:
+                continue
+            gains = [_mean_gain(results, n, *rows) for n in counts]
+            lines.append(
+                f"- unlabeled_loss={on_key} minus unlabeled_loss=None, network "
+                f"{net}: " + ", ".join(f"{100 * g:+.1f}" for g in gains)
+                + f" points (better at {sum(g > 0 for g in gains)} of "
+                f"{len(counts)} label counts)")
     intro = (
         f"{n_train} training rows, of which n are labelled (stratified draw per "
         f"seed) and the rest unlabelled; test accuracy on the held-out 25 % "

@@ -514,12 +514,6 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                                  "rows whose sample_weight is 0.)") from exc
             if not first and y.shape[0] == 0:
                 return self  # a later partial_fit batch without labels: a no-op
-            if y.ndim == 2 and X.shape[0] < X_all.shape[0] and getattr(
-                    self, "unlabeled_loss", None) == "label_spreading":
-                raise ValueError(
-                    "unlabeled_loss='label_spreading' needs single-label classes "
-                    "(scikit-learn's LabelSpreading has no multilabel targets); "
-                    "use unlabeled_loss='pseudo_label' for a multilabel y.")
             if train and self.early_stopping and not incremental and (
                     self.solver != "lbfgs"):  # its split, before any work
                 check_validation_size(X.shape[0], self.validation_fraction,
@@ -555,20 +549,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        kind = getattr(self, "unlabeled_loss", None)
-        if kind is not None:
+        if getattr(self, "unlabeled_loss", None) is not None:
             _check_ramp(self.unlabeled_ramp)
-            if self.unlabeled is None:
-                raise ValueError(
-                    f"unlabeled_loss={kind!r} trains on the rows without a label, "
-                    "but unlabeled=None marks none: set unlabeled (e.g. -1) to the "
-                    "label of those rows, or unlabeled_loss=None.")
-            if train and self.solver == "lbfgs":
-                raise ValueError(
-                    f"unlabeled_loss={kind!r} needs a stochastic solver ('sgd' or "
-                    "'adam'): its weight ramps up over epochs, which L-BFGS does "
-                    "not have, and pseudo-labels change the loss between its "
-                    "evaluations. Use unlabeled_loss=None with solver='lbfgs'.")
 
     def _end_interrupted_pretraining(self, state, rollback):
         """A Ctrl-C during pre-training leaves no half-made network behind: a
@@ -626,9 +608,14 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
     def _unlabelled_term(self, X, y, sample_weight, state):
         """The unlabelled rows' term of fine-tuning (``unlabeled_loss``, see
         :mod:`sk_dbn._semisupervised`) for the rows of ``(X, y, sample_weight)``
-        marked ``unlabeled``; None without the option or without such rows."""
+        marked ``unlabeled``; None without the option or such rows, and where
+        it does not apply: L-BFGS (no epochs to ramp over, and pseudo-labels
+        would change its loss between evaluations), ``"label_spreading"`` for
+        a multilabel ``y`` (label spreading has no multilabel targets)."""
         kind = getattr(self, "unlabeled_loss", None)
-        if kind is None:
+        if kind is None or self.unlabeled is None or self.solver == "lbfgs" or (
+                kind == "label_spreading" and state["n_outputs_"] > 1
+                and state["out_activation_"] == "logistic"):
             return None
         rows = np.flatnonzero(_is_marker(y, self.unlabeled))
         if rows.shape[0] == 0:
@@ -806,10 +793,11 @@ _UNLABELED_DOC = """\
         The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
         semi-supervised convention; for a multilabel ``y``, a row all of whose
         entries are the marker). Unlabelled rows are used by pre-training and by
-        LSUV's variance probe (with their sample weights), and by nothing else:
-        not by fine-tuning, ``classes_``, the early-stopping split or ``t_``;
-        :meth:`score` leaves them out. ``None``: every row is labelled (so
-        labels {-1, 1} are an ordinary binary problem).
+        LSUV's variance probe (with their sample weights), by fine-tuning only
+        with ``unlabeled_loss``, and by nothing else: not by ``classes_``, the
+        early-stopping split or ``t_``; :meth:`score` leaves them out.
+        ``None``: every row is labelled (so labels {-1, 1} are an ordinary
+        binary problem).
 
         The marker must be able to mark rows of ``y``, or a ``ValueError``
         names it: a finite number for numeric labels (not NaN, which ``y``
@@ -819,9 +807,12 @@ _UNLABELED_DOC = """\
         ``"-1"`` for -1). A bool is refused: ``False == 0`` would mark class 0.
         A :meth:`partial_fit` batch without a labelled row initialises the
         network when it is the first call and is a no-op after it.
-    unlabeled_loss : {"label_spreading", "pseudo_label"} or None, default=None
-        Whether and how the unlabelled rows also enter fine-tuning (None: they
-        serve pre-training only). Every mini-batch of labelled rows is then
+    unlabeled_loss : {"label_spreading", "pseudo_label"} or None, \
+default="label_spreading"
+        Whether and how the rows marked ``unlabeled`` also enter fine-tuning
+        (None: they serve pre-training only; ``bench_semisupervised`` measured
+        ``"label_spreading"`` ahead of None at every label count on both of its
+        data sets, hence the default). Every mini-batch of labelled rows is then
         joined by ``batch_size`` unlabelled rows (``"auto"``: 200), whose
         cross-entropy against pseudo-labels, weighted by ``alpha(t)``, is added
         to the loss (formulas in Notes):
@@ -838,10 +829,14 @@ _UNLABELED_DOC = """\
         An epoch is then a pass over the unlabelled rows as well as the
         labelled ones, which repeat when they fill fewer mini-batches:
         ``n_iter_``, ``t_`` (labelled rows, repeats included) and
-        ``loss_curve_`` (the whole loss) count such epochs. Needs ``unlabeled``
-        and a stochastic solver: L-BFGS refuses it (no epochs to ramp over, and
-        pseudo-labels would change its loss between evaluations).
-        ``"label_spreading"`` needs single-label classes.
+        ``loss_curve_`` (the whole loss) count such epochs, and a fit takes
+        longer (``bench_semisupervised`` gives the times). Without rows marked
+        ``unlabeled`` it changes nothing. It is
+        ignored, as ``early_stopping`` is, by ``solver="lbfgs"`` (no epochs to
+        ramp over, and pseudo-labels would change its loss between
+        evaluations), and ``"label_spreading"`` by a multilabel ``y`` (label
+        spreading has no multilabel targets; ``"pseudo_label"`` has): there
+        the unlabelled rows serve pre-training only.
     unlabeled_weight : float >= 0, default=1.0
         ``alpha_f``, the final weight of the unlabelled rows' term.
     unlabeled_ramp : (int, int), default=(10, 60)
@@ -928,7 +923,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         max_fun=15000,
         dropout=0.0,
         unlabeled=None,
-        unlabeled_loss=None,
+        unlabeled_loss="label_spreading",
         unlabeled_weight=1.0,
         unlabeled_ramp=(10, 60),
         random_state=None,

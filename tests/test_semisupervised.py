@@ -49,8 +49,11 @@ def stack(**params):
 
 
 def clf(**params):
+    """A small classifier; with ``unlabeled``, its unlabelled rows serve
+    pre-training only (``unlabeled_loss=None``) unless ``params`` say otherwise."""
     return DBNClassifier((12,), **{"init": stack(random_state=1), "max_iter": 5,
-                                   "random_state": 0, **params})
+                                   "random_state": 0, "unlabeled_loss": None,
+                                   **params})
 
 
 def assert_same_network(a, b):
@@ -105,7 +108,8 @@ def test_lsuv_probe_sees_unlabelled_rows(data):
 
 def test_unlabelled_rows_are_ignored_without_pretraining(data):
     X, y, y_masked = data
-    a = DBNClassifier((12,), init="xavier_uniform", unlabeled=-1, max_iter=5,
+    a = DBNClassifier((12,), init="xavier_uniform", unlabeled=-1,
+                      unlabeled_loss=None, max_iter=5,
                       random_state=0).fit(X, y_masked)
     b = clone(a).set_params(unlabeled=None).fit(X[:N_LABELLED], y[:N_LABELLED])
     assert_same_network(a, b)
@@ -639,17 +643,37 @@ def test_stochastic_solvers_and_dropout(data, loss, params):
     assert_same_network(on, clone(on).fit(X, y_masked))
 
 
-def test_lbfgs_and_bad_parameters_are_refused_by_name(data):
+def test_label_spreading_is_the_default(data):
+    X, y, y_masked = data
+    assert DBNClassifier().unlabeled_loss == "label_spreading"
+    default = DBNClassifier((12,), init=stack(random_state=1), max_iter=5,
+                            unlabeled=-1, random_state=0).fit(X, y_masked)
+    assert_same_network(default, clf(unlabeled=-1, unlabeled_loss="label_spreading",
+                                     unlabeled_ramp=(10, 60)).fit(X, y_masked))
+
+
+@BOTH
+def test_where_the_option_does_not_apply_it_changes_nothing(data, loss):
+    # L-BFGS (as early_stopping, it ignores it), no marker, a multilabel y for
+    # label spreading: the unlabelled rows serve pre-training only
+    X, y, y_masked = data
+    for params in ({"solver": "lbfgs", "max_iter": 3}, {"unlabeled": None}):
+        assert_same_network(semi(loss, **params).fit(X, y_masked),
+                            clf(**{"unlabeled": -1, **params}).fit(X, y_masked))
+    Y = np.column_stack([y % 2, y > 4])
+    Y[N_LABELLED:] = -1
+    on, off = semi(loss).fit(X, Y), clf(unlabeled=-1).fit(X, Y)
+    assert on.n_outputs_ == 2
+    assert np.array_equal(on.coefs_[0], off.coefs_[0]) == (loss == "label_spreading")
+
+
+def test_bad_parameters_are_refused_by_name(data):
     X, _, y_masked = data
     est = semi().fit(X, y_masked)
     before = joblib.hash(est)
-    for params, match in [({"solver": "lbfgs"}, "needs a stochastic solver"),
-                          ({"unlabeled": None}, "unlabeled=None marks none"),
-                          ({"unlabeled_ramp": (5, 2)}, r"unlabeled_ramp=\(5, 2\)"),
+    for params, match in [({"unlabeled_ramp": (5, 2)}, r"unlabeled_ramp=\(5, 2\)"),
                           ({"unlabeled_ramp": (1.5, 2)}, "pair of ints"),
                           ({"unlabeled_ramp": 3}, "unlabeled_ramp")]:
-        with pytest.raises(ValueError, match=match):
-            clone(est).set_params(warm_start=True, **params).fit(X, y_masked)
         with pytest.raises(ValueError, match=match):
             est.set_params(**params).fit(X, y_masked)
         est.set_params(**semi().get_params())
@@ -658,8 +682,6 @@ def test_lbfgs_and_bad_parameters_are_refused_by_name(data):
         semi("entropy").fit(X, y_masked)
     with pytest.raises(ValueError, match="unlabeled_weight"):
         semi(unlabeled_weight=-1).fit(X, y_masked)
-    # L-BFGS without the option, on the same data, is fine
-    semi(None, solver="lbfgs", max_iter=3).fit(X, y_masked)
 
 
 def test_no_stopping_verdict_while_the_weight_ramps(data):
@@ -760,7 +782,7 @@ def test_a_failing_fit_changes_nothing(data, loss):
 
 
 @BOTH
-def test_float32_sparse_binary_and_multilabel(data, loss):
+def test_float32_sparse_and_binary(data, loss):
     X, y, y_masked = data
     est = semi(loss).fit(X.astype(np.float32), y_masked)
     assert est.coefs_[0].dtype == np.float32 and est.predict_proba(X).dtype == \
@@ -770,17 +792,10 @@ def test_float32_sparse_binary_and_multilabel(data, loss):
     np.testing.assert_allclose(dense.coefs_[0], sparse.coefs_[0], rtol=1e-6,
                                atol=1e-9)
     binary = np.where(y_masked == -1, -1, y_masked % 2)
-    assert semi(loss).fit(X, binary).n_outputs_ == 1
-    Y = np.column_stack([y % 2, y > 4])
-    Y[N_LABELLED:] = -1
-    if loss == "pseudo_label":
-        assert semi(loss).fit(X, Y).n_outputs_ == 2
-    else:
-        est = semi(loss)
-        with pytest.raises(ValueError, match="needs single-label classes"):
-            est.fit(X, Y)
-        assert not hasattr(est, "coefs_")
-        semi(loss).fit(X[:N_LABELLED], Y[:N_LABELLED])  # no unlabelled row: fine
+    on = semi(loss).fit(X, binary)
+    assert on.n_outputs_ == 1
+    assert not np.array_equal(on.coefs_[0],
+                              clf(unlabeled=-1).fit(X, binary).coefs_[0])
 
 
 def test_grid_search_over_the_option(data):
