@@ -122,13 +122,18 @@ def _labelled_rows(y_train, n_labelled, seed):
     return np.sort(rows)
 
 
-def measure(X, y, hidden, fractions, seeds):
-    """``{(model, n_labelled): ([accuracies], [fit seconds])}`` over seeds."""
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0)
+def split(X, y):
+    """The training and held-out test rows: ``X_train, X_test, y_train, y_test``."""
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def measure(X, y, hidden, fractions, seeds, models=None):
+    """``{(model, n_labelled): ([accuracies], [fit seconds])}`` over seeds, for
+    ``models`` (default: the rows of :func:`models_for`)."""
+    X_train, X_test, y_train, y_test = split(X, y)
     counts = [max(int(round(f * X_train.shape[0])), np.unique(y).size)
               for f in fractions]
-    models = models_for(hidden)
+    models = models_for(hidden) if models is None else models
     results = {}
     for seed in seeds:
         for n_labelled in counts:
