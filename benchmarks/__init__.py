@@ -26,7 +26,8 @@ bench_rbm_pipeline
 bench_init_accuracy
     ``DBNClassifier`` test accuracy for each ``init`` vs ``MLPClassifier``.
 bench_semisupervised
-    Few labels, many unlabelled rows: ``DBNClassifier(unlabeled=-1)`` vs
+    Few labels, many unlabelled rows: ``DBNClassifier(unlabeled=-1)`` with each
+    ``unlabeled_loss``, and RBM features -> ``LabelSpreading``, vs
     ``MLPClassifier`` and scikit-learn's semi-supervised estimators.
 bench_regression
     Cross-validated R² of ``DBNRegressor`` for 4 inits x 3 activations vs

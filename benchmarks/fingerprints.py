@@ -116,6 +116,16 @@ y_part = np.where(np.arange(X.shape[0]) % 4 == 0, y3, -1)
 record("clf unlabeled", lambda: clf(
     init=StackedRBMTransformer((16, 8), **tiny_rbm), unlabeled=-1, yf=y_part))
 record("clf unlabeled lsuv", lambda: clf(init="lsuv", unlabeled=-1, yf=y_part))
+# unlabelled rows kept out of fine-tuning (unlabeled_loss=None where the
+# parameter exists): long enough for a ramp of unlabeled_loss to have begun
+off = ({"unlabeled_loss": None} if "unlabeled_loss" in DBNClassifier().get_params()
+       else {})
+record("clf unlabeled, 30 epochs, off", lambda: clf(
+    init=StackedRBMTransformer((16, 8), **tiny_rbm), unlabeled=-1, yf=y_part,
+    max_iter=30, n_iter_no_change=30, **off))
+record("clf unlabeled sgd dropout, 30 epochs, off", lambda: clf(
+    init="lsuv", solver="sgd", dropout=0.2, unlabeled=-1, yf=y_part, max_iter=30,
+    n_iter_no_change=30, **off))
 Y = np.column_stack([y % 2, y > 4, y % 3 == 0]).astype(int)
 record("clf multilabel", lambda: clf(init="xavier_uniform", yf=Y))
 record("clf binary", lambda: clf(init="he_uniform", yf=y % 2))

@@ -4,10 +4,11 @@ Few labels: RBM pre-training against random starts, two solvers
 ===============================================================
 
 RBM pre-training learns from the images alone, so with ``unlabeled=-1`` a
-:class:`~sk_dbn.DBNClassifier` pre-trains on every row and fine-tunes on the few
-that have a label. Does that beat a good random start? It depends on the
-optimiser as much as on the labels: a deep sigmoid network from random weights is
-hard for plain SGD to get going, and much less so for Adam.
+:class:`~sk_dbn.DBNClassifier` pre-trains on every row, and with
+``unlabeled_loss=None`` fine-tunes on the few that have a label. Does that beat
+a good random start? It depends on the optimiser as much as on the labels: a
+deep sigmoid network from random weights is hard for plain SGD to get going,
+and much less so for Adam.
 
 The stack is pre-trained once and frozen (``FrozenEstimator``), so every
 classifier below starts from the same pre-trained weights; the random starts see
@@ -53,7 +54,8 @@ optimisers = {
 scores = {}
 for name, params in optimisers.items():
     for label, init in starts.items():
-        clf = DBNClassifier(hidden, init=init, unlabeled=-1, max_iter=150,
+        clf = DBNClassifier(hidden, init=init, unlabeled=-1, unlabeled_loss=None,
+                            max_iter=150,
                             n_iter_no_change=150, batch_size=128, random_state=0,
                             **params)
         scores[name, label] = clf.fit(X_train, y_partial).score(X_test, y_test)

@@ -76,14 +76,18 @@ for fraction in fractions:
 # %%
 # The same in one call: unlabelled rows marked ``-1``
 # ---------------------------------------------------
-# With ``unlabeled=-1`` the classifier pre-trains on every row it is given and
-# fine-tunes on the labelled ones, so it can be cross-validated and grid-searched
-# like any classifier. Given the same seeds it builds exactly the network above.
+# With ``unlabeled=-1`` the classifier pre-trains on every row it is given; with
+# ``unlabeled_loss=None`` it then fine-tunes on the labelled ones alone, so, given
+# the same seeds, it builds exactly the network above (by default the unlabelled
+# rows enter fine-tuning too: see
+# :ref:`sphx_glr_auto_examples_plot_unlabelled_rows_in_finetuning.py`). Either
+# way it is one estimator, which can be cross-validated and grid-searched.
 rows = labelled[0.05]
 y_partial = np.full_like(y_train, -1)
 y_partial[rows] = y_train[rows]
 semi = DBNClassifier(hidden, init=StackedRBMTransformer(hidden, random_state=0),
-                     unlabeled=-1, **params).fit(X_train, y_partial)
+                     unlabeled=-1, unlabeled_loss=None, **params).fit(X_train,
+                                                                      y_partial)
 print(f"unlabeled=-1, {len(rows)} labels: {semi.score(X_test, y_test):.3f} "
       f"(frozen stack: {scores['RBM pre-training on all images'][2]:.3f})")
 

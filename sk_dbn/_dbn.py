@@ -57,6 +57,7 @@ from ._network import (
 )
 from ._ops import numpy_dtype, ops_of, to_device, to_host
 from ._rng import check_generator
+from ._semisupervised import UNLABELED_LOSSES, UnlabelledTerm, unlabelled_batch_size
 from ._stacked import StackedRBMTransformer
 from ._transaction import TrainingSession, transaction
 from .initializers import INITIALIZERS
@@ -131,6 +132,22 @@ def _check_marker(y, marker):
             f"unlabelled rows hold {marker!r} (scikit-learn's semi-supervised "
             "convention)."
         )
+
+
+def _check_ramp(ramp):
+    """A ``ValueError`` naming ``unlabeled_ramp`` unless it is a pair of ints
+    ``0 <= t1 <= t2``."""
+    try:
+        start, end = ramp
+        ok = all(isinstance(t, Integral) and not isinstance(t, bool)
+                 for t in (start, end)) and 0 <= start <= end
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"unlabeled_ramp={ramp!r} must be a pair of ints (t1, t2) with 0 <= t1 "
+            "<= t2: the epochs at which the unlabelled rows' weight starts to rise "
+            "from 0 and reaches unlabeled_weight.")
 
 
 def _partial_fit_available(est):
@@ -493,6 +510,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             if n_zero:  # a row of weight 0 is a row that is not there
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
+            y_all = y
             try:
                 X, y, w = self._labelled(X_all, y, w_all, allow_none=incremental)
                 y = self._validate_targets(X, y, state, first, incremental, classes)
@@ -522,7 +540,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 if train and y.shape[0]:  # a first batch without labels: no epoch
                     fine_tune(self._fine_tuning(), state, X, y, sample_weight=w,
                               incremental=incremental, rng=rng, session=session,
-                              logits=self._logits, score=self._validation_score)
+                              logits=self._logits, score=self._validation_score,
+                              unlabelled=self._unlabelled_term(X_all, y_all, w_all,
+                                                               state))
             self._commit(state)
         return self
 
@@ -547,6 +567,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if getattr(self, "unlabeled_loss", None) is not None:
+            _check_ramp(self.unlabeled_ramp)
 
     def _end_interrupted_pretraining(self, state, rollback):
         """A Ctrl-C during pre-training leaves no half-made network behind: a
@@ -601,6 +623,36 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         if not unlabelled.any():
             return X, y, sample_weight
         return select_rows(~unlabelled, X, y, sample_weight)
+
+    def _unlabelled_term(self, X, y, sample_weight, state):
+        """The unlabelled rows' term of fine-tuning (``unlabeled_loss``, see
+        :mod:`sk_dbn._semisupervised`) for the rows of ``(X, y, sample_weight)``
+        marked ``unlabeled``; None without the option or such rows, and where
+        it does not apply: L-BFGS (no epochs to ramp over, and pseudo-labels
+        would change its loss between evaluations), ``"label_spreading"`` for
+        a multilabel ``y`` (label spreading has no multilabel targets)."""
+        kind = getattr(self, "unlabeled_loss", None)
+        if kind is None or self.unlabeled is None or self.solver == "lbfgs" or (
+                kind == "label_spreading" and state["n_outputs_"] > 1
+                and state["out_activation_"] == "logistic"):
+            return None
+        rows = np.flatnonzero(_is_marker(y, self.unlabeled))
+        if rows.shape[0] == 0:
+            return None
+        classes = state["classes_"]
+        labels = None
+        if kind == "label_spreading":  # class indices, -1 for the unlabelled
+            labels = np.full(y.shape[0], -1, dtype=np.intp)
+            labelled = np.flatnonzero(~_is_marker(y, self.unlabeled))
+            labels[labelled] = np.searchsorted(classes, y[labelled])
+        return UnlabelledTerm(
+            kind, self.unlabeled_weight, self.unlabeled_ramp, X, rows,
+            sample_weight, labels=labels, n_classes=max(classes.shape[0], 2),
+            batch_size=unlabelled_batch_size(self.batch_size, rows.shape[0]),
+            coefs=state["coefs_"], intercepts=state["intercepts_"],
+            activation=self._hidden_activation(state),
+            output=state["out_activation_"], dropout=self.dropout,
+            shuffle=self.shuffle)
 
     def _continued_state(self, incremental):
         """Copies of the fitted state to train on (warm_start or partial_fit)."""
@@ -736,15 +788,15 @@ _CLASSIFIER_DOC = """Neural network classifier with a choice of weight initialis
     >>> clf.fit(X[:1500] / 16, y[:1500]).score(X[1500:] / 16, y[1500:]) > 0.85
     True
 
-    Few labels, many unlabelled rows: pre-train on all rows, fine-tune on the
-    labelled ones.
+    Few labels, many unlabelled rows: pre-training, and by default fine-tuning
+    (``unlabeled_loss``), use every row.
 
     >>> from sk_dbn import StackedRBMTransformer
     >>> y_few = y[:1500].copy()
     >>> y_few[200:] = -1                      # only 200 labelled rows
     >>> clf = DBNClassifier((64,), init=StackedRBMTransformer((64,), n_iter=10),
-    ...                     unlabeled=-1, learning_rate_init=0.01, random_state=0)
-    >>> clf.fit(X[:1500] / 16, y_few).score(X[1500:] / 16, y[1500:]) > 0.8
+    ...                     unlabeled=-1, random_state=0)
+    >>> clf.fit(X[:1500] / 16, y_few).score(X[1500:] / 16, y[1500:]) > 0.75
     True
 
     Multilabel: one logistic output per column of the indicator matrix.
@@ -763,10 +815,11 @@ _UNLABELED_DOC = """\
         The label that marks rows without a label, e.g. ``-1`` (scikit-learn's
         semi-supervised convention; for a multilabel ``y``, a row all of whose
         entries are the marker). Unlabelled rows are used by pre-training and by
-        LSUV's variance probe (with their sample weights), and by nothing else:
-        not by fine-tuning, ``classes_``, the early-stopping split or ``t_``;
-        :meth:`score` leaves them out. ``None``: every row is labelled (so
-        labels {-1, 1} are an ordinary binary problem).
+        LSUV's variance probe (with their sample weights), by fine-tuning only
+        with ``unlabeled_loss``, and by nothing else: not by ``classes_``, the
+        early-stopping split or ``t_``; :meth:`score` leaves them out.
+        ``None``: every row is labelled (so labels {-1, 1} are an ordinary
+        binary problem).
 
         The marker must be able to mark rows of ``y``, or a ``ValueError``
         names it: a finite number for numeric labels (not NaN, which ``y``
@@ -776,6 +829,64 @@ _UNLABELED_DOC = """\
         ``"-1"`` for -1). A bool is refused: ``False == 0`` would mark class 0.
         A :meth:`partial_fit` batch without a labelled row initialises the
         network when it is the first call and is a no-op after it.
+    unlabeled_loss : {"label_spreading", "pseudo_label"} or None, \
+default="label_spreading"
+        Whether and how the rows marked ``unlabeled`` also enter fine-tuning
+        (None: they serve pre-training only; ``bench_semisupervised`` measured
+        ``"label_spreading"`` ahead of None at every label count on both of its
+        data sets, hence the default). Every mini-batch of labelled rows is then
+        joined by ``batch_size`` unlabelled rows (``"auto"``: 200), whose
+        cross-entropy against pseudo-labels, weighted by ``alpha(t)``, is added
+        to the loss (formulas in Notes):
+
+        - ``"label_spreading"``: the pseudo-label of a row is the class that
+          scikit-learn's ``LabelSpreading(kernel="knn")`` spreads from the
+          labelled rows over the nearest-neighbour graph of every training
+          row's top hidden layer, recomputed every 5 epochs as fine-tuning
+          changes it (Iscen et al. 2019); each row counts with the certainty
+          of its spread label.
+        - ``"pseudo_label"`` (Lee 2013): the network's own current prediction
+          (its argmax class; for logistic outputs, each output rounded).
+
+        An epoch is then a pass over the unlabelled rows as well as the
+        labelled ones, which repeat when they fill fewer mini-batches:
+        ``n_iter_``, ``t_`` (labelled rows, repeats included) and
+        ``loss_curve_`` (the whole loss) count such epochs, and a fit takes
+        longer (``bench_semisupervised`` gives the times). Without rows marked
+        ``unlabeled`` it changes nothing. It is
+        ignored, as ``early_stopping`` is, by ``solver="lbfgs"`` (no epochs to
+        ramp over, and pseudo-labels would change its loss between
+        evaluations), and ``"label_spreading"`` by a multilabel ``y`` (label
+        spreading has no multilabel targets; ``"pseudo_label"`` has): there
+        the unlabelled rows serve pre-training only.
+    unlabeled_weight : float >= 0, default=1.0
+        ``alpha_f``, the final weight of the unlabelled rows' term.
+    unlabeled_ramp : (int, int), default=(10, 60)
+        ``(t1, t2)``: the weight is 0 before epoch ``t1``, rises linearly to
+        ``unlabeled_weight`` at epoch ``t2`` and stays there; epochs are counted
+        over a ``warm_start`` or :meth:`partial_fit` sequence
+        (``len(loss_curve_)``), so the ramp resumes where it stopped. No
+        ``n_iter_no_change`` verdict (stopping, or lowering an adaptive step)
+        is taken before epoch ``t2``: the loss changes with the weight until
+        then.
+"""
+
+_SEMI_NOTES_DOC = """
+    With ``unlabeled_loss``, the loss of a mini-batch of labelled rows ``B_l``
+    and unlabelled rows ``B_u`` at epoch ``t`` is
+
+        ``L = sum_{i in B_l} w_i l(x_i, y_i) / sum_{i in B_l} w_i
+        + alpha(t) sum_{j in B_u} w_j c_j l(x_j, y^_j) / sum_{j in B_u} w_j``
+
+    plus the L2 term, where ``l`` is the cross-entropy, ``w`` the sample
+    weights, ``y^_j`` the pseudo-label and ``c_j`` its weight: for
+    ``"pseudo_label"``, ``y^_j = argmax_k p_k(x_j)`` and ``c_j = 1``; for
+    ``"label_spreading"``, ``y^_j`` is the most probable class of the spread
+    distribution ``q_j`` and ``c_j = 1 - H(q_j) / log K`` (``H`` the entropy,
+    ``K`` the number of classes; 0 for a row the graph does not reach). The
+    pseudo-labels are constants: no gradient flows through them. The ramp is
+    ``alpha(t) = 0`` for ``t < t1``, ``alpha_f (t - t1) / (t2 - t1)`` for
+    ``t1 <= t < t2`` and ``alpha_f`` from ``t2`` on (``t`` counts from 0).
 """
 
 
@@ -794,12 +905,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         attributes=_ATTRIBUTES_DOC % {
             "out": '``"logistic"`` (two classes, or multilabel) or ``"softmax"``',
             "score": "accuracy"},
-        notes=_NOTES_DOC)
+        notes=_NOTES_DOC + _SEMI_NOTES_DOC)
 
     _parameter_constraints = {
         **_BaseDBN._parameter_constraints,
         # a finite number (no row of y can be NaN or infinite) or a str
         "unlabeled": [None, Interval(Real, None, None, closed="neither"), str],
+        "unlabeled_loss": [None, StrOptions(set(UNLABELED_LOSSES))],
+        "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabeled_ramp": ["array-like"],
     }
 
     def __init__(
@@ -831,6 +945,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         max_fun=15000,
         dropout=0.0,
         unlabeled=None,
+        unlabeled_loss="label_spreading",
+        unlabeled_weight=1.0,
+        unlabeled_ramp=(10, 60),
         random_state=None,
         verbose=0,
     ):

@@ -14,6 +14,11 @@ improvement of the training loss (or, with early stopping, of the validation
 score) before stopping or, with the adaptive schedule, lowering the step, and
 the best weights restored with early stopping. ``"lbfgs"``: full-batch L-BFGS-B
 through ``scipy.optimize.minimize``, with no per-epoch curves.
+
+The one hook: ``unlabelled``, an :class:`sk_dbn._semisupervised.UnlabelledTerm`
+or None, adds the unlabelled rows' loss and gradient to every labelled
+mini-batch (``unlabeled_loss``), and holds the stopping rule while its weight
+ramps up.
 """
 
 import time
@@ -217,9 +222,10 @@ def reset_stopping_state(state, early_stopping):
 
 
 def fine_tune(settings, state, X, y, *, sample_weight, incremental, rng, session,
-              logits, score):
+              logits, score, unlabelled=None):
     """Fine-tune ``state`` in place by ``settings.solver`` (see
-    :func:`fine_tune_sgd` and :func:`fine_tune_lbfgs`).
+    :func:`fine_tune_sgd` and :func:`fine_tune_lbfgs`; ``unlabelled`` is for
+    the stochastic solvers only).
 
     ``logits(X, state)`` is the network's output pre-activations (a
     ``ValueError`` when they overflow), ``score(state, X_val, y_val, w_val)``
@@ -234,17 +240,23 @@ def fine_tune(settings, state, X, y, *, sample_weight, incremental, rng, session
         state.setdefault(name, value)  # e.g. after an L-BFGS fit
     return fine_tune_sgd(settings, state, X, y, sample_weight=sample_weight,
                          incremental=incremental, rng=rng, session=session,
-                         logits=logits, score=score)
+                         logits=logits, score=score, unlabelled=unlabelled)
 
 
 def fine_tune_sgd(settings, state, X, y, *, sample_weight, incremental, rng,
-                  session, logits, score):
+                  session, logits, score, unlabelled=None):
     """Fine-tune ``state`` in place: one epoch (``incremental``) or up to max_iter.
 
     ``n_iter_`` counts the epochs of this call, as in scikit-learn; ``t_``,
     ``loss_curve_`` and ``gradient_norms_`` run on across calls. A first Ctrl-C
     stops after the current mini-batch (with early stopping, the best weights
     seen are restored).
+
+    ``unlabelled`` (see the module docstring): each epoch's loss includes its
+    term, and while its weight still ramps up no epoch counts towards
+    ``n_iter_no_change`` (and, without early stopping, ``best_loss_`` follows
+    the loss), so training never stops, nor lowers an adaptive step, before the
+    objective has settled.
     """
     early_stopping = settings.early_stopping and not incremental
     reset_stopping_state(state, early_stopping)
@@ -278,7 +290,7 @@ def fine_tune_sgd(settings, state, X, y, *, sample_weight, incremental, rng,
         for _ in range(1 if incremental else settings.max_iter):
             start = time.time()
             loss, norms, first = _epoch(settings, state, X, y, sample_weight, ws,
-                                        optimizer, rng, draws, session)
+                                        optimizer, rng, draws, session, unlabelled)
             # a loss beyond the weights' dtype (a huge L2 term in float32) or
             # LOSS_GROWTH times the reference of this call, or an optimizer state
             # that overflowed, is divergence too
@@ -313,6 +325,11 @@ def fine_tune_sgd(settings, state, X, y, *, sample_weight, incremental, rng,
             else:
                 _improved(settings, state, loss, state["best_loss_"])
                 state["best_loss_"] = min(state["best_loss_"], loss)
+            if unlabelled is not None and unlabelled.ramping(
+                    len(state["loss_curve_"]) - 1):  # the epoch just run
+                state["_no_improvement_count"] = 0
+                if not early_stopping:
+                    state["best_loss_"] = loss
             optimizer.iteration_ends(state["t_"])
             if state["_no_improvement_count"] > settings.n_iter_no_change:
                 what = "Validation score" if early_stopping else "Training loss"
@@ -385,7 +402,7 @@ def _improved(settings, state, value, best):
 
 
 def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
-           session):
+           session, unlabelled=None):
     """One pass of backprop: ``(mean loss, mean gradient norm per layer, the
     loss of the first mini-batch, taken before its update)``, read from the
     device once, at the end of the epoch.
@@ -394,7 +411,8 @@ def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
     term is divided by the sum of its weights (``MLPClassifier``'s convention),
     and the epoch's loss is the mean of the batches' losses weighted by their
     sums of weights. The row order is drawn on the host, and moved to the
-    device once.
+    device once. ``unlabelled`` adds its term to every mini-batch, and makes
+    the epoch as long as a pass over its rows (repeating labelled rows).
     """
     ops = ops_of(state["coefs_"][0])
     activation = make_activation(*state["_activation"])
@@ -404,10 +422,12 @@ def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
     params = coefs + intercepts
     n_samples, n_layers = X.shape[0], len(coefs)
     order = rng.permutation(n_samples) if settings.shuffle else np.arange(n_samples)
+    if unlabelled is not None:  # as many labelled mini-batches as unlabelled ones
+        order = unlabelled.labelled_order(order, ws.batch_size, rng)
     order = to_device(order, y)
     total_loss, total_weight = 0.0, 0.0
     norms, n_batches, first = [0.0] * n_layers, 0, None
-    for batch in gen_batches(n_samples, ws.batch_size):
+    for batch in gen_batches(order.shape[0], ws.batch_size):
         idx = order[batch]
         rows = idx.shape[0]
         w = None if sample_weight is None else ops.take(sample_weight, idx)
@@ -419,9 +439,13 @@ def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
             settings.alpha, deltas, coef_grads, intercept_grads, scratch,
             output=output, sample_weight=w, dropout=ws.draw_dropout(rows, draws),
             report=report)
-        for i, g in enumerate(coef_grads):
+        grads = coef_grads + intercept_grads
+        if unlabelled is not None:
+            loss = loss + unlabelled.add(grads, rng, draws,
+                                         len(state["loss_curve_"]))
+        for i, g in enumerate(grads[:n_layers]):
             norms[i] = norms[i] + ops.xp.sqrt(ops.sum_squares(g))
-        optimizer.update(params, coef_grads + intercept_grads)
+        optimizer.update(params, grads)
         total_loss = total_loss + n * loss
         total_weight = total_weight + n
         first = loss if first is None else first

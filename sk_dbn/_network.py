@@ -169,7 +169,9 @@ def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
     indicator matrix); ``"identity"`` -- half the squared error summed over the
     outputs; ``"exp"`` -- half the Poisson deviance summed over the outputs. The
     default is the classifier's: ``"logistic"`` for one column, else
-    ``"softmax"``.
+    ``"softmax"``. A callable ``output(ops, logits, y, delta)`` is a loss of its
+    own (the unlabelled rows' terms of :mod:`sk_dbn._semisupervised`): it
+    returns ``(the loss of each row, delta)``, as the built-in ones do.
 
     ``delta`` (written into where the namespace allows) is ``prediction - y``:
     the gradient of each row's loss with respect to its pre-activations,
@@ -180,7 +182,8 @@ def output_loss_delta(logits, y, delta, sample_weight=None, output=None):
     if output is None:
         output = "logistic" if logits.shape[1] == 1 else "softmax"
     ops = ops_of(logits)
-    losses, delta = _ROW_LOSSES[output](ops, logits, y, delta)
+    rows = output if callable(output) else _ROW_LOSSES[output]
+    losses, delta = rows(ops, logits, y, delta)
     return ops.mean_loss(losses, sample_weight), delta
 
 

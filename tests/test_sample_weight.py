@@ -555,9 +555,11 @@ def _partly_labelled(n=60, n_labelled=20):
 
 
 def test_pretraining_gets_every_rows_weight_fine_tuning_the_labelled_ones():
+    # with unlabeled_loss=None; the unlabelled rows' term: test_semisupervised.py
     X, y, y_masked, w = _partly_labelled()
     stack = StackedRBMTransformer((6,), n_iter=2, batch_size=8, random_state=1)
-    semi = DBNClassifier((6,), init=stack, unlabeled=-1, batch_size=8, max_iter=4,
+    semi = DBNClassifier((6,), init=stack, unlabeled=-1, unlabeled_loss=None,
+                         batch_size=8, max_iter=4,
                          random_state=0).fit(X, y_masked, sample_weight=w)
     pre = StackedRBMTransformer((6,), n_iter=2, batch_size=8,
                                 random_state=1).fit(X, sample_weight=w)
@@ -572,8 +574,8 @@ def test_pretraining_gets_every_rows_weight_fine_tuning_the_labelled_ones():
     # the weights of the unlabelled rows mattered to pre-training
     other = w.copy()
     other[30:40] = 3.0 - other[30:40]
-    changed = DBNClassifier((6,), init=stack, unlabeled=-1, batch_size=8,
-                            max_iter=4, random_state=0).fit(
+    changed = DBNClassifier((6,), init=stack, unlabeled=-1, unlabeled_loss=None,
+                            batch_size=8, max_iter=4, random_state=0).fit(
                                 X, y_masked, sample_weight=other)
     assert not np.array_equal(changed.pretrainer_.coefs_[0],
                               semi.pretrainer_.coefs_[0])
@@ -607,10 +609,15 @@ def test_spies_see_which_rows_and_weights_reach_each_stage(monkeypatch, init):
         np.testing.assert_array_equal(kwargs["sample_weight"], w[every])
     else:
         assert "_fit" not in seen
-    # fine-tuning: the labelled ones
+    # fine-tuning: the labelled ones, and the unlabelled ones in their term
     args, kwargs = seen["fine_tune"]
     np.testing.assert_array_equal(args[2], X[labelled])
     np.testing.assert_array_equal(kwargs["sample_weight"], w[labelled])
+    term = kwargs["unlabelled"]
+    unlabelled = (w > 0) & (y_masked == -1)
+    np.testing.assert_array_equal(term.X[term.unlabelled], X[unlabelled])
+    np.testing.assert_array_equal(term.sample_weight[term.unlabelled],
+                                  w[unlabelled])
 
 
 # ------------------------------------------------------------ invalid weights

@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -19,6 +20,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn._activations import make_activation
+from sk_dbn._ops import get_ops
+from sk_dbn._rng import device_draws
+from sk_dbn._semisupervised import (
+    PSEUDO_LABEL_ROWS,
+    UnlabelledTerm,
+    ramp_weight,
+    spread_labels,
+    unlabelled_batch_size,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -40,8 +51,11 @@ def stack(**params):
 
 
 def clf(**params):
+    """A small classifier; with ``unlabeled``, its unlabelled rows serve
+    pre-training only (``unlabeled_loss=None``) unless ``params`` say otherwise."""
     return DBNClassifier((12,), **{"init": stack(random_state=1), "max_iter": 5,
-                                   "random_state": 0, **params})
+                                   "random_state": 0, "unlabeled_loss": None,
+                                   **params})
 
 
 def assert_same_network(a, b):
@@ -96,7 +110,8 @@ def test_lsuv_probe_sees_unlabelled_rows(data):
 
 def test_unlabelled_rows_are_ignored_without_pretraining(data):
     X, y, y_masked = data
-    a = DBNClassifier((12,), init="xavier_uniform", unlabeled=-1, max_iter=5,
+    a = DBNClassifier((12,), init="xavier_uniform", unlabeled=-1,
+                      unlabeled_loss=None, max_iter=5,
                       random_state=0).fit(X, y_masked)
     b = clone(a).set_params(unlabeled=None).fit(X[:N_LABELLED], y[:N_LABELLED])
     assert_same_network(a, b)
@@ -473,3 +488,328 @@ def test_a_refit_failing_half_way_keeps_the_model(data, stage):
             est.fit(X, y_masked)
     np.testing.assert_array_equal(est.predict_proba(X), before)
     assert est.pretrainer_ is pre
+
+
+# ------------------------------------------------ unlabelled rows in fine-tuning
+def semi(loss="label_spreading", **params):
+    """A classifier whose unlabelled rows enter fine-tuning from the first epoch."""
+    return clf(**{"unlabeled": -1, "unlabeled_loss": loss, "unlabeled_ramp": (0, 2),
+                  **params})
+
+
+BOTH = pytest.mark.parametrize("loss", ["label_spreading", "pseudo_label"])
+
+
+def test_the_ramp():
+    assert [ramp_weight(t, 3.0, (2, 6)) for t in range(8)] == [
+        0, 0, 0, 0.75, 1.5, 2.25, 3, 3]
+    assert [ramp_weight(t, 2.0, (3, 3)) for t in range(5)] == [0, 0, 0, 2, 2]
+    assert ramp_weight(0, 1.0, (0, 0)) == 1.0
+
+
+@pytest.mark.parametrize("n_out", [1, 4])
+def test_pseudo_labels_are_the_argmax(n_out):
+    Z = np.random.default_rng(0).normal(size=(9, n_out))
+    output = "logistic" if n_out == 1 else "softmax"
+    delta = np.empty_like(Z)
+    losses, delta = PSEUDO_LABEL_ROWS[output](get_ops(np), Z, None, delta)
+    if n_out == 1:  # one logistic unit: the pseudo-label is the rounded output
+        target = (Z > 0).astype(float)
+        np.testing.assert_allclose(delta, expit(Z) - target)
+        np.testing.assert_allclose(losses, -(target * log_expit(Z) + (1 - target)
+                                             * log_expit(-Z)).sum(axis=1))
+    else:
+        P = softmax(Z, axis=1)
+        onehot = np.eye(n_out)[Z.argmax(axis=1)]
+        np.testing.assert_allclose(delta, P - onehot)
+        np.testing.assert_allclose(losses, -np.log(P.max(axis=1)))
+
+
+def test_spread_labels_and_their_certainty():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    F = np.repeat(centres, 12, axis=0) + rng.normal(scale=0.3, size=(36, 2))
+    labels = np.full(36, -1)
+    labels[[0, 12]] = [0, 1]  # the third cluster has no labelled row
+    pseudo, certainty = spread_labels(F, labels, n_classes=3)
+    np.testing.assert_array_equal(pseudo[:24], np.repeat([0, 1], 12))
+    assert (certainty[:24] > 0.5).all() and (certainty <= 1).all()
+    np.testing.assert_array_equal(certainty[24:], 0)  # not reached: no weight
+
+
+def _term(loss, X, w, rng_seed=0):
+    """A term over all rows of ``X`` (unlabelled but the first 4) of a small
+    float64 network, weight 2 at every epoch."""
+    rng = np.random.default_rng(rng_seed)
+    sizes = [X.shape[1], 7, 5, 3]
+    coefs = [rng.normal(scale=0.8, size=s) for s in zip(sizes[:-1], sizes[1:])]
+    intercepts = [rng.normal(scale=0.1, size=s) for s in sizes[1:]]
+    labels = np.full(X.shape[0], -1)
+    labels[:4] = [0, 1, 2, 0]
+    rows = np.arange(4, X.shape[0])
+    return UnlabelledTerm(loss, 2.0, (0, 0), X, rows, w, labels=labels, n_classes=3,
+                          batch_size=rows.shape[0], coefs=coefs,
+                          intercepts=intercepts,
+                          activation=make_activation("tanh", 0.01, 2),
+                          output="softmax", dropout=0.0, shuffle=True)
+
+
+def _add(term, grads, seed, epoch):
+    rng = np.random.default_rng(seed)
+    return term.add(grads, rng, device_draws(rng, term.coefs[0]), epoch=epoch)
+
+
+@BOTH
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_term_and_its_gradient(loss, weighted):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4))
+    w = rng.uniform(0.2, 3, size=30) if weighted else None
+    term = _term(loss, X, w)
+    params = term.coefs + term.intercepts
+    grads = [np.zeros_like(p) for p in params]
+    value = _add(term, grads, seed=2, epoch=0)
+    # the value: 2 * sum(w c loss) / sum(w) over the unlabelled rows
+    logits = X[4:]
+    for W, b in zip(term.coefs[:-1], term.intercepts[:-1]):
+        logits = np.tanh(logits @ W + b)
+    logits = logits @ term.coefs[-1] + term.intercepts[-1]
+    log_p = log_softmax(logits, axis=1)
+    if loss == "pseudo_label":
+        target, c = logits.argmax(axis=1), np.ones(26)
+    else:
+        target, c = term._pseudo[4:], term._certainty[4:]
+        assert 0 < c.min() and c.max() <= 1
+    ww = np.ones(26) if w is None else w[4:]
+    expected = 2 * np.sum(ww * c * -log_p[np.arange(26), target]) / ww.sum()
+    np.testing.assert_allclose(value, expected, rtol=1e-10)
+    # the gradient, by central differences (the pseudo-labels held fixed)
+    eps = 1e-6
+    for p, g in zip(params, grads):
+        for k in rng.choice(p.size, size=min(p.size, 6), replace=False):
+            flat = p.reshape(-1)
+            old = flat[k]
+            values = []
+            for step in (eps, -eps):
+                flat[k] = old + step
+                values.append(_add(term, [np.zeros_like(q) for q in params],
+                                   seed=2, epoch=0))
+            flat[k] = old
+            np.testing.assert_allclose(g.reshape(-1)[k],
+                                       (values[0] - values[1]) / (2 * eps),
+                                       rtol=1e-5, atol=1e-8)
+
+
+def test_no_weight_no_term():
+    X = np.random.default_rng(1).normal(size=(30, 4))
+    term = _term("pseudo_label", X, None)
+    term.ramp = (3, 5)
+    grads = [np.ones(1)]
+    assert _add(term, grads, seed=0, epoch=2) == 0.0
+    assert grads == [np.ones(1)] and term._queue.shape == (0,)  # nothing drawn
+    assert term.ramping(4) and not term.ramping(5)
+
+
+def test_unlabelled_batch_size():
+    assert unlabelled_batch_size("auto", 3000) == 200
+    assert unlabelled_batch_size("auto", 50) == 50
+    assert unlabelled_batch_size(64, 3000) == 64
+
+
+@BOTH
+def test_the_unlabelled_rows_change_the_fit_and_make_the_epoch(data, loss):
+    X, y, y_masked = data
+    off = clf(unlabeled=-1).fit(X, y_masked)
+    on = semi(loss).fit(X, y_masked)
+    assert not np.array_equal(on.coefs_[0], off.coefs_[0])
+    # an epoch: one labelled mini-batch of 60 for each unlabelled one of 200
+    # (240 unlabelled rows: 2 mini-batches), so the labelled rows pass twice
+    assert on.t_ == on.n_iter_ * 2 * N_LABELLED
+    assert off.t_ == off.n_iter_ * N_LABELLED
+    # refits with an int random_state are bit-identical
+    assert_same_network(on, clone(on).fit(X, y_masked))
+
+
+@BOTH
+def test_without_unlabelled_rows_the_option_changes_nothing(data, loss):
+    X, y, _ = data
+    assert_same_network(semi(loss).fit(X, y), clf(unlabeled=-1).fit(X, y))
+
+
+@BOTH
+@pytest.mark.parametrize("params", [{"solver": "sgd", "learning_rate_init": 0.05},
+                                    {"solver": "adam", "dropout": 0.5},
+                                    {"solver": "sgd", "learning_rate": "adaptive",
+                                     "dropout": 0.2}])
+def test_stochastic_solvers_and_dropout(data, loss, params):
+    X, y, y_masked = data
+    on = semi(loss, **params).fit(X, y_masked)
+    off = clf(unlabeled=-1, **params).fit(X, y_masked)
+    assert not np.array_equal(on.coefs_[0], off.coefs_[0])
+    assert np.isfinite(on.loss_curve_).all()
+    assert_same_network(on, clone(on).fit(X, y_masked))
+
+
+def test_label_spreading_is_the_default(data):
+    X, y, y_masked = data
+    assert DBNClassifier().unlabeled_loss == "label_spreading"
+    default = DBNClassifier((12,), init=stack(random_state=1), max_iter=5,
+                            unlabeled=-1, random_state=0).fit(X, y_masked)
+    assert_same_network(default, clf(unlabeled=-1, unlabeled_loss="label_spreading",
+                                     unlabeled_ramp=(10, 60)).fit(X, y_masked))
+
+
+@BOTH
+def test_where_the_option_does_not_apply_it_changes_nothing(data, loss):
+    # L-BFGS (as early_stopping, it ignores it), no marker, a multilabel y for
+    # label spreading: the unlabelled rows serve pre-training only
+    X, y, y_masked = data
+    for params in ({"solver": "lbfgs", "max_iter": 3}, {"unlabeled": None}):
+        assert_same_network(semi(loss, **params).fit(X, y_masked),
+                            clf(**{"unlabeled": -1, **params}).fit(X, y_masked))
+    Y = np.column_stack([y % 2, y > 4])
+    Y[N_LABELLED:] = -1
+    on, off = semi(loss).fit(X, Y), clf(unlabeled=-1).fit(X, Y)
+    assert on.n_outputs_ == 2
+    assert np.array_equal(on.coefs_[0], off.coefs_[0]) == (loss == "label_spreading")
+
+
+def test_bad_parameters_are_refused_by_name(data):
+    X, _, y_masked = data
+    est = semi().fit(X, y_masked)
+    before = joblib.hash(est)
+    for params, match in [({"unlabeled_ramp": (5, 2)}, r"unlabeled_ramp=\(5, 2\)"),
+                          ({"unlabeled_ramp": (1.5, 2)}, "pair of ints"),
+                          ({"unlabeled_ramp": 3}, "unlabeled_ramp")]:
+        with pytest.raises(ValueError, match=match):
+            est.set_params(**params).fit(X, y_masked)
+        est.set_params(**semi().get_params())
+        assert joblib.hash(est) == before
+    with pytest.raises(ValueError, match="unlabeled_loss"):
+        semi("entropy").fit(X, y_masked)
+    with pytest.raises(ValueError, match="unlabeled_weight"):
+        semi(unlabeled_weight=-1).fit(X, y_masked)
+
+
+def test_no_stopping_verdict_while_the_weight_ramps(data):
+    X, y, y_masked = data
+    params = {"n_iter_no_change": 1, "tol": 1e3, "max_iter": 30}
+    # no epoch improves by tol: the first epoch (from inf) and two more
+    assert clf(unlabeled=-1, **params).fit(X, y_masked).n_iter_ == 3
+    # epochs 0..7 ramp up and count for nothing; then the same verdict
+    est = semi(unlabeled_ramp=(3, 8), **params).fit(X, y_masked)
+    assert est.n_iter_ == 8 + 2
+    early = semi(unlabeled_ramp=(3, 8), early_stopping=True, **params)
+    assert early.fit(X, y_masked).n_iter_ >= 9
+
+
+def test_early_stopping_validates_on_labelled_rows_only(data, monkeypatch):
+    X, y, y_masked = data
+    seen = []
+    real = DBNClassifier._validation_score
+
+    def recording(self, state, X_val, y_val, w_val=None):
+        seen.append((X_val.shape[0], y_val.copy()))
+        return real(self, state, X_val, y_val, w_val)
+
+    monkeypatch.setattr(DBNClassifier, "_validation_score", recording)
+    est = semi(early_stopping=True, validation_fraction=0.2).fit(X, y_masked)
+    assert seen and all(n == 12 for n, _ in seen)  # 20 % of the 60 labelled rows
+    assert est.validation_scores_ is not None
+    assert seen[0][1].min() >= 0
+
+
+def test_unlabelled_rows_carry_their_sample_weights(data):
+    X, y, y_masked = data
+    pre = FrozenEstimator(stack(random_state=1).fit(X))  # pre-training apart
+    w = np.ones(X.shape[0])
+    base = semi(init=pre).fit(X, y_masked, sample_weight=w)
+    # the unlabelled mean is weighted: scaling every unlabelled weight changes
+    # nothing, reweighting them does
+    w3 = np.where(y_masked == -1, 3.0, 1.0)
+    scaled = semi(init=pre).fit(X, y_masked, sample_weight=w3)
+    for a, b in zip(base.coefs_, scaled.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    w_r = np.where(y_masked == -1, np.linspace(0.1, 2, X.shape[0]), 1.0)
+    other = semi(init=pre).fit(X, y_masked, sample_weight=w_r)
+    assert not np.allclose(base.coefs_[0], other.coefs_[0])
+    # a row of weight 0 is a row that is not there
+    w0 = np.ones(X.shape[0])
+    w0[-50:] = 0
+    a = semi(init=pre).fit(X, y_masked, sample_weight=w0)
+    b = semi(init=pre).fit(X[:-50], y_masked[:-50])
+    assert_same_network(a, b)
+
+
+def _record_epochs(monkeypatch):
+    epochs = []
+    real = UnlabelledTerm.add
+
+    def add(self, grads, rng, draws, epoch):
+        if not epochs or epochs[-1] != epoch:
+            epochs.append(epoch)
+        return real(self, grads, rng, draws, epoch)
+
+    monkeypatch.setattr(UnlabelledTerm, "add", add)
+    return epochs
+
+
+def test_partial_fit_and_warm_start_resume_the_ramp(data, monkeypatch):
+    X, y, y_masked = data
+    epochs = _record_epochs(monkeypatch)
+    est = semi(unlabeled_ramp=(0, 10))
+    for _ in range(3):
+        est.partial_fit(X, y_masked, classes=np.arange(10))
+    assert epochs == [0, 1, 2] and len(est.loss_curve_) == 3
+    # the unlabelled rows of each batch contribute
+    off = clf(unlabeled=-1)
+    for _ in range(3):
+        off.partial_fit(X, y_masked, classes=np.arange(10))
+    assert not np.array_equal(est.coefs_[0], off.coefs_[0])
+    assert est.t_ == 3 * 2 * N_LABELLED
+    epochs.clear()
+    warm = semi(unlabeled_ramp=(0, 10), warm_start=True, max_iter=3,
+                n_iter_no_change=np.inf).fit(X, y_masked)
+    warm.set_params(max_iter=2).fit(X, y_masked)
+    assert epochs == [0, 1, 2, 3, 4] and len(warm.loss_curve_) == 5
+
+
+@BOTH
+def test_a_failing_fit_changes_nothing(data, loss):
+    X, y, y_masked = data
+    est = semi(loss).fit(X, y_masked)
+    before, snapshot = joblib.hash(est), (X.copy(), y_masked.copy())
+    with pytest.raises(ValueError, match="diverged"):
+        est.set_params(learning_rate_init=1e8, solver="sgd", momentum=0.0,
+                       warm_start=True).fit(X * 1e4, y_masked)
+    est.set_params(**semi(loss).get_params())
+    assert joblib.hash(est) == before
+    np.testing.assert_array_equal(X, snapshot[0])
+    np.testing.assert_array_equal(y_masked, snapshot[1])
+
+
+@BOTH
+def test_float32_sparse_and_binary(data, loss):
+    X, y, y_masked = data
+    est = semi(loss).fit(X.astype(np.float32), y_masked)
+    assert est.coefs_[0].dtype == np.float32 and est.predict_proba(X).dtype == \
+        np.float32
+    dense = semi(loss).fit(X, y_masked)
+    sparse = semi(loss).fit(sp.csr_matrix(X), y_masked)
+    np.testing.assert_allclose(dense.coefs_[0], sparse.coefs_[0], rtol=1e-6,
+                               atol=1e-9)
+    binary = np.where(y_masked == -1, -1, y_masked % 2)
+    on = semi(loss).fit(X, binary)
+    assert on.n_outputs_ == 1
+    assert not np.array_equal(on.coefs_[0],
+                              clf(unlabeled=-1).fit(X, binary).coefs_[0])
+
+
+def test_grid_search_over_the_option(data):
+    X, y, y_masked = data
+    grid = {"unlabeled_loss": [None, "pseudo_label", "label_spreading"],
+            "unlabeled_weight": [0.5, 2.0], "unlabeled_ramp": [(0, 0), (1, 3)]}
+    search = GridSearchCV(semi(max_iter=2), grid, cv=2).fit(X, y_masked)
+    assert len(search.cv_results_["params"]) == 12
+    assert search.best_params_["unlabeled_ramp"] in grid["unlabeled_ramp"]
+    assert search.best_estimator_.unlabeled_loss in grid["unlabeled_loss"]

@@ -144,9 +144,9 @@ def report_labels(table, setting, data, quick):
         "   (a stratified draw per seed), the rest y = -1. rbm: "
         f"{net.pretrain_epochs} CD-1 epochs per layer",
         "   on every training row (once per seed, frozen). Then DBNClassifier("
-        "init=..., unlabeled=-1):",
-        f"   {net.epochs} epochs of fine-tuning on the labelled rows in batches of "
-        f"min({BATCH_SIZE}, n);",
+        "init=..., unlabeled=-1,",
+        f"   unlabeled_loss=None): {net.epochs} epochs of fine-tuning on the "
+        f"labelled rows in batches of min({BATCH_SIZE}, n);",
         "   Adam and SGD as in part 1",
     ]
     return _section(header, table, quick, text.few_labels_commentary(table),

@@ -462,8 +462,11 @@ def few_labels_task(net, counts, data, seed):
         for opt, params in OPTIMISERS.items():
             for row in FEW_LABELS_ROWS:
                 init = FrozenEstimator(stack) if row == "rbm" else row
+                # the unlabelled rows serve pre-training only: the part
+                # compares initial weights
                 clf = make_classifier(init, net.with_params(**params), seed,
-                                      n_rows=n, unlabeled=UNLABELED)
+                                      n_rows=n, unlabeled=UNLABELED,
+                                      unlabeled_loss=None)
                 fits[row, (opt, n)] = measured_fit(
                     clf, data.X_train, y, data.X_test, data.y_test,
                     pretrain_errors=errors if row == "rbm" else None)
