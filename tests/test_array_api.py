@@ -140,7 +140,7 @@ CLASSIFIERS = {
 
 def _classifier(name, **extra):
     return DBNClassifier((12,), random_state=0, batch_size=32,
-                         **CLASSIFIERS[name], **extra)
+                         **(CLASSIFIERS[name] | extra))
 
 
 def _compare_networks(host, fitted, dtype, backend):
@@ -200,6 +200,19 @@ def test_partial_fit_and_string_labels(dtype, backend, same_draws):
     pred = fitted.predict(Xd)  # string classes come back as numpy, as labels do
     assert pred.dtype == labels.dtype
     assert np.mean(pred == host.predict(X)) > 0.97
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
+def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, dtype, backend,
+                                                    same_draws):
+    X, y = _data(dtype)
+    y_partial = np.where(np.arange(len(y)) < 40, y, -1)
+    params = dict(init="xavier_uniform", unlabeled=-1, unlabeled_loss=kind,
+                  unlabeled_ramp=(0, 2), dropout=0.1, max_iter=4)
+    host = _classifier("adam", **params).fit(X, y_partial)
+    fitted = _classifier("adam", **params).fit(backend(X), backend(y_partial))
+    _compare_networks(host, fitted, dtype, backend)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
