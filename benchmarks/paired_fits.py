@@ -1,6 +1,7 @@
 """Seconds per epoch of one fit from two checkouts, alternating, in fresh processes.
 
-``python -m benchmarks.paired_fits DIR_A DIR_B [--rounds 5] [--config NAME ...]``
+``python -m benchmarks.paired_fits DIR_A DIR_B [--rounds 5] [--threads N]
+[--config NAME ...]``
 
 For comparing two commits on a noisy machine (e.g. two ``git worktree`` checkouts
 sharing one virtual environment): each round fits every configuration once with
@@ -8,11 +9,16 @@ sharing one virtual environment): each round fits every configuration once with
 checkout first on ``sys.path``, and prints the ratio B / A per round and its
 median. Configurations (60000 MNIST-sized rows, 2 epochs):
 
-- ``finetune``: DBNClassifier 784-500-500-10, logistic, Adam, float32, batch 100;
+- ``finetune`` / ``finetune-64``: DBNClassifier 784-500-500-10, logistic, Adam,
+  float32 / float64, batch 100;
 - ``rbm``: StackedRBMTransformer 784-500, CD-1 without momentum or weight decay,
   float64, batch 100;
 - ``rbm-defaults-64`` / ``rbm-defaults-32``: StackedRBMTransformer 784-500 at its
   defaults, float64 / float32.
+
+The children run OpenBLAS at its defaults (``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` removed from their environment) with ``--threads`` BLAS
+threads (default: OpenBLAS's own choice); the header names the CPU.
 """
 
 import argparse
@@ -21,8 +27,11 @@ import statistics
 import subprocess
 import sys
 
+from ._common import _OPENBLAS_OVERRIDES, cpu_model
+
 CONFIGS = {
     "finetune": ("finetune", "float32", 100),
+    "finetune-64": ("finetune", "float64", 100),
     "rbm": ("rbm", "float64", 100),
     "rbm-defaults-64": ("rbm-defaults", "float64", 32),
     "rbm-defaults-32": ("rbm-defaults", "float32", 32),
@@ -52,8 +61,12 @@ print((time.perf_counter() - start) / 2)
 """
 
 
-def fit_seconds(checkout, config):
-    env = {**os.environ, "PYTHONPATH": os.path.abspath(checkout)}
+def fit_seconds(checkout, config, threads=None):
+    env = {key: value for key, value in os.environ.items()
+           if key not in _OPENBLAS_OVERRIDES}
+    env["PYTHONPATH"] = os.path.abspath(checkout)
+    if threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
     out = subprocess.run([sys.executable, "-c", CHILD, *map(str, CONFIGS[config])],
                          cwd=checkout, env=env, capture_output=True, text=True,
                          check=True)
@@ -65,14 +78,18 @@ def main(argv=None):
     parser.add_argument("dir_a")
     parser.add_argument("dir_b")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--config", nargs="*", default=list(CONFIGS),
                         choices=list(CONFIGS))
     args = parser.parse_args(argv)
+    threads = "OpenBLAS default" if args.threads is None else args.threads
+    print(f"CPU: {cpu_model()}; BLAS threads: {threads}; A = {args.dir_a}, "
+          f"B = {args.dir_b}\n", flush=True)
     for config in args.config:
         ratios = []
         for r in range(args.rounds):
-            a = fit_seconds(args.dir_a, config)
-            b = fit_seconds(args.dir_b, config)
+            a = fit_seconds(args.dir_a, config, args.threads)
+            b = fit_seconds(args.dir_b, config, args.threads)
             ratios.append(b / a)
             print(f"{config} round {r + 1}: A {a:.3f} s, B {b:.3f} s, B/A "
                   f"{b / a:.3f}", flush=True)

@@ -435,17 +435,24 @@ def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
         activations, deltas, scratch = ws.batch(X, idx)
         coef_grads, intercept_grads = ws.grads[:n_layers], ws.grads[n_layers:]
         loss, _ = loss_and_gradients(
-            activations, ops.take(y, idx), coefs, intercepts, activation,
-            settings.alpha, deltas, coef_grads, intercept_grads, scratch,
-            output=output, sample_weight=w, dropout=ws.draw_dropout(rows, draws),
-            report=report)
+            activations, ops.take(y, idx), coefs, intercepts, activation, 0.0,
+            deltas, coef_grads, intercept_grads, scratch, output=output,
+            sample_weight=w, dropout=ws.draw_dropout(rows, draws), report=report)
         grads = coef_grads + intercept_grads
         if unlabelled is not None:
             loss = loss + unlabelled.add(grads, rng, draws,
                                          len(state["loss_curve_"]))
-        for i, g in enumerate(grads[:n_layers]):
-            norms[i] = norms[i] + ops.xp.sqrt(ops.sum_squares(g))
-        optimizer.update(params, grads)
+        # the L2 term and the sums of squares (of the gradients, for the
+        # norms, and of the weights, for the loss) in the optimizer's pass
+        decay = ([settings.alpha / n] * n_layers + [None] * n_layers
+                 if settings.alpha else None)
+        sums = [[0.0, 0.0] for _ in params]
+        optimizer.update(params, grads, decay, sums)
+        if settings.alpha:
+            loss = loss + l2_penalty(sum(s[1] for s in sums[:n_layers]),
+                                     settings.alpha, n)
+        for i in range(n_layers):
+            norms[i] = norms[i] + ops.xp.sqrt(sums[i][0])
         total_loss = total_loss + n * loss
         total_weight = total_weight + n
         first = loss if first is None else first

@@ -120,10 +120,9 @@ def _softmax_rows(ops, Z, y, delta):
     delta = ops.subtract(Z, zmax, out=delta)
     delta = ops.exp(delta, out=delta)
     total = xp.sum(delta, axis=1, keepdims=True)
-    losses = (xp.log(total) + zmax)[:, 0] - xp.take_along_axis(
-        Z, y[:, None], axis=1)[:, 0]
+    losses = (xp.log(total) + zmax)[:, 0] - ops.picked(Z, y)
     delta /= total
-    delta -= ops.one_hot(y, Z.shape[1], Z.dtype)
+    delta = ops.minus_one_hot(delta, y)
     return losses, delta
 
 

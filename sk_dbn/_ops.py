@@ -17,6 +17,7 @@ So there is no ``if numpy`` in the maths: the difference lives here.
 """
 
 import functools
+import numbers
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,8 +47,12 @@ class ArrayAPIOps:
 
     def scalar(self, value, like):
         """``value`` as a scalar for arithmetic with the array ``like``: a Python
-        float, which the namespace casts to ``like``'s dtype."""
-        return float(value)
+        float, which the namespace casts to ``like``'s dtype, or, for a 0-d
+        array (a sum on the device), that array in ``like``'s dtype (no read
+        back to the host)."""
+        if isinstance(value, numbers.Real):  # Python and numpy scalars
+            return float(value)
+        return self.xp.astype(value, like.dtype)
 
     def astype(self, X, dtype):
         """``X`` in ``dtype`` (itself when it has it)."""
@@ -167,11 +172,16 @@ class ArrayAPIOps:
         E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
         return E / xp.sum(E, axis=1, keepdims=True)
 
-    def one_hot(self, y, k, dtype):
-        """Rows of ``k`` columns, 1 at the class index ``y`` of each."""
+    def picked(self, Z, y):
+        """``Z[i, y[i]]`` for every row ``i`` (``y``: integer class indices)."""
+        return self.xp.take_along_axis(Z, y[:, None], axis=1)[:, 0]
+
+    def minus_one_hot(self, delta, y):
+        """``delta`` with 1 subtracted at ``delta[i, y[i]]`` of every row (in
+        place where the namespace allows)."""
         xp = self.xp
-        classes = xp.arange(k, device=getattr(y, "device", None))
-        return xp.astype(y[:, None] == classes[None, :], dtype)
+        classes = xp.arange(delta.shape[1], device=getattr(y, "device", None))
+        return delta - xp.astype(y[:, None] == classes[None, :], delta.dtype)
 
     # ----------------------------------------------------------- reductions
     def rowdot(self, A, B):
@@ -205,9 +215,18 @@ class ArrayAPIOps:
         return self._float64[key]
 
     # --------------------------------------------------- elementwise updates
-    def chunks(self, *arrays):
-        """The pieces an elementwise update walks through: here, the arrays."""
-        yield arrays
+    def divide(self, a, b, out=None):
+        return a / b
+
+    def scratch_for(self, arrays, n=1):
+        """``n`` work buffers for an elementwise update of ``arrays`` by
+        :meth:`chunks` (numpy only: other namespaces compute into new arrays)."""
+        return (None,) * n
+
+    def chunks(self, *arrays, scratch=()):
+        """The pieces an elementwise update walks through: here, the arrays
+        (and None for each work buffer)."""
+        yield [*arrays, *scratch]
 
     def assembled(self, pieces, out):
         """The column blocks ``pieces`` side by side (numpy wrote them into views
@@ -238,6 +257,8 @@ class NumpyOps(ArrayAPIOps):
         return X.astype(dtype, copy=False)  # a sparse matrix too
 
     def matmul(self, A, B, out=None):
+        if type(A) is np.ndarray and type(B) is np.ndarray:
+            return np.dot(A, B, out=out)
         if sp.issparse(A) or sp.issparse(B):
             product = np.asarray(A @ B)
             if out is None:
@@ -259,11 +280,8 @@ class NumpyOps(ArrayAPIOps):
 
     def axpy(self, a, x, y):
         # in place, one cache-sized chunk at a time
-        scratch = np.empty(min(CHUNK, y.size), dtype=y.dtype)
-        for xc, yc in self.chunks(x, y):
-            s = scratch[: xc.shape[0]]
-            np.multiply(xc, a, out=s)
-            yc += s
+        for xc, yc, s in self.chunks(x, y, scratch=self.scratch_for([y])):
+            yc += np.multiply(xc, a, out=s)
         return y
 
     def tanh(self, x, out=None):
@@ -314,11 +332,8 @@ class NumpyOps(ArrayAPIOps):
         a = Z.dtype.type(slope)
         if not Z.flags.c_contiguous:
             return np.maximum(Z, Z * a, out=Z)
-        scratch = np.empty(min(CHUNK, Z.size), dtype=Z.dtype)
-        for (z,) in self.chunks(Z):
-            s = scratch[: z.shape[0]]
-            np.multiply(z, a, out=s)
-            np.maximum(z, s, out=z)
+        for z, s in self.chunks(Z, scratch=self.scratch_for([Z])):
+            np.maximum(z, np.multiply(z, a, out=s), out=z)
         return Z
 
     def expit(self, x, out=None):
@@ -346,6 +361,13 @@ class NumpyOps(ArrayAPIOps):
         flat = a.reshape(-1)
         return float(np.dot(flat, flat))
 
+    def picked(self, Z, y):
+        return Z[np.arange(Z.shape[0]), y]
+
+    def minus_one_hot(self, delta, y):
+        delta[np.arange(delta.shape[0]), y] -= 1
+        return delta
+
     def mean_loss(self, losses, sample_weight=None):
         if sample_weight is None:
             return float(losses.sum()) / losses.shape[0]
@@ -357,14 +379,24 @@ class NumpyOps(ArrayAPIOps):
     def assembled(self, pieces, out):
         return out
 
-    def chunks(self, *arrays):
+    def divide(self, a, b, out=None):
+        return np.divide(a, b, out=out)
+
+    def scratch_for(self, arrays, n=1):
+        size = min(CHUNK, max(a.size for a in arrays))
+        return tuple(np.empty(size, dtype=arrays[0].dtype) for _ in range(n))
+
+    def chunks(self, *arrays, scratch=()):
         """Aligned cache-sized chunks of flat views of same-shaped C-contiguous
-        arrays: an update's passes over one chunk run while it is in cache."""
+        arrays, and as many elements of each work buffer of ``scratch`` (from
+        :meth:`scratch_for`): an update's passes over one chunk run while it is
+        in cache."""
         if not all(a.flags.c_contiguous for a in arrays):
             raise ValueError("arrays updated in place must be C-contiguous")
         flat = [a.reshape(-1) for a in arrays]
         for start in range(0, flat[0].shape[0], CHUNK):
-            yield [f[start : start + CHUNK] for f in flat]
+            n = min(CHUNK, flat[0].shape[0] - start)
+            yield [f[start : start + n] for f in flat] + [w[:n] for w in scratch]
 
 
 _NUMPY_OPS = NumpyOps()

@@ -429,9 +429,7 @@ def train_epoch(layer, A, ws, *, rng, draws, session, learning_rate, momentum,
             w = ops.take(sample_weight, idx)
             grads = cd_statistics(ws, V, H, w * (-learning_rate / ops.xp.sum(w)),
                                   -learning_rate / n if persistent else None)
-        if decay:
-            grads[0] = ops.axpy(ops.scalar(decay, params[0]), params[0], grads[0])
-        optimizer.update(params, grads)
+        optimizer.update(params, grads, [decay, None, None] if decay else None)
         session.check()
     return reconstruction_error(probe, *params, layer["visible_units"],
                                 layer["hidden_units"], probe_weight)

@@ -670,19 +670,24 @@ def test_adam_matches_reference():
     assert opt.state["t"] == 6
     for got, want in zip(params, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
-    # the moments are scikit-learn's
-    for got, want in zip(opt.state["m"] + opt.state["v"], ms + vs):
+    # the moments are scikit-learn's, kept divided by (1 - beta)
+    m, v = opt.moments()
+    for got, want in zip(m + v, ms + vs):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert (opt.state["m_scale"], opt.state["v_scale"]) == (1 - 0.8, 1 - 0.95)
 
 
-def test_adam_matches_scikit_learns_optimizer_bit_for_bit():
-    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_matches_scikit_learns_optimizer_bit_for_bit(nesterov, dtype):
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
-    rng = np.random.default_rng(26)
-    params, grads_seq = _params_and_grads(rng, n_steps=4, large=True)
+    rng = np.random.default_rng(27)
+    params, grads_seq = _params_and_grads(rng, n_steps=4, dtype=dtype, large=True)
     ref = [p.copy() for p in params]
-    theirs = AdamOptimizer(ref, learning_rate_init=0.01)
-    ours = Adam(params, None, 0.01)
+    theirs = SGDOptimizer(ref, learning_rate_init=0.01, momentum=0.9,
+                          nesterov=nesterov)
+    ours = SGD(params, None, 0.01, momentum=0.9, nesterov=nesterov)
     for grads in grads_seq:
         theirs.update_params(ref, [g.copy() for g in grads])
         ours.update(params, grads)
@@ -690,23 +695,55 @@ def test_adam_matches_scikit_learns_optimizer_bit_for_bit():
         np.testing.assert_array_equal(a, b)
 
 
-def test_adam_state_saved_by_0_1_0_is_converted():
-    """sk_dbn 0.1.0 stored the moments divided by (1 - beta), with the divisors:
-    a partial_fit after loading such a model continues the same trajectory."""
-    rng = np.random.default_rng(25)
-    params, grads_seq = _params_and_grads(rng, n_steps=2)
-    straight = [p.copy() for p in params]
-    opt = Adam(straight, None, 0.01)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_matches_scikit_learns_optimizer(dtype):
+    """To rounding: the moments are kept divided by (1 - beta), two passes less
+    per step. (scikit-learn's float32 step is float64 arithmetic: its step size
+    is a numpy float64; sk_dbn keeps float32 in float32.)"""
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    rng = np.random.default_rng(26)
+    params, grads_seq = _params_and_grads(rng, n_steps=4, dtype=dtype, large=True)
+    ref = [p.copy() for p in params]
+    theirs = AdamOptimizer(ref, learning_rate_init=0.01)
+    ours = Adam(params, None, 0.01)
     for grads in grads_seq:
-        opt.update(straight, grads)
+        theirs.update_params(ref, [g.copy() for g in grads])
+        ours.update(params, grads)
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(
+        rtol=1e-5, atol=1e-6)
+    for a, b in zip(params, ref):
+        np.testing.assert_allclose(a, b, **tol)
+    for a, b in zip(ours.moments()[0] + ours.moments()[1], theirs.ms + theirs.vs):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_adam_state_of_other_betas_is_rescaled():
+    """Moments kept under other betas (set_params between partial_fit calls)
+    are brought to the new scale: the moments themselves carry on."""
+    rng = np.random.default_rng(25)
+    params, grads_seq = _params_and_grads(rng, n_steps=1)
+    opt = Adam(params, None, 0.01, beta_1=0.9, beta_2=0.999)
+    opt.update(params, grads_seq[0])
+    before = opt.moments()
+    again = Adam(params, opt.state, 0.01, beta_1=0.5, beta_2=0.99)
+    assert (again.state["m_scale"], again.state["v_scale"]) == (0.5, 1 - 0.99)
+    for a, b in zip(again.moments()[0] + again.moments()[1], before[0] + before[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_adam_state_without_scales_holds_the_moments_themselves():
+    """A state saved before the moments were kept divided (no ``m_scale``)
+    holds scikit-learn's moments: they are divided on load, not misread."""
+    rng = np.random.default_rng(24)
+    params, grads_seq = _params_and_grads(rng, n_steps=1)
     opt = Adam(params, None, 0.01)
     opt.update(params, grads_seq[0])
-    old = {"t": 1, "m_scale": 0.1, "v_scale": 0.001,
-           "m": [m / 0.1 for m in opt.state["m"]],
-           "v": [v / 0.001 for v in opt.state["v"]]}
-    Adam(params, old, 0.01).update(params, grads_seq[1])
-    for got, want in zip(params, straight):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    m, v = opt.moments()
+    old = {"t": opt.state["t"], "m": [a.copy() for a in m], "v": [a.copy() for a in v]}
+    loaded = Adam(params, old, 0.01)
+    for a, b in zip(loaded.moments()[0] + loaded.moments()[1], m + v):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
 
 
 def test_adam_first_step_moves_every_parameter_by_learning_rate():
