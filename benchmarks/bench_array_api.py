@@ -52,7 +52,7 @@ RBM, ADAM = "RBM PCD-1 784-500", "Adam fine-tuning 784-500-500-10"
 CONFIGS = (RBM, ADAM)
 BATCHES = (100, 1000)
 N_CLASSES = 10
-# issue 22's targets for a CUDA GPU: speed-up over numpy by batch size, and
+# the project's targets for a CUDA GPU: speed-up over numpy by batch size, and
 # the largest ratio sk_dbn / hand-written PyTorch on the same GPU
 GPU_SPEEDUP_TARGETS = {100: 10.0, 1000: 50.0}
 GPU_RATIO_TARGET = 1.5
@@ -405,10 +405,11 @@ def _targets(found, times, failures, cell):
     headers = ["backend", "config", "batch", "sk_dbn speed-up vs numpy (target)",
                "met", "sk_dbn / hand-written target", "sk_dbn / hand-written",
                "met"]
-    return section("GPU targets", "Issue 22: on a CUDA GPU an epoch at batch "
-                   "100 at least 10x the numpy epoch, at batch 1000 at least "
+    return section("GPU targets", "The project's targets: on a CUDA GPU an "
+                   "epoch at batch 100 at least 10x the numpy epoch, at batch "
+                   "1000 at least "
                    "50x, and within 1.5x of the hand-written PyTorch epoch on "
-                   "the same GPU. The issue's numpy reference is 2 cores: "
+                   "the same GPU. The targets' numpy reference is 2 cores: "
                    "compare with `--threads 2` on a larger host.",
                    table(headers, rows))
 

@@ -1,25 +1,25 @@
 """ONNX export through skl2onnx (``sk_dbn.onnx``): onnxruntime computes what
-the estimators compute.
+the estimators compute. The configurations are built by
+``benchmarks/onnx_agreement.py``, which prints their differences.
 
 For every hidden activation, binary, multiclass and multilabel classifiers,
 single-output, multi-output and Poisson regressors and every kind of
 StackedRBMTransformer, in float32 and float64, on data with rows far outside the
 training scale (every sigmoid saturates there): labels equal, probabilities
 and transforms within 1e-5 (float32) or 1e-10 (float64) relative. Values below
-the smallest normal float are not compared relatively (``TINY``): their
-digits are gone in the estimator's own arithmetic. Regression outputs are
+the smallest normal float are not compared relatively: their digits are gone
+in the estimator's own arithmetic. Regression outputs are
 compared relative to their largest magnitude, since a value near 0 is the
 difference of larger ones.
 """
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -28,56 +28,29 @@ from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 skl2onnx = pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 import sk_dbn.onnx  # noqa: E402,F401  (registers the converters)
+from benchmarks.onnx_agreement import (  # noqa: E402  (the configurations)
+    ACTIVATION_IDS,
+    ACTIVATIONS,
+    DTYPES,
+    classifier,
+    classifier_case,
+    features,
+    fit,
+    regressor,
+    regressor_case,
+    run,
+    targets,
+    to_onnx,
+    transformer_case,
+    with_saturating_rows,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
-DTYPES = [np.float32, np.float64]
-ACTIVATIONS = [
-    ("identity", {}), ("logistic", {}), ("tanh", {}), ("relu", {}),
-    ("leaky_relu", {"negative_slope": 0.2}), ("maxout", {}),
-    ("maxout", {"maxout_pieces": 3}),
-]
-ACTIVATION_IDS = ["identity", "logistic", "tanh", "relu", "leaky_relu_0.2",
-                  "maxout_2", "maxout_3"]
 
 
 # ------------------------------------------------------------------- helpers
-def features(dtype, n=48, seed=0):
-    return np.random.default_rng(seed).normal(size=(n, 5)).astype(dtype)
-
-
-def with_saturating_rows(X):
-    """``X`` and copies of some rows scaled by 20 and 200: there every logistic
-    unit saturates and the output probabilities reach their tails."""
-    return np.vstack([X, 20 * X[:10], 200 * X[:5]]).astype(X.dtype)
-
-
-def to_onnx(model, X, **kwargs):
-    return skl2onnx.to_onnx(model, X[:1], **kwargs)
-
-
-def run(onx, X):
-    """onnxruntime's outputs for ``X``, as a list."""
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # no shape-merge notes on stderr
-    session = ort.InferenceSession(onx.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: X})
-
-
-def differences(actual, expected):
-    """``(max absolute, max relative)`` difference; the relative one over the
-    entries whose expected value is a normal float."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    finite = np.isfinite(expected)
-    assert np.array_equal(actual[~finite], expected[~finite])
-    diff = np.abs(actual[finite].astype(np.float64) - expected[finite])
-    normal = np.abs(expected[finite]) >= np.finfo(expected.dtype).tiny
-    rel = diff[normal] / np.abs(expected[finite][normal])
-    return float(diff.max(initial=0)), float(rel.max(initial=0))
-
-
 def assert_close(actual, expected, dtype, scale=False):
     """Within ``RTOL[dtype]`` relative, entry by entry (values below the
     smallest normal float: absolutely, within it), or, with ``scale``, relative
@@ -101,32 +74,6 @@ def assert_close_proba(actual, expected, dtype):
         RTOL[dtype] * scale * expected + np.finfo(dtype).tiny)
 
 
-def fit(model, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y)
-
-
-def classifier(activation, params, **kwargs):
-    return DBNClassifier((6, 5), init="xavier_uniform", activation=activation,
-                         learning_rate_init=0.05, max_iter=10, random_state=0,
-                         **params, **kwargs)
-
-
-def regressor(activation, params, **kwargs):
-    return DBNRegressor((6, 5), init="xavier_uniform", activation=activation,
-                        learning_rate_init=0.05, max_iter=10, random_state=0,
-                        **params, **kwargs)
-
-
-def targets(kind, X):
-    if kind == "binary":
-        return np.where(X[:, 0] + X[:, 1] > 0, 7, 3)
-    if kind == "multiclass":
-        return np.array(["ant", "bee", "cat"])[np.argmax(X[:, :3], axis=1)]
-    return (X[:, :3] > 0).astype(int)  # multilabel: 3 labels
-
-
 def assert_classifier_matches(clf, onx, X, dtype):
     labels, proba = run(onx, X)
     np.testing.assert_array_equal(labels, clf.predict(X))
@@ -138,11 +85,11 @@ def assert_classifier_matches(clf, onx, X, dtype):
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
 @pytest.mark.parametrize("activation, params", ACTIVATIONS, ids=ACTIVATION_IDS)
 def test_classifier(activation, params, kind, dtype):
-    X = features(dtype)
-    clf = fit(classifier(activation, params), X, targets(kind, X))
+    clf, (labels, proba), (expected_labels, expected) = classifier_case(
+        activation, params, kind, dtype)
     assert clf.coefs_[0].dtype == dtype
-    onx = to_onnx(clf, X, options={"zipmap": False})
-    assert_classifier_matches(clf, onx, with_saturating_rows(X), dtype)
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert_close_proba(proba, expected, dtype)
 
 
 def test_saturating_rows_reach_the_tails():
@@ -215,18 +162,7 @@ def test_label_types(classes, expected):
 @pytest.mark.parametrize("kind", ["single", "multioutput", "poisson"])
 @pytest.mark.parametrize("activation, params", ACTIVATIONS, ids=ACTIVATION_IDS)
 def test_regressor(activation, params, kind, dtype):
-    X = features(dtype)
-    if kind == "single":
-        reg, y = regressor(activation, params), X @ [1.0, -2.0, 0.5, 0.0, 1.0]
-    elif kind == "multioutput":
-        reg, y = regressor(activation, params), X[:, :3] * [1.0, -1.0, 2.0]
-    else:
-        reg = regressor(activation, params, loss="poisson")
-        y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, :2]))
-    fit(reg, X, y)
-    Xs = with_saturating_rows(X)
-    (values,) = run(to_onnx(reg, X), Xs)
-    expected = reg.predict(Xs).reshape(Xs.shape[0], -1)
+    _, values, expected = regressor_case(activation, params, kind, dtype)
     assert values.shape == expected.shape
     assert_close(values, expected, dtype, scale=True)
 
@@ -236,15 +172,8 @@ def test_regressor(activation, params, kind, dtype):
 @pytest.mark.parametrize("visible_units", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("hidden_units", ["bernoulli", "relu"])
 def test_transformer(hidden_units, visible_units, dtype):
-    X = features(dtype)
-    if visible_units == "bernoulli":
-        X = (1 / (1 + np.exp(-X))).astype(dtype)  # in [0, 1]
-    rbm = fit(StackedRBMTransformer((6, 4), visible_units=visible_units,
-                                    hidden_units=hidden_units, n_iter=3,
-                                    random_state=0), X)
-    Xs = with_saturating_rows(X)
-    (H,) = run(to_onnx(rbm, X), Xs)
-    assert_close(H, rbm.transform(Xs), dtype, scale=hidden_units == "relu")
+    _, H, expected = transformer_case(hidden_units, visible_units, dtype)
+    assert_close(H, expected, dtype, scale=hidden_units == "relu")
 
 
 # ------------------------------------------------------- inside scikit-learn

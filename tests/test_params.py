@@ -191,11 +191,21 @@ def test_activation_defaults_are_the_shared_constants():
     assert defaults["negative_slope"].default == LEAKY_SLOPE
     assert defaults["maxout_pieces"].default == MAXOUT_PIECES
     assert calculate_gain("leaky_relu") == calculate_gain("leaky_relu", LEAKY_SLOPE)
+    # the defaults are the constant itself, not a number equal to it today
+    assert defaults["negative_slope"].default is LEAKY_SLOPE
     assert calculate_gain("maxout") == calculate_gain("maxout", MAXOUT_PIECES)
     for Network in (DBNClassifier, DBNRegressor):
         params = Network().get_params()
         assert (params["negative_slope"], params["maxout_pieces"]) == (
             LEAKY_SLOPE, MAXOUT_PIECES)
+
+
+def test_calculate_gain_reads_the_shared_slope(monkeypatch):
+    import sk_dbn.initializers as initializers
+
+    monkeypatch.setattr(initializers, "LEAKY_SLOPE", 0.2)
+    assert initializers.calculate_gain("leaky_relu") == initializers.calculate_gain(
+        "leaky_relu", 0.2)
 
 
 def test_private_scikit_learn_names_come_through_one_module():
