@@ -2,6 +2,9 @@
 its measurements, on synthetic tables; then the whole pipeline at a tiny size."""
 
 import math
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,6 +323,40 @@ def test_depth_commentary_says_which_is_faster_from_the_curves():
     assert "xavier_normal by epoch 4" in text
 
 
+def test_depth_commentary_weighs_other_rows_by_the_rule():
+    """A start 14 points ahead of Xavier is "clearly ahead", not "like" it."""
+    cells = {(r, d): cell(fit(0.8), fit(0.81)) for r in _demo_runs.DEPTH_ROWS
+             for d in (30, 10)}
+    other = next(r for r in _demo_runs.DEPTH_ROWS
+                 if r not in ("xavier_normal", "he_normal"))
+    cells[other, 30] = cell(fit(0.94), fit(0.95))
+    text = flat(_demo_text.depth_commentary(table(
+        cells, rows=list(_demo_runs.DEPTH_ROWS), columns=[30, 10])))
+    assert f"{other} clearly ahead by 14.0 points" in text
+    assert " like " not in text
+
+
+def test_glorot_part_runs_under_the_papers_conditions():
+    """Part 2 is the lecture's setting: five sigmoid or tanh hidden layers on 784
+    inputs, plain SGD without momentum in mini-batches of 10 (Adam beside it)."""
+    net = _demo_runs.GLOROT["full"]["net"]
+    assert len(net.hidden) == 5 and net.params["batch_size"] == 10
+    columns = _demo_runs.glorot_columns()
+    assert {_demo_runs.GLOROT_ACTIVATIONS[a] for a, _ in columns} == {"logistic",
+                                                                    "tanh"}
+    data = _demo_runs.with_784_pixels(_demo_runs.load_data("digits"))
+    assert data.X_train.shape[1] == data.X_test.shape[1] == 784
+    sgd = [c for c in columns if c[1] == "SGD"]
+    for column in sgd:
+        clf = _demo_runs.make_classifier("xavier_uniform",
+                                         _demo_runs.glorot_net(net, column), 0)
+        params = clf.get_params()
+        assert (params["solver"], params["momentum"], params["batch_size"]) == (
+            "sgd", 0.0, 10)
+        assert params["hidden_layer_sizes"] == net.hidden
+        assert params["activation"] in ("logistic", "tanh")
+
+
 # ------------------------------------------------------------- few labels
 def test_few_labels_commentary_counts_leads():
     columns = [("Adam", 20), ("Adam", 50), ("SGD", 20), ("SGD", 50)]
@@ -562,3 +599,30 @@ def test_glorot_mechanism_sentences_follow_the_statistics():
     text = _demo_text.collapse_glorot_sentence(t)
     assert "collapsed, on the tanh network." in text
     assert "no collapse" in _demo_text.collapse_glorot_sentence(glorot_table())
+
+
+# ------------------------------------------------------------ install wording
+def test_plots_without_matplotlib_says_how_to_install_from_the_checkout(
+        monkeypatch, capsys, tmp_path):
+    from sk_dbn._demo import cli
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert cli.main(["--plots", str(tmp_path), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m pip install '.[plot]' from the checkout" in err
+    assert "pip install sk_dbn" not in err
+
+
+def test_no_install_instruction_names_a_package_index_release():
+    """sk_dbn installs from a checkout: nothing tells a user to
+    ``pip install sk_dbn`` (or an extra of it by that name), which would fail."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "README.md", *sorted((root / "docs").rglob("*.rst")),
+             *sorted((root / "sk_dbn").rglob("*.py")),
+             *sorted((root / "examples").rglob("*.py"))]
+    wrong = re.compile(r"pip install\s+['\"]?sk[_-]dbn")
+    offenders = [str(f.relative_to(root)) for f in files
+                 if wrong.search(f.read_text(encoding="utf-8"))]
+    assert offenders == []
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "git clone" in readme and "python -m venv" in readme
