@@ -362,7 +362,10 @@ _NOTES_DOC = """\
     likely cause (``learning_rate_init``, ``alpha``, the scale of ``X``). Ctrl-C
     stops at the end of the current mini-batch and keeps the weights trained so
     far (the best ones seen, with early stopping) with a
-    ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once.
+    ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once. A
+    Ctrl-C during the RBM pre-training of ``init`` keeps the previous model on a
+    refit; a first fit is left as :meth:`initialize` leaves it (pre-trained so
+    far, not fine-tuned, ``n_iter_ == 0``), with a warning that says so.
 """
 
 

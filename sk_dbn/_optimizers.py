@@ -13,9 +13,13 @@ For numpy the update walks cache-sized chunks of each array
 the sums of squares, the step -- run while it is in cache, and it writes its
 intermediate results into two preallocated work buffers instead of new arrays;
 other namespaces update whole arrays and compute the intermediates as new
-arrays. Fine-tuning (SGD or Adam) and contrastive divergence (SGD with momentum)
-share them. SGD is scikit-learn's arithmetic exactly; Adam keeps its moments
-pre-divided (see :class:`Adam`), the same steps up to rounding.
+arrays. (``benchmarks.paired_fits``, two runs of 7 rounds on a 2-core AMD EPYC,
+against the same updates in whole-array passes: chunks made a 784-500-500-10
+Adam epoch 2-3 % faster in float32 and 1-2 % in float64, and the RBM at its
+defaults 1 % slower; fine-tuning is where the time goes.) Fine-tuning (SGD or
+Adam) and contrastive divergence (SGD with momentum) share them. SGD is
+scikit-learn's arithmetic exactly; Adam keeps its moments pre-divided (see
+:class:`Adam`), the same steps up to rounding.
 """
 
 import math
