@@ -32,8 +32,6 @@ CHUNK = 1 << 16
 class ArrayAPIOps:
     """The primitives for any array-API namespace ``xp``: plain expressions."""
 
-    is_numpy = False
-
     def __init__(self, xp):
         self.xp = xp
         self._float64 = {}
@@ -237,8 +235,6 @@ class ArrayAPIOps:
 class NumpyOps(ArrayAPIOps):
     """The primitives for numpy: into ``out=``, over cache-sized chunks, scipy's
     special functions, and sparse matrices where a product takes them."""
-
-    is_numpy = True
 
     def __init__(self):
         super().__init__(numpy_namespace)

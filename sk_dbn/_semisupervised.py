@@ -33,8 +33,10 @@ gradient to the buffers and returns ``alpha(t)`` times its loss.
 
 The arrays may be of any array-API namespace: the unlabelled mini-batches run on
 the data's device; the bookkeeping (which rows, their pseudo-labels, weights and
-certainties) is on the host, and label spreading runs there, on the features
-read back once per spreading.
+certainties) is on the host, with copies on the device moved once (the weights),
+once a pass over the unlabelled rows (their order) or once a spreading (the
+labels and certainties), so that no mini-batch moves anything; label spreading
+runs on the host, on the features read back once per spreading.
 """
 
 import warnings
@@ -134,8 +136,7 @@ class UnlabelledTerm:
     """The unlabelled rows' term of every labelled mini-batch of a fine-tuning.
 
     Holds the training data ``X``, the indices ``rows`` of its unlabelled rows
-    (numpy), the weights ``sample_weight`` of all rows (None for all 1; kept on
-    the host), for
+    (numpy), the weights ``sample_weight`` of all rows (None for all 1), for
     ``"label_spreading"`` the class index of every row of ``X`` (``labels``, -1
     for the unlabelled ones) and the number of classes, and a workspace for
     the unlabelled mini-batches; the network's ``coefs`` and ``intercepts`` are
@@ -152,12 +153,15 @@ class UnlabelledTerm:
         self.X, self.unlabelled = X, rows
         self.sample_weight = None if sample_weight is None else to_host(
             sample_weight)
+        like = coefs[0]  # the device's copies, moved once (or once a spreading)
+        self._device = {"weight": to_device(self.sample_weight, like)}
         self.labels, self.n_classes = labels, n_classes
         self.coefs, self.intercepts = coefs, intercepts
         self.activation, self.shuffle = activation, shuffle
         self.output = output
         self.ws = BackpropWorkspace(batch_size, X, coefs, dropout)
         self._queue = np.empty(0, dtype=np.intp)
+        self._device_queue = to_device(self._queue, like)
         self._spread_at, self._pseudo, self._certainty = None, None, None
 
     def alpha(self, epoch):
@@ -191,12 +195,19 @@ class UnlabelledTerm:
         return np.concatenate(passes)[:need]
 
     def _next_rows(self, rng):
+        """The rows of the next unlabelled mini-batch, on the host and on the
+        device (each pass over the unlabelled rows moves there once)."""
         n, size = self.unlabelled.shape[0], self.ws.batch_size
         while self._queue.shape[0] < size:
-            order = rng.permutation(n) if self.shuffle else np.arange(n)
+            order = self.unlabelled[rng.permutation(n) if self.shuffle
+                                    else np.arange(n)]
             self._queue = np.concatenate([self._queue, order])
+            self._device_queue = ops_of(self.coefs[0]).xp.concat(
+                [self._device_queue, to_device(order, self.coefs[0])])
         rows, self._queue = self._queue[:size], self._queue[size:]
-        return self.unlabelled[rows]
+        device_rows = self._device_queue[:size]
+        self._device_queue = self._device_queue[size:]
+        return rows, device_rows
 
     def _spread(self, epoch):
         """Spread the labels over the current top hidden layer of every row."""
@@ -206,47 +217,59 @@ class UnlabelledTerm:
             [self.activation] * n_hidden)
         self._pseudo, self._certainty = spread_labels(to_host(features),
                                                       self.labels, self.n_classes)
+        like = self.coefs[0]
+        self._device["pseudo"] = to_device(self._pseudo, like)
+        self._device["certainty"] = to_device(self._certainty, like)
         self._spread_at = epoch
 
-    def _targets(self, idx, w, epoch):
+    def _targets(self, idx, device_idx, epoch):
         """``(targets, output loss, row weights, factor of alpha)`` of the rows
-        ``idx`` (weights ``w``, None for all 1)."""
+        ``idx``: the targets and weights (None for all 1) on the device, taken
+        there at ``device_idx``; the factor from the host's bookkeeping."""
+        ops = ops_of(self.coefs[0])
+        w = None if self.sample_weight is None else self.sample_weight[idx]
+        dw = None if w is None else ops.take(self._device["weight"], device_idx)
         if self.kind == "pseudo_label":
             rows = PSEUDO_LABEL_ROWS["logistic" if self.output == "logistic"
                                      else "softmax"]
-            return None, rows, w, 1.0
+            return None, rows, dw, 1.0
         if self._spread_at is None or epoch >= self._spread_at + SPREAD_EVERY:
             self._spread(epoch)
         c = self._certainty[idx]
-        weights = c if w is None else c * w
-        total = float(weights.sum())
+        total = float(c.sum() if w is None else (c * w).sum())
         factor = total / (idx.shape[0] if w is None else float(w.sum()))
-        return self._pseudo[idx], self.output, weights if total else None, factor
+        weights = None
+        if total:
+            weights = ops.take(self._device["certainty"], device_idx)
+            weights = weights if dw is None else weights * dw
+        targets = ops.take(self._device["pseudo"], device_idx)
+        return targets, self.output, weights, factor
 
     def add(self, grads, rng, draws, epoch):
         """Add ``alpha(epoch)`` times the gradient of the next unlabelled
         mini-batch's loss to ``grads`` (the labelled mini-batch's, coefs then
         intercepts: a list whose entries are set) and return ``alpha(epoch)``
         times that loss (0.0, and nothing drawn, while ``alpha`` is 0). ``rng``
-        draws the rows, ``draws`` (on the device) the dropout masks."""
+        draws the rows, ``draws`` (on the device) the dropout masks. Nothing
+        moves between host and device here but each pass's row order and each
+        spreading's labels."""
         alpha = self.alpha(epoch)
         if alpha == 0.0:
             return 0.0
-        idx = self._next_rows(rng)
-        w = None if self.sample_weight is None else self.sample_weight[idx]
-        targets, output, weights, factor = self._targets(idx, w, epoch)
+        idx, device_idx = self._next_rows(rng)
+        targets, output, weights, factor = self._targets(idx, device_idx, epoch)
         alpha *= factor
         if alpha == 0.0:  # no row of the batch is reached by label spreading
             return 0.0
         n_layers = len(self.coefs)
         like = self.coefs[0]
-        activations, deltas, scratch = self.ws.batch(self.X, to_device(idx, like))
+        activations, deltas, scratch = self.ws.batch(self.X, device_idx)
         coef_grads, intercept_grads = self.ws.grads[:n_layers], self.ws.grads[
             n_layers:]
         loss, _ = loss_and_gradients(
-            activations, to_device(targets, like), self.coefs, self.intercepts,
+            activations, targets, self.coefs, self.intercepts,
             self.activation, 0.0, deltas, coef_grads, intercept_grads, scratch,
-            output=output, sample_weight=to_device(weights, like),
+            output=output, sample_weight=weights,
             dropout=self.ws.draw_dropout(idx.shape[0], draws))
         ops = ops_of(like)
         for i, extra in enumerate(coef_grads + intercept_grads):

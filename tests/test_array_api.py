@@ -31,7 +31,7 @@ from sk_dbn import (
     StackedRBMTransformer,
     move_estimator_to,
 )
-from sk_dbn._ops import to_host
+from sk_dbn._ops import to_device, to_host
 
 
 def _cuda_available():
@@ -213,6 +213,31 @@ def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, dtype, backend,
     host = _classifier("adam", **params).fit(X, y_partial)
     fitted = _classifier("adam", **params).fit(backend(X), backend(y_partial))
     _compare_networks(host, fitted, dtype, backend)
+
+
+@pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
+def test_unlabelled_mini_batches_move_nothing_to_the_device(kind, backend,
+                                                            monkeypatch):
+    """The unlabelled rows' term moves each pass's row order and each
+    spreading's labels, never a mini-batch's rows, targets or weights."""
+    import sk_dbn._semisupervised as semi
+
+    moved = []
+
+    def counted(a, like):
+        moved.append(a)
+        return to_device(a, like)
+
+    monkeypatch.setattr(semi, "to_device", counted)
+    X, y = _data(np.float64)
+    y_partial = np.where(np.arange(len(y)) < 40, y, -1)
+    epochs = 4  # 160 unlabelled rows in batches of 8: 20 a pass, 80 in all
+    DBNClassifier((12,), unlabeled=-1, unlabeled_loss=kind, unlabeled_ramp=(0, 0),
+                  batch_size=8, max_iter=epochs, random_state=0).fit(
+        backend(X), backend(y_partial), sample_weight=backend(np.ones(len(y))))
+    spreadings = -(-epochs // semi.SPREAD_EVERY) if kind == "label_spreading" else 0
+    # the weights and an empty queue at the start, a row order a pass
+    assert len(moved) <= 2 + (epochs + 1) + 2 * spreadings
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
