@@ -215,6 +215,43 @@ def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, dtype, backend,
     _compare_networks(host, fitted, dtype, backend)
 
 
+@pytest.mark.parametrize("params", [
+    dict(init="rbm", activation="logistic"),
+    dict(init="xavier_uniform", unlabeled=-1, unlabeled_ramp=(0, 0)),
+    dict(init="lsuv", solver="lbfgs", max_iter=15),
+], ids=["rbm", "unlabelled", "lbfgs"])
+def test_a_refit_failing_half_way_on_the_device_keeps_the_model(params, backend,
+                                                                monkeypatch):
+    """A fit on the device is a transaction too: a refit that raises in its
+    third mini-batch (or L-BFGS evaluation) leaves the fitted arrays and the
+    predictions as they were."""
+    import sk_dbn._finetune
+
+    X, y = _data(np.float64)
+    if "unlabeled" in params:
+        y = np.where(np.arange(len(y)) < 40, y, -1)
+    Xd, yd = backend(X), backend(y)
+    clf = DBNClassifier((6,), random_state=0, batch_size=40,
+                        **({"max_iter": 3} | params)).fit(Xd, yd)
+    before = [to_host(a).copy() for a in clf.coefs_ + clf.intercepts_]
+    proba = to_host(clf.predict_proba(Xd))
+    real, calls = sk_dbn._finetune.loss_and_gradients, []
+
+    def fail_on_the_third_call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("failed half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sk_dbn._finetune, "loss_and_gradients",
+                        fail_on_the_third_call)
+    with pytest.raises(RuntimeError, match="half-way"):
+        clf.set_params(random_state=1).fit(Xd, yd)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, before):
+        np.testing.assert_array_equal(to_host(a), b)
+    np.testing.assert_array_equal(to_host(clf.predict_proba(Xd)), proba)
+
+
 @pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
 def test_unlabelled_mini_batches_move_nothing_to_the_device(kind, backend,
                                                             monkeypatch):

@@ -433,7 +433,8 @@ def test_overflow_while_scoring_validation_rows_is_divergence():
 
 
 # the fit paths added with the regressor, multilabel targets, sample weights,
-# L-BFGS and dropout: a refit that fails half-way keeps the model
+# L-BFGS, dropout and unlabelled rows in fine-tuning: a refit that fails
+# half-way keeps the model
 NEW_FIT_PATHS = {
     "regressor": (lambda: DBNRegressor((4,), batch_size=20, max_iter=4), "real", False),
     "regressor_lbfgs": (lambda: DBNRegressor((4,), solver="lbfgs", max_iter=20),
@@ -447,6 +448,14 @@ NEW_FIT_PATHS = {
     "weighted_rbm": (lambda: DBNClassifier(
         (4,), init=StackedRBMTransformer((4,), n_iter=2), batch_size=20,
         max_iter=4), "classes", True),
+    # unlabelled rows in fine-tuning: the first labelled batches run with the
+    # unlabelled term (no ramp), the failure comes after it has been added
+    "unlabelled_spreading": (lambda: DBNClassifier(
+        (4,), init="xavier_uniform", unlabeled=-1, unlabeled_ramp=(0, 0),
+        batch_size=10, max_iter=4), "partial", True),
+    "unlabelled_pseudo_label": (lambda: DBNClassifier(
+        (4,), init="xavier_uniform", unlabeled=-1, unlabeled_loss="pseudo_label",
+        unlabeled_ramp=(0, 0), batch_size=10, max_iter=4), "partial", False),
 }
 
 
@@ -455,7 +464,8 @@ def test_new_fit_paths_failing_half_way_keep_the_model(name, monkeypatch):
     make, target, weighted = NEW_FIT_PATHS[name]
     X, y = _data()
     y = {"classes": y, "real": X @ [1.0, -2.0, 0.5, 0.0, 3.0],
-         "multilabel": (X[:, :3] > 0.5).astype(int)}[target]
+         "multilabel": (X[:, :3] > 0.5).astype(int),
+         "partial": np.where(np.arange(X.shape[0]) < 30, y, -1)}[target]
     w = np.arange(X.shape[0]) % 3 + 1.0 if weighted else None
     est = make().set_params(random_state=0).fit(X, y, sample_weight=w)
     before, predictions = _state(est), est.predict(X)
