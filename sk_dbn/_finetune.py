@@ -442,11 +442,11 @@ def _epoch(settings, state, X, y, sample_weight, ws, optimizer, rng, draws,
         if unlabelled is not None:
             loss = loss + unlabelled.add(grads, rng, draws,
                                          len(state["loss_curve_"]))
-        # the L2 term and the sums of squares (of the gradients, for the
-        # norms, and of the weights, for the loss) in the optimizer's pass
+        # the L2 term and the sums of squares (of the weights' gradients, for
+        # the norms, and of the weights, for the penalty) in the optimizer's pass
         decay = ([settings.alpha / n] * n_layers + [None] * n_layers
                  if settings.alpha else None)
-        sums = [[0.0, 0.0] for _ in params]
+        sums = [[0.0, 0.0] for _ in coefs] + [None] * n_layers
         optimizer.update(params, grads, decay, sums)
         if settings.alpha:
             loss = loss + l2_penalty(sum(s[1] for s in sums[:n_layers]),

@@ -50,20 +50,24 @@ class _Optimizer:
         (:meth:`sk_dbn._ops.NumpyOps.chunks`), each made ready for the step.
 
         While a chunk is in cache: ``g += decay[k] * p`` (an L2 term, unless
-        ``decay`` or ``decay[k]`` is None), then the sums of squares of ``g``
-        and of ``p`` (before the step) added to ``sums[k]`` (unless ``sums`` is
-        None). The values may be 0-d arrays on the device.
+        ``decay`` or ``decay[k]`` is None), then, unless ``sums`` or
+        ``sums[k]`` is None, the sum of squares of ``g`` added to
+        ``sums[k][0]`` and, with an L2 term (the penalty's), that of ``p``
+        (before the step) to ``sums[k][1]``. The values may be 0-d arrays on
+        the device.
         """
         ops = ops_of(arrays[0])
         c = None if decay is None or decay[k] is None else ops.scalar(decay[k],
                                                                       arrays[0])
+        total = None if sums is None else sums[k]
         for chunk in ops.chunks(*arrays, scratch=self._scratch):
             p, g, work = chunk[0], chunk[1], chunk[len(arrays)]
             if c is not None:
                 g += ops.multiply(p, c, out=work)
-            if sums is not None:
-                sums[k][0] = sums[k][0] + ops.sum_squares(g)
-                sums[k][1] = sums[k][1] + ops.sum_squares(p)
+            if total is not None:
+                total[0] = total[0] + ops.sum_squares(g)
+                if c is not None:
+                    total[1] = total[1] + ops.sum_squares(p)
             yield chunk
 
     def iteration_ends(self, time_step):
