@@ -655,7 +655,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             coefs=state["coefs_"], intercepts=state["intercepts_"],
             activation=self._hidden_activation(state),
             output=state["out_activation_"], dropout=self.dropout,
-            shuffle=self.shuffle)
+            shuffle=self.shuffle, noise=self.unlabeled_noise)
 
     def _continued_state(self, incremental):
         """Copies of the fitted state to train on (warm_start or partial_fit)."""
@@ -872,6 +872,18 @@ default="label_spreading"
         ``n_iter_no_change`` verdict (stopping, or lowering an adaptive step)
         is taken before epoch ``t2``: the loss changes with the weight until
         then.
+    unlabeled_noise : float >= 0, default=0.0
+        ``s``: with ``s > 0`` each unlabelled mini-batch also adds a
+        consistency term (a Pi-model), weighted by the same ``alpha(t)``: the
+        cross-entropy between the network's output on the rows, held fixed,
+        and its output on the rows plus Gaussian noise of standard deviation
+        ``s`` times each feature's standard deviation over the training rows
+        (formula in Notes). It asks the network to answer the same near every
+        row, labelled or not. 0 leaves it out; it is ignored where the
+        unlabelled rows stay out of fine-tuning (``unlabeled_loss=None``,
+        L-BFGS, ``"label_spreading"`` for a multilabel ``y``). A fit with it
+        costs about one forward and one backward pass more per unlabelled
+        mini-batch.
 """
 
 _SEMI_NOTES_DOC = """
@@ -890,6 +902,17 @@ _SEMI_NOTES_DOC = """
     pseudo-labels are constants: no gradient flows through them. The ramp is
     ``alpha(t) = 0`` for ``t < t1``, ``alpha_f (t - t1) / (t2 - t1)`` for
     ``t1 <= t < t2`` and ``alpha_f`` from ``t2`` on (``t`` counts from 0).
+
+    With ``unlabeled_noise = s > 0`` the same rows ``B_u`` add
+
+        ``alpha(t) sum_{j in B_u} w_j l(x_j + s sigma * e_j, p(x_j)) /
+        sum_{j in B_u} w_j``
+
+    where ``p(x_j)`` is the network's output on the row (held fixed, without
+    dropout), ``l`` the cross-entropy against that distribution (summed over
+    the outputs for logistic ones), ``e_j`` a fresh standard normal vector and
+    ``sigma`` the standard deviations of the features over the (weighted)
+    training rows.
 """
 
 
@@ -917,6 +940,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         "unlabeled_loss": [None, StrOptions(set(UNLABELED_LOSSES))],
         "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
         "unlabeled_ramp": ["array-like"],
+        "unlabeled_noise": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -951,6 +975,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         unlabeled_loss="label_spreading",
         unlabeled_weight=1.0,
         unlabeled_ramp=(10, 60),
+        unlabeled_noise=0.0,
         random_state=None,
         verbose=0,
     ):

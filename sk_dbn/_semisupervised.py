@@ -24,6 +24,13 @@ gradient flows through them):
   distribution, ``H`` its entropy; 0 for a row the graph does not reach):
   ``L_unlabelled = sum(w c loss) / sum(w)``.
 
+With ``unlabeled_noise = s > 0`` the same unlabelled mini-batch adds a second
+term, ``alpha(t) * L_consistency`` (a Pi-model: Sajjadi et al. 2016, Laine &
+Aila 2017): the cross-entropy between the network's output on the rows, held
+fixed, and its output on the rows plus Gaussian noise ``N(0, (s sigma_f)^2)``
+per feature ``f`` (``sigma_f`` its standard deviation over the training rows),
+weighted by the rows' sample weights.
+
 :class:`UnlabelledTerm` is the one hook of the fine-tuning loop
 (:func:`sk_dbn._finetune.fine_tune_sgd`): it sets how many mini-batches an epoch
 has, and, given the gradient buffers of a labelled mini-batch, draws the next
@@ -49,10 +56,12 @@ from ._network import (
     BackpropWorkspace,
     _logistic_rows,
     _softmax_rows,
+    forward,
     forward_chunked,
     loss_and_gradients,
 )
-from ._ops import ops_of, to_device, to_host
+from ._ops import numpy_dtype, ops_of, to_device, to_host
+from ._standardize import moments
 
 UNLABELED_LOSSES = ("pseudo_label", "label_spreading")
 """The values of ``unlabeled_loss`` (None: the unlabelled rows stay out of
@@ -88,6 +97,26 @@ def _pseudo_label_softmax(ops, Z, _, delta):
 def _pseudo_label_logistic(ops, Z, _, delta):
     # each logistic output against itself rounded to 0 or 1
     return _logistic_rows(ops, Z, ops.xp.astype(Z > 0, Z.dtype), delta)
+
+
+def _soft_target_softmax(ops, Z, Q, delta):
+    # cross-entropy against a distribution Q per row: logsumexp(Z) - <Q, Z>
+    xp = ops.xp
+    zmax = xp.max(Z, axis=1, keepdims=True)
+    delta = ops.subtract(Z, zmax, out=delta)
+    delta = ops.exp(delta, out=delta)
+    total = xp.sum(delta, axis=1, keepdims=True)
+    losses = (xp.log(total) + zmax)[:, 0] - ops.rowdot(Q, Z)
+    delta /= total
+    delta -= Q
+    return losses, delta
+
+
+SOFT_TARGETS = {"softmax": (lambda ops, Z: ops.softmax(Z), _soft_target_softmax),
+                "logistic": (lambda ops, Z: ops.expit(Z), _logistic_rows)}
+"""Per output activation: the network's output from its logits, and the loss of
+each row against such an output held fixed (the cross-entropy of the consistency
+term), in the contract of :data:`PSEUDO_LABEL_ROWS`."""
 
 
 PSEUDO_LABEL_ROWS = {"softmax": _pseudo_label_softmax,
@@ -147,7 +176,7 @@ class UnlabelledTerm:
 
     def __init__(self, kind, weight, ramp, X, rows, sample_weight, *, labels,
                  n_classes, batch_size, coefs, intercepts, activation, output,
-                 dropout, shuffle):
+                 dropout, shuffle, noise=0.0):
         self.kind, self.weight = kind, float(weight)
         self.ramp = tuple(int(t) for t in ramp)
         self.X, self.unlabelled = X, rows
@@ -163,6 +192,16 @@ class UnlabelledTerm:
         self._queue = np.empty(0, dtype=np.intp)
         self._device_queue = to_device(self._queue, like)
         self._spread_at, self._pseudo, self._certainty = None, None, None
+        self.noise = float(noise)
+        if self.noise:
+            # the noise's scale per feature, s * sigma_f, moved once
+            stats = moments(X, self._device["weight"])
+            scale = self.noise * np.sqrt(stats["m2"] / stats["n"])
+            self._device["scale"] = to_device(
+                scale.astype(numpy_dtype(like.dtype)), like)
+            self._draw = ops_of(like).empty((self.ws.batch_size, X.shape[1]),
+                                            like.dtype, getattr(like, "device",
+                                                                None))
 
     def alpha(self, epoch):
         """``alpha(t)`` at ``epoch`` (see :func:`ramp_weight`)."""
@@ -257,21 +296,58 @@ class UnlabelledTerm:
         if alpha == 0.0:
             return 0.0
         idx, device_idx = self._next_rows(rng)
+        loss = self._pseudo_label_term(idx, device_idx, alpha, grads, draws, epoch)
+        if self.noise:
+            loss = loss + self._consistency_term(idx, device_idx, alpha, grads,
+                                                 draws)
+        return loss
+
+    def _pseudo_label_term(self, idx, device_idx, alpha, grads, draws, epoch):
+        """Add ``alpha`` times the gradient of the rows' loss against their
+        pseudo-labels to ``grads``; return ``alpha`` times that loss."""
         targets, output, weights, factor = self._targets(idx, device_idx, epoch)
         alpha *= factor
         if alpha == 0.0:  # no row of the batch is reached by label spreading
             return 0.0
-        n_layers = len(self.coefs)
-        like = self.coefs[0]
         activations, deltas, scratch = self.ws.batch(self.X, device_idx)
+        return self._add_scaled(alpha, grads, activations, deltas, scratch,
+                                targets, output, weights, draws)
+
+    def _consistency_term(self, idx, device_idx, alpha, grads, draws):
+        """Add ``alpha`` times the gradient of the consistency loss of the rows
+        (their output, held fixed, against the output on the rows plus noise) to
+        ``grads``; return ``alpha`` times that loss."""
+        ops = ops_of(self.coefs[0])
+        activations, deltas, scratch = self.ws.batch(self.X, device_idx)
+        if not ops.dense(activations[0]):  # sparse rows (numpy only)
+            activations[0] = activations[0].toarray()
+        output = "logistic" if self.output == "logistic" else "softmax"
+        prediction, rows = SOFT_TARGETS[output]
+        targets = prediction(ops, forward(activations, self.coefs,
+                                          self.intercepts, self.activation,
+                                          pre=deltas))
+        noise = draws.normal(self._draw[:idx.shape[0], ...])
+        noise *= self._device["scale"]
+        activations[0] += noise
+        weights = None if self.sample_weight is None else ops.take(
+            self._device["weight"], device_idx)
+        return self._add_scaled(alpha, grads, activations, deltas, scratch,
+                                targets, rows, weights, draws)
+
+    def _add_scaled(self, alpha, grads, activations, deltas, scratch, targets,
+                    output, weights, draws):
+        """Backprop the batch in ``activations[0]`` against ``targets`` and add
+        ``alpha`` times its gradient to ``grads``; return ``alpha`` times its
+        loss."""
+        n_layers = len(self.coefs)
         coef_grads, intercept_grads = self.ws.grads[:n_layers], self.ws.grads[
             n_layers:]
         loss, _ = loss_and_gradients(
             activations, targets, self.coefs, self.intercepts,
             self.activation, 0.0, deltas, coef_grads, intercept_grads, scratch,
             output=output, sample_weight=weights,
-            dropout=self.ws.draw_dropout(idx.shape[0], draws))
-        ops = ops_of(like)
+            dropout=self.ws.draw_dropout(activations[0].shape[0], draws))
+        ops = ops_of(self.coefs[0])
         for i, extra in enumerate(coef_grads + intercept_grads):
             grads[i] = ops.axpy(ops.scalar(alpha, extra), extra, grads[i])
         return alpha * loss

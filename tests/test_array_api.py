@@ -203,13 +203,15 @@ def test_partial_fit_and_string_labels(dtype, backend, same_draws):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("noise", [0.0, 0.5], ids=["", "consistency"])
 @pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
-def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, dtype, backend,
+def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, noise, dtype, backend,
                                                     same_draws):
     X, y = _data(dtype)
     y_partial = np.where(np.arange(len(y)) < 40, y, -1)
     params = dict(init="xavier_uniform", unlabeled=-1, unlabeled_loss=kind,
-                  unlabeled_ramp=(0, 2), dropout=0.1, max_iter=4)
+                  unlabeled_ramp=(0, 2), dropout=0.1, max_iter=4,
+                  unlabeled_noise=noise)
     host = _classifier("adam", **params).fit(X, y_partial)
     fitted = _classifier("adam", **params).fit(backend(X), backend(y_partial))
     _compare_networks(host, fitted, dtype, backend)
@@ -218,8 +220,10 @@ def test_unlabelled_rows_in_fine_tuning_match_numpy(kind, dtype, backend,
 @pytest.mark.parametrize("params", [
     dict(init="rbm", activation="logistic"),
     dict(init="xavier_uniform", unlabeled=-1, unlabeled_ramp=(0, 0)),
+    dict(init="xavier_uniform", unlabeled=-1, unlabeled_ramp=(0, 0),
+         unlabeled_noise=0.5),
     dict(init="lsuv", solver="lbfgs", max_iter=15),
-], ids=["rbm", "unlabelled", "lbfgs"])
+], ids=["rbm", "unlabelled", "consistency", "lbfgs"])
 def test_a_refit_failing_half_way_on_the_device_keeps_the_model(params, backend,
                                                                 monkeypatch):
     """A fit on the device is a transaction too: a refit that raises in its
@@ -252,11 +256,13 @@ def test_a_refit_failing_half_way_on_the_device_keeps_the_model(params, backend,
     np.testing.assert_array_equal(to_host(clf.predict_proba(Xd)), proba)
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.5], ids=["", "consistency"])
 @pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
-def test_unlabelled_mini_batches_move_nothing_to_the_device(kind, backend,
+def test_unlabelled_mini_batches_move_nothing_to_the_device(kind, noise, backend,
                                                             monkeypatch):
     """The unlabelled rows' term moves each pass's row order and each
-    spreading's labels, never a mini-batch's rows, targets or weights."""
+    spreading's labels (and the consistency term's noise scale, once), never a
+    mini-batch's rows, targets, weights or noise."""
     import sk_dbn._semisupervised as semi
 
     moved = []
@@ -270,11 +276,13 @@ def test_unlabelled_mini_batches_move_nothing_to_the_device(kind, backend,
     y_partial = np.where(np.arange(len(y)) < 40, y, -1)
     epochs = 4  # 160 unlabelled rows in batches of 8: 20 a pass, 80 in all
     DBNClassifier((12,), unlabeled=-1, unlabeled_loss=kind, unlabeled_ramp=(0, 0),
-                  batch_size=8, max_iter=epochs, random_state=0).fit(
+                  batch_size=8, max_iter=epochs, random_state=0,
+                  unlabeled_noise=noise).fit(
         backend(X), backend(y_partial), sample_weight=backend(np.ones(len(y))))
     spreadings = -(-epochs // semi.SPREAD_EVERY) if kind == "label_spreading" else 0
-    # the weights and an empty queue at the start, a row order a pass
-    assert len(moved) <= 2 + (epochs + 1) + 2 * spreadings
+    # the weights and an empty queue at the start (and the noise scale), a row
+    # order a pass
+    assert len(moved) <= 2 + (noise > 0) + (epochs + 1) + 2 * spreadings
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -23,8 +23,10 @@ from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn._activations import make_activation
 from sk_dbn._ops import get_ops
 from sk_dbn._rng import device_draws
+import sk_dbn._semisupervised as semisupervised
 from sk_dbn._semisupervised import (
     PSEUDO_LABEL_ROWS,
+    SOFT_TARGETS,
     UnlabelledTerm,
     ramp_weight,
     spread_labels,
@@ -525,6 +527,88 @@ def test_pseudo_labels_are_the_argmax(n_out):
         np.testing.assert_allclose(losses, -np.log(P.max(axis=1)))
 
 
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+def test_soft_targets_rows_are_the_cross_entropy_and_its_gradient(output):
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(7, 3))
+    prediction, rows = SOFT_TARGETS[output]
+    Q = prediction(get_ops(np), rng.normal(size=(7, 3)))
+    losses, delta = rows(get_ops(np), Z, Q, np.empty_like(Z))
+    if output == "softmax":
+        np.testing.assert_allclose(Q.sum(axis=1), 1)
+        expected = -(Q * log_softmax(Z, axis=1)).sum(axis=1)
+        np.testing.assert_allclose(delta, softmax(Z, axis=1) - Q)
+    else:
+        expected = -(Q * log_expit(Z) + (1 - Q) * log_expit(-Z)).sum(axis=1)
+        np.testing.assert_allclose(delta, expit(Z) - Q)
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+    # one-hot targets give the hard cross-entropy of the labelled rows
+    if output == "softmax":
+        onehot = np.eye(3)[[0, 2, 1, 1, 0, 2, 2]]
+        hard, _ = PSEUDO_LABEL_ROWS["softmax"](get_ops(np), onehot * 50, None,
+                                               np.empty_like(Z))
+        soft, _ = rows(get_ops(np), onehot * 50, onehot, np.empty_like(Z))
+        np.testing.assert_allclose(soft, hard, atol=1e-12)
+
+
+class _FixedNoise:
+    """Draws that hand out the rows of ``E`` as the noise, and nothing else."""
+
+    def __init__(self, E):
+        self.E = E
+
+    def normal(self, out):
+        out[...] = self.E[:out.shape[0]]
+        return out
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_consistency_term_and_its_gradient(weighted, monkeypatch):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 5.0, -1.0, 0.0]
+    w = rng.uniform(0.2, 3, size=30) if weighted else None
+    term = _term("pseudo_label", X, w, noise=0.7, shuffle=False)
+    ww = np.ones(30) if w is None else w
+    sd = np.sqrt(ww @ (X - ww @ X / ww.sum()) ** 2 / ww.sum())
+    np.testing.assert_allclose(term._device["scale"], 0.7 * sd, rtol=1e-12)
+    E = rng.normal(size=(26, 4))
+    params = term.coefs + term.intercepts
+    grads = [np.zeros_like(p) for p in params]
+    value = term.add(grads, rng, _FixedNoise(E), epoch=0)
+
+    def logits_of(A):
+        for W, b in zip(term.coefs[:-1], term.intercepts[:-1]):
+            A = np.tanh(A @ W + b)
+        return A @ term.coefs[-1] + term.intercepts[-1]
+
+    clean = logits_of(X[4:])
+    Q = softmax(clean, axis=1)
+    noisy = log_softmax(logits_of(X[4:] + 0.7 * sd * E), axis=1)
+    wu = ww[4:]
+    pseudo = -log_softmax(clean, axis=1)[np.arange(26), clean.argmax(axis=1)]
+    consistency = -(Q * noisy).sum(axis=1)
+    expected = 2 * (wu @ pseudo + wu @ consistency) / wu.sum()
+    np.testing.assert_allclose(value, expected, rtol=1e-10)
+    # the gradient by central differences, the targets held fixed (Q as above)
+    prediction, rows = SOFT_TARGETS["softmax"]
+    fixed = {"softmax": (lambda ops, Z: Q, rows)}
+    monkeypatch.setattr(semisupervised, "SOFT_TARGETS", fixed)
+    eps = 1e-6
+    for p, g in zip(params, grads):
+        for k in rng.choice(p.size, size=min(p.size, 6), replace=False):
+            flat = p.reshape(-1)
+            old = flat[k]
+            values = []
+            for step in (eps, -eps):
+                flat[k] = old + step
+                values.append(term.add([np.zeros_like(q) for q in params], rng,
+                                       _FixedNoise(E), epoch=0))
+            flat[k] = old
+            np.testing.assert_allclose(g.reshape(-1)[k],
+                                       (values[0] - values[1]) / (2 * eps),
+                                       rtol=1e-5, atol=1e-8)
+
+
 def test_spread_labels_and_their_certainty():
     rng = np.random.default_rng(0)
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
@@ -537,7 +621,7 @@ def test_spread_labels_and_their_certainty():
     np.testing.assert_array_equal(certainty[24:], 0)  # not reached: no weight
 
 
-def _term(loss, X, w, rng_seed=0):
+def _term(loss, X, w, rng_seed=0, **kwargs):
     """A term over all rows of ``X`` (unlabelled but the first 4) of a small
     float64 network, weight 2 at every epoch."""
     rng = np.random.default_rng(rng_seed)
@@ -551,7 +635,8 @@ def _term(loss, X, w, rng_seed=0):
                           batch_size=rows.shape[0], coefs=coefs,
                           intercepts=intercepts,
                           activation=make_activation("tanh", 0.01, 2),
-                          output="softmax", dropout=0.0, shuffle=True)
+                          output="softmax", dropout=0.0,
+                          **{"shuffle": True, **kwargs})
 
 
 def _add(term, grads, seed, epoch):
@@ -689,6 +774,8 @@ def test_bad_parameters_are_refused_by_name(data):
         semi("entropy").fit(X, y_masked)
     with pytest.raises(ValueError, match="unlabeled_weight"):
         semi(unlabeled_weight=-1).fit(X, y_masked)
+    with pytest.raises(ValueError, match="unlabeled_noise"):
+        semi(unlabeled_noise=-0.5).fit(X, y_masked)
 
 
 def test_no_stopping_verdict_while_the_weight_ramps(data):
@@ -808,8 +895,83 @@ def test_float32_sparse_and_binary(data, loss):
 def test_grid_search_over_the_option(data):
     X, y, y_masked = data
     grid = {"unlabeled_loss": [None, "pseudo_label", "label_spreading"],
-            "unlabeled_weight": [0.5, 2.0], "unlabeled_ramp": [(0, 0), (1, 3)]}
+            "unlabeled_weight": [0.5, 2.0], "unlabeled_ramp": [(0, 0), (1, 3)],
+            "unlabeled_noise": [0.0, 0.5]}
     search = GridSearchCV(semi(max_iter=2), grid, cv=2).fit(X, y_masked)
-    assert len(search.cv_results_["params"]) == 12
+    assert len(search.cv_results_["params"]) == 24
     assert search.best_params_["unlabeled_ramp"] in grid["unlabeled_ramp"]
     assert search.best_estimator_.unlabeled_loss in grid["unlabeled_loss"]
+
+
+# ------------------------------------------------------------ the consistency term
+@pytest.mark.parametrize("params", [
+    {"unlabeled_loss": None},
+    {"solver": "lbfgs", "max_iter": 5},
+], ids=["unlabeled_loss=None", "lbfgs"])
+def test_the_noise_is_ignored_where_the_unlabelled_rows_stay_out(data, params):
+    X, _, y_masked = data
+    off = semi(**params).fit(X, y_masked)
+    on = semi(unlabeled_noise=0.5, **params).fit(X, y_masked)
+    assert_same_network(on, off)
+
+
+def test_the_noise_is_ignored_by_label_spreading_of_multilabel_targets(data):
+    X, y, _ = data
+    Y = np.column_stack([y % 2, y > 4]).astype(int)
+    Y[N_LABELLED:] = -1
+    off = semi().fit(X, Y)
+    assert_same_network(semi(unlabeled_noise=0.5).fit(X, Y), off)
+    # pseudo-labels have multilabel targets: there the noise enters
+    on = semi("pseudo_label", unlabeled_noise=0.5).fit(X, Y)
+    assert not np.array_equal(on.coefs_[0], semi("pseudo_label").fit(X, Y).coefs_[0])
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"solver": "sgd", "dropout": 0.3},
+    {"early_stopping": True, "validation_fraction": 0.3},
+    {"sample_weight": True},
+    {"sparse": True},
+    {"warm_start": True},
+    {"partial_fit": True},
+    {"binary": True},
+], ids=["adam", "sgd-dropout", "early_stopping", "sample_weight", "sparse",
+        "warm_start", "partial_fit", "binary"])
+def test_the_consistency_term_trains_with_every_mini_batch_option(data, params):
+    X, _, y_masked = data
+    params = dict(params)
+    weights = params.pop("sample_weight", False)
+    sample_weight = np.arange(X.shape[0]) % 3 + 1.0 if weights else None
+    if params.pop("sparse", False):
+        X = sp.csr_matrix(X)
+    if params.pop("binary", False):
+        y_masked = np.where(y_masked == -1, -1, y_masked % 2)
+    incremental = params.pop("partial_fit", False)
+
+    def fitted(noise):
+        est = semi(unlabeled_noise=noise, unlabeled_ramp=(0, 0), **params)
+        if incremental:  # two batches, each with labelled rows
+            for half in (slice(0, None, 2), slice(1, None, 2)):
+                est.partial_fit(X[half], y_masked[half], classes=np.unique(
+                    y_masked[y_masked != -1]))
+            return est
+        est.fit(X, y_masked, sample_weight=sample_weight)
+        if params.get("warm_start"):
+            est.fit(X, y_masked, sample_weight=sample_weight)
+        return est
+
+    on, off = fitted(0.5), fitted(0.0)
+    assert all(np.isfinite(a).all() for a in on.coefs_ + on.intercepts_)
+    assert np.isfinite(on.loss_curve_).all()
+    assert not np.array_equal(on.coefs_[0], off.coefs_[0])
+    # a refit with the same int random_state is the same fit, bit for bit
+    assert_same_network(fitted(0.5), on)
+
+
+def test_the_sparse_and_dense_fits_with_noise_are_the_same(data):
+    X, _, y_masked = data
+    dense = semi(unlabeled_noise=0.5).fit(X, y_masked)
+    sparse = semi(unlabeled_noise=0.5).fit(sp.csr_matrix(X), y_masked)
+    for a, b in zip(dense.coefs_ + dense.intercepts_,
+                    sparse.coefs_ + sparse.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

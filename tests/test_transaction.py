@@ -456,6 +456,9 @@ NEW_FIT_PATHS = {
     "unlabelled_pseudo_label": (lambda: DBNClassifier(
         (4,), init="xavier_uniform", unlabeled=-1, unlabeled_loss="pseudo_label",
         unlabeled_ramp=(0, 0), batch_size=10, max_iter=4), "partial", False),
+    "unlabelled_consistency": (lambda: DBNClassifier(
+        (4,), init="xavier_uniform", unlabeled=-1, unlabeled_noise=0.5,
+        unlabeled_ramp=(0, 0), batch_size=10, max_iter=4), "partial", True),
 }
 
 
