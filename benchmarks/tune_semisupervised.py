@@ -13,7 +13,8 @@ network, ``unlabeled_loss="label_spreading"`` under several ramps and weights,
 version of this comparison before the benchmark was run: Lee's (2013) ramp from
 0 to a final weight, scaled to ``max_iter=200``.
 
-Two more tables put those settings in context. The rows ``LabelSpreading`` and
+The scale of ``unlabeled_noise`` (the consistency term) is compared the same
+way. Two more tables put those settings in context. The rows ``LabelSpreading`` and
 ``activation="relu", init="he_normal"`` (a network without pre-training) are
 compared on the same labelled rows; and the *ceiling* table fits the networks
 on every development-training row with its true label: no use of the unlabelled
@@ -50,8 +51,13 @@ SETTINGS = {
     "pseudo_label, ramp (0, 0), weight 1": {"unlabeled_loss": "pseudo_label",
                                             "unlabeled_ramp": (0, 0)},
     "unlabeled_loss=None": {"unlabeled_loss": None},
+    "label_spreading, unlabeled_noise=0.5": {"unlabeled_noise": 0.5},
+    "label_spreading, unlabeled_noise=1.0": {"unlabeled_noise": 1.0},
+    "label_spreading, unlabeled_noise=2.0": {"unlabeled_noise": 2.0},
     "label_spreading, activation='relu', init='he_normal'": {
         "activation": "relu", "init": "he_normal"},
+    "label_spreading, activation='relu', init='he_normal', unlabeled_noise=1.0": {
+        "activation": "relu", "init": "he_normal", "unlabeled_noise": 1.0},
 }
 
 CEILING = {
