@@ -92,7 +92,8 @@ print(f"{'LabelSpreading(kernel=knn) on the pixels':42s} test accuracy: "
 # pull the network towards its own early guesses; spread labels depend on the
 # features, not on the output layer, and suffer less. On these 8x8 digits a
 # nearest-neighbour graph on the raw pixels is hard to beat, and label spreading
-# on the pixels stays ahead; on the MNIST sample, where pre-trained features
+# on the pixels stays ahead of this network (a ReLU network without
+# pre-training comes close); on the MNIST sample, where pre-trained features
 # make a better graph than the pixels, ``"label_spreading"`` leads (see the
 # ``bench_semisupervised`` benchmark and the user guide). This is one draw of
 # 40 labels and one seed: expect the option curves to cross; the benchmark

@@ -19,11 +19,11 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 
+import sk_dbn._semisupervised as semisupervised
 from sk_dbn import DBNClassifier, StackedRBMTransformer
 from sk_dbn._activations import make_activation
 from sk_dbn._ops import get_ops
 from sk_dbn._rng import device_draws
-import sk_dbn._semisupervised as semisupervised
 from sk_dbn._semisupervised import (
     PSEUDO_LABEL_ROWS,
     SOFT_TARGETS,
@@ -590,8 +590,7 @@ def test_the_consistency_term_and_its_gradient(weighted, monkeypatch):
     expected = 2 * (wu @ pseudo + wu @ consistency) / wu.sum()
     np.testing.assert_allclose(value, expected, rtol=1e-10)
     # the gradient by central differences, the targets held fixed (Q as above)
-    prediction, rows = SOFT_TARGETS["softmax"]
-    fixed = {"softmax": (lambda ops, Z: Q, rows)}
+    fixed = {"softmax": (lambda ops, Z: Q, SOFT_TARGETS["softmax"][1])}
     monkeypatch.setattr(semisupervised, "SOFT_TARGETS", fixed)
     eps = 1e-6
     for p, g in zip(params, grads):
