@@ -112,18 +112,23 @@ _OUTPUT_FUNCTIONS = {
 }
 
 
-def _softmax_rows(ops, Z, y, delta):
-    # log-sum-exp by hand: scipy's logsumexp costs more in Python overhead
-    # than the arithmetic on these (n, n_classes) arrays
+def softmax_and_logsumexp(ops, Z, delta):
+    """``(log-sum-exp of each row of Z, the softmax of Z written into delta)``:
+    the two halves of a softmax cross-entropy and its gradient."""
+    # by hand: scipy's logsumexp costs more in Python overhead than the
+    # arithmetic on these (n, n_classes) arrays
     xp = ops.xp
     zmax = xp.max(Z, axis=1, keepdims=True)
     delta = ops.subtract(Z, zmax, out=delta)
     delta = ops.exp(delta, out=delta)
     total = xp.sum(delta, axis=1, keepdims=True)
-    losses = (xp.log(total) + zmax)[:, 0] - ops.picked(Z, y)
     delta /= total
-    delta = ops.minus_one_hot(delta, y)
-    return losses, delta
+    return (xp.log(total) + zmax)[:, 0], delta
+
+
+def _softmax_rows(ops, Z, y, delta):
+    lse, delta = softmax_and_logsumexp(ops, Z, delta)
+    return lse - ops.picked(Z, y), ops.minus_one_hot(delta, y)
 
 
 def _logistic_rows(ops, Z, Y, delta):

@@ -59,6 +59,7 @@ from ._network import (
     forward,
     forward_chunked,
     loss_and_gradients,
+    softmax_and_logsumexp,
 )
 from ._ops import numpy_dtype, ops_of, to_device, to_host
 from ._standardize import moments
@@ -101,15 +102,9 @@ def _pseudo_label_logistic(ops, Z, _, delta):
 
 def _soft_target_softmax(ops, Z, Q, delta):
     # cross-entropy against a distribution Q per row: logsumexp(Z) - <Q, Z>
-    xp = ops.xp
-    zmax = xp.max(Z, axis=1, keepdims=True)
-    delta = ops.subtract(Z, zmax, out=delta)
-    delta = ops.exp(delta, out=delta)
-    total = xp.sum(delta, axis=1, keepdims=True)
-    losses = (xp.log(total) + zmax)[:, 0] - ops.rowdot(Q, Z)
-    delta /= total
+    lse, delta = softmax_and_logsumexp(ops, Z, delta)
     delta -= Q
-    return losses, delta
+    return lse - ops.rowdot(Q, Z), delta
 
 
 SOFT_TARGETS = {"softmax": (lambda ops, Z: ops.softmax(Z), _soft_target_softmax),
@@ -267,7 +262,7 @@ class UnlabelledTerm:
         there at ``device_idx``; the factor from the host's bookkeeping."""
         ops = ops_of(self.coefs[0])
         w = None if self.sample_weight is None else self.sample_weight[idx]
-        dw = None if w is None else ops.take(self._device["weight"], device_idx)
+        dw = self._row_weights(device_idx)
         if self.kind == "pseudo_label":
             rows = PSEUDO_LABEL_ROWS["logistic" if self.output == "logistic"
                                      else "softmax"]
@@ -296,29 +291,33 @@ class UnlabelledTerm:
         if alpha == 0.0:
             return 0.0
         idx, device_idx = self._next_rows(rng)
-        loss = self._pseudo_label_term(idx, device_idx, alpha, grads, draws, epoch)
+        # the batch's rows, taken once: the pseudo-label term leaves them as
+        # they are, the consistency term then adds its noise to them
+        batch = self.ws.batch(self.X, device_idx)
+        loss = self._pseudo_label_term(idx, device_idx, batch, alpha, grads,
+                                       draws, epoch)
         if self.noise:
-            loss = loss + self._consistency_term(idx, device_idx, alpha, grads,
+            loss = loss + self._consistency_term(device_idx, batch, alpha, grads,
                                                  draws)
         return loss
 
-    def _pseudo_label_term(self, idx, device_idx, alpha, grads, draws, epoch):
+    def _pseudo_label_term(self, idx, device_idx, batch, alpha, grads, draws,
+                           epoch):
         """Add ``alpha`` times the gradient of the rows' loss against their
         pseudo-labels to ``grads``; return ``alpha`` times that loss."""
         targets, output, weights, factor = self._targets(idx, device_idx, epoch)
         alpha *= factor
         if alpha == 0.0:  # no row of the batch is reached by label spreading
             return 0.0
-        activations, deltas, scratch = self.ws.batch(self.X, device_idx)
-        return self._add_scaled(alpha, grads, activations, deltas, scratch,
-                                targets, output, weights, draws)
+        return self._add_scaled(alpha, grads, *batch, targets, output, weights,
+                                draws)
 
-    def _consistency_term(self, idx, device_idx, alpha, grads, draws):
+    def _consistency_term(self, device_idx, batch, alpha, grads, draws):
         """Add ``alpha`` times the gradient of the consistency loss of the rows
         (their output, held fixed, against the output on the rows plus noise) to
         ``grads``; return ``alpha`` times that loss."""
         ops = ops_of(self.coefs[0])
-        activations, deltas, scratch = self.ws.batch(self.X, device_idx)
+        activations, deltas, scratch = batch
         if not ops.dense(activations[0]):  # sparse rows (numpy only)
             activations[0] = activations[0].toarray()
         output = "logistic" if self.output == "logistic" else "softmax"
@@ -326,13 +325,19 @@ class UnlabelledTerm:
         targets = prediction(ops, forward(activations, self.coefs,
                                           self.intercepts, self.activation,
                                           pre=deltas))
-        noise = draws.normal(self._draw[:idx.shape[0], ...])
+        noise = draws.normal(self._draw[:activations[0].shape[0], ...])
         noise *= self._device["scale"]
         activations[0] += noise
-        weights = None if self.sample_weight is None else ops.take(
-            self._device["weight"], device_idx)
         return self._add_scaled(alpha, grads, activations, deltas, scratch,
-                                targets, rows, weights, draws)
+                                targets, rows, self._row_weights(device_idx),
+                                draws)
+
+    def _row_weights(self, device_idx):
+        """The sample weights of the rows at ``device_idx``, on the device
+        (None for all 1)."""
+        if self.sample_weight is None:
+            return None
+        return ops_of(self.coefs[0]).take(self._device["weight"], device_idx)
 
     def _add_scaled(self, alpha, grads, activations, deltas, scratch, targets,
                     output, weights, draws):

@@ -592,20 +592,8 @@ def test_the_consistency_term_and_its_gradient(weighted, monkeypatch):
     # the gradient by central differences, the targets held fixed (Q as above)
     fixed = {"softmax": (lambda ops, Z: Q, SOFT_TARGETS["softmax"][1])}
     monkeypatch.setattr(semisupervised, "SOFT_TARGETS", fixed)
-    eps = 1e-6
-    for p, g in zip(params, grads):
-        for k in rng.choice(p.size, size=min(p.size, 6), replace=False):
-            flat = p.reshape(-1)
-            old = flat[k]
-            values = []
-            for step in (eps, -eps):
-                flat[k] = old + step
-                values.append(term.add([np.zeros_like(q) for q in params], rng,
-                                       _FixedNoise(E), epoch=0))
-            flat[k] = old
-            np.testing.assert_allclose(g.reshape(-1)[k],
-                                       (values[0] - values[1]) / (2 * eps),
-                                       rtol=1e-5, atol=1e-8)
+    _assert_central_differences(params, grads, rng, lambda: term.add(
+        [np.zeros_like(q) for q in params], rng, _FixedNoise(E), epoch=0))
 
 
 def test_spread_labels_and_their_certainty():
@@ -643,6 +631,23 @@ def _add(term, grads, seed, epoch):
     return term.add(grads, rng, device_draws(rng, term.coefs[0]), epoch=epoch)
 
 
+def _assert_central_differences(params, grads, rng, value, eps=1e-6):
+    """``grads`` match central differences of ``value()`` in up to 6 entries
+    of each of ``params`` (changed in place and restored)."""
+    for p, g in zip(params, grads):
+        for k in rng.choice(p.size, size=min(p.size, 6), replace=False):
+            flat = p.reshape(-1)
+            old = flat[k]
+            values = []
+            for step in (eps, -eps):
+                flat[k] = old + step
+                values.append(value())
+            flat[k] = old
+            np.testing.assert_allclose(g.reshape(-1)[k],
+                                       (values[0] - values[1]) / (2 * eps),
+                                       rtol=1e-5, atol=1e-8)
+
+
 @BOTH
 @pytest.mark.parametrize("weighted", [False, True])
 def test_the_term_and_its_gradient(loss, weighted):
@@ -668,20 +673,8 @@ def test_the_term_and_its_gradient(loss, weighted):
     expected = 2 * np.sum(ww * c * -log_p[np.arange(26), target]) / ww.sum()
     np.testing.assert_allclose(value, expected, rtol=1e-10)
     # the gradient, by central differences (the pseudo-labels held fixed)
-    eps = 1e-6
-    for p, g in zip(params, grads):
-        for k in rng.choice(p.size, size=min(p.size, 6), replace=False):
-            flat = p.reshape(-1)
-            old = flat[k]
-            values = []
-            for step in (eps, -eps):
-                flat[k] = old + step
-                values.append(_add(term, [np.zeros_like(q) for q in params],
-                                   seed=2, epoch=0))
-            flat[k] = old
-            np.testing.assert_allclose(g.reshape(-1)[k],
-                                       (values[0] - values[1]) / (2 * eps),
-                                       rtol=1e-5, atol=1e-8)
+    _assert_central_differences(params, grads, rng, lambda: _add(
+        term, [np.zeros_like(q) for q in params], seed=2, epoch=0))
 
 
 def test_no_weight_no_term():
