@@ -65,9 +65,19 @@ CEILING = {
     "DBNClassifier((256,), activation='relu', init='he_normal')":
         lambda seed: DBNClassifier(activation="relu", init="he_normal",
                                    random_state=seed),
+    "DBNClassifier((1024,), activation='relu', init='he_normal')":
+        lambda seed: DBNClassifier((1024,), activation="relu", init="he_normal",
+                                   random_state=seed),
+    "DBNClassifier((512, 512), activation='relu', init='he_normal', "
+    "dropout=0.3, max_iter=500)":
+        lambda seed: DBNClassifier((512, 512), activation="relu",
+                                   init="he_normal", dropout=0.3, max_iter=500,
+                                   random_state=seed),
     "MLPClassifier((256,))": lambda seed: MLPClassifier(random_state=seed),
 }
-"""Networks fitted on every development-training row, with its label."""
+"""Networks fitted on every development-training row, with its label: the
+default network, the ReLU network of the benchmark's rows, a wider and a deeper
+one with dropout, and scikit-learn's."""
 
 
 def _model(params):
