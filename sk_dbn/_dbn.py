@@ -47,7 +47,7 @@ from ._finetune import (
     stochastic_state,
 )
 from ._initial_weights import check_init, initial_weights
-from ._namespace import check_same_place, data_namespace
+from ._namespace import _is_numpy, check_same_place, data_namespace
 from ._network import (
     check_widths,
     forward_chunked,
@@ -503,8 +503,9 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             X_all, y = validate_data(self, X, y, accept_sparse="csr",
                                      dtype=[xp.float64, xp.float32], reset=first,
                                      multi_output=True, **self._y_checks)
-            if not first:
+            if not first:  # continued on the fitted weights, in their dtype
                 check_same_place(self, X_all, "partial_fit" if incremental else "fit")
+                X_all = ops_of(X_all).astype(X_all, self.coefs_[0].dtype)
             y = to_host(y)  # the labels and targets are handled on the host
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
@@ -1161,8 +1162,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
                 raise ValueError("y has no labelled row to score: all rows are "
                                  f"unlabeled={self.unlabeled!r}.")
             keep = np.flatnonzero(labelled)
-            X = (select_rows(labelled, X)[0] if hasattr(X, "shape")
-                 else _safe_indexing(X, keep))
+            X = (_safe_indexing(X, keep) if _is_numpy(data_namespace(X)[0])
+                 else select_rows(labelled, X)[0])
             y = y[keep]
             if sample_weight is not None:
                 sample_weight = np.asarray(to_host(sample_weight))[keep]

@@ -196,6 +196,10 @@ def test_partial_fit_and_string_labels(dtype, backend, same_draws):
     for _ in range(3):
         host.partial_fit(X, labels, classes=np.unique(labels))
         fitted.partial_fit(Xd, labels, classes=np.unique(labels))
+    # a batch in the other float dtype trains in the model's
+    other = X.astype(np.float32 if dtype == "float64" else np.float64)
+    host.partial_fit(other, labels)
+    fitted.partial_fit(backend(other), labels)
     _compare_networks(host, fitted, dtype, backend)
     pred = fitted.predict(Xd)  # string classes come back as numpy, as labels do
     assert pred.dtype == labels.dtype

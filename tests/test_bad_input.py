@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sk_dbn import DBNClassifier, StackedRBMTransformer
+from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
 from sk_dbn._base import DivergenceError
 from sk_dbn.initializers import INITIALIZERS
 
@@ -363,6 +363,29 @@ def test_model_dtype_wins_at_predict_time():
     assert est32.transform(X).dtype == np.float32
     assert est32.inverse_transform(est32.transform(X).astype(np.float64)).dtype == \
         np.float32
+
+
+@pytest.mark.parametrize("model", ["classifier", "regressor"])
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_training_continues_in_the_model_dtype(model, how):
+    # a float64 model continued on float32 X (or the reverse) trains as on X
+    # cast to its dtype, as MLPClassifier accepts it
+    X, y = _data()
+    make = dbn if model == "classifier" else (
+        lambda: DBNRegressor((H,), init="xavier_uniform", max_iter=3,
+                             random_state=0))
+    for fitted_dtype, other in ((np.float64, np.float32), (np.float32, np.float64)):
+        a, b = (make().fit(X.astype(fitted_dtype), y) for _ in range(2))
+        X_other = X.astype(other)
+        if how == "partial_fit":
+            a.partial_fit(X_other, y)
+            b.partial_fit(X_other.astype(fitted_dtype), y)
+        else:
+            a.set_params(warm_start=True).fit(X_other, y)
+            b.set_params(warm_start=True).fit(X_other.astype(fitted_dtype), y)
+        assert a.coefs_[0].dtype == fitted_dtype
+        for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+            np.testing.assert_array_equal(wa, wb)
 
 
 # ----------------------------------------------------------- magnitudes

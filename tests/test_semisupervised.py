@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 
 import sk_dbn._semisupervised as semisupervised
 from sk_dbn import DBNClassifier, StackedRBMTransformer
@@ -157,6 +157,19 @@ def test_score_leaves_unlabelled_rows_out(data):
                                cv["indices"]["test"]):
         test = test[y_masked[test] != -1]
         assert fold == np.mean(est.predict(X[test]) == y[test])
+
+
+@pytest.mark.parametrize("container", ["dataframe", "list"])
+def test_score_leaves_unlabelled_rows_out_of_any_container(data, container):
+    pd = pytest.importorskip("pandas")
+    X, _, y_masked = data
+    wrap = {"dataframe": pd.DataFrame, "list": lambda a: a.tolist()}[container]
+    est = clf(unlabeled=-1).fit(X, y_masked)
+    assert est.score(wrap(X), y_masked) == est.score(X, y_masked)
+    scores = cross_val_score(clf(unlabeled=-1), wrap(X), y_masked, cv=3,
+                             error_score="raise")
+    np.testing.assert_array_equal(
+        scores, cross_val_score(clf(unlabeled=-1), X, y_masked, cv=3))
 
 
 def test_minus_one_is_an_ordinary_label_by_default(data):
