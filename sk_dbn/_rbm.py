@@ -348,10 +348,11 @@ def new_layer(A, W, *, visible_units, hidden_units, shared_scale=False,
     }
     if gaussian:
         layer["max_sq_norm"] = max_sq_norm(A, standardization(layer))
-    if gaussian and hidden_units == "relu":
-        # > 1: the Gibbs chain v -> max(0, v W) W.T amplifies (see train_layer)
-        layer["initial_gain"] = float(np.linalg.norm(
-            to_host(W).astype(np.float64), 2))
+        if hidden_units == "relu":
+            # > 1: the Gibbs chain v -> max(0, v W) W.T amplifies (see
+            # train_layer)
+            layer["initial_gain"] = float(np.linalg.norm(
+                to_host(W).astype(np.float64), 2))
     else:
         mean = moments(A, sample_weight)["mean"]
         layer["b_visible"] = to_device(
