@@ -3,6 +3,7 @@
 import time
 from numbers import Real
 
+import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -31,7 +32,7 @@ from ._rng import check_generator
 from ._standardize import add_rows
 from ._transaction import TrainingSession, divergence_causes, transaction
 from .initializers import INITIALIZERS, _draw_weights
-from .utils._sklearn import Interval, StrOptions, _fit_context
+from .utils._sklearn import Interval, StrOptions, _fit_context, array_namespace
 
 FIT_ADVICE = "Scale X (e.g. MinMaxScaler) or use visible_units='gaussian'."
 
@@ -548,7 +549,10 @@ class StackedRBMTransformer(
 
 def _read_only(a):
     """A read-only view of ``a``: writing into it would desynchronise the fitted
-    state (``coefs_`` and the training state of the layers)."""
+    state (``coefs_`` and the training state of the layers). Arrays of other
+    namespaces have no read-only flag: a copy of those."""
+    if not isinstance(a, np.ndarray):
+        return array_namespace(a).asarray(a, copy=True)
     view = a.view()
     view.flags.writeable = False
     return view

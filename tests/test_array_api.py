@@ -373,6 +373,10 @@ def test_stack_methods_match_numpy(name, dtype, backend):
     assert tuple(g.shape) == (4, X.shape[1])
     s = moved.sample(2, n_steps=3, random_state=0)
     backend.assert_here(s, dtype)
+    if len(host.coefs_) == 1:  # BernoulliRBM's names, arrays of the namespace
+        for attr in ("components_", "intercept_hidden_", "intercept_visible_"):
+            backend.assert_here(getattr(moved, attr), dtype)
+            _assert_close(getattr(host, attr), getattr(moved, attr), dtype)
     if name == "bernoulli":
         scores = moved.score_samples(Xd)
         backend.assert_here(scores, "float64")
