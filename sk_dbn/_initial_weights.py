@@ -33,7 +33,7 @@ from ._base import (
     select_rows,
     warn,
 )
-from ._ops import numpy_dtype, ops_of, to_device
+from ._ops import numpy_dtype, ops_of, to_device, to_host
 from ._rbm import rbm_to_network
 from ._stacked import StackedRBMTransformer
 from .initializers import _draw_weights, lsuv, orthogonal, xavier_uniform
@@ -159,15 +159,24 @@ def _pretrained_network(rbm_coefs, rbm_intercepts, activation, n_outputs, *, rng
                         like):
     """Hidden layers from RBM weights (copied, see :func:`rbm_to_network`), and a
     ``xavier_uniform`` output layer with zero bias, in the dtype, namespace and
-    on the device of ``like``."""
+    on the device of ``like`` (a stack fitted on another namespace or device
+    is moved there through the host)."""
     coefs, intercepts = rbm_to_network(rbm_coefs, rbm_intercepts, activation)
-    xp = ops_of(like).xp
-    coefs = [xp.astype(W, like.dtype) for W in coefs]
-    intercepts = [xp.astype(b, like.dtype) for b in intercepts]
+    coefs = [_placed_like(W, like) for W in coefs]
+    intercepts = [_placed_like(b, like) for b in intercepts]
     dtype = numpy_dtype(like.dtype)
     W, b = _draw_weights(xavier_uniform, coefs[-1].shape[1], n_outputs, rng=rng,
                          dtype=dtype, layer=len(coefs)), np.zeros(n_outputs, dtype)
     return coefs + [to_device(W, like)], intercepts + [to_device(b, like)]
+
+
+def _placed_like(a, like):
+    """``a`` in the dtype, namespace and on the device of ``like``."""
+    ops = ops_of(like)
+    if ops_of(a) is not ops or str(getattr(a, "device", None)) != str(
+            getattr(like, "device", None)):
+        a = to_device(to_host(a), like)
+    return ops.xp.astype(a, like.dtype)
 
 
 def _moved(coefs, intercepts, like):

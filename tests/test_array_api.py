@@ -388,6 +388,24 @@ def test_stack_methods_match_numpy(name, dtype, backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_a_stack_fitted_elsewhere_initialises_the_network_here(dtype, backend):
+    # pre-trained on one namespace or device, fine-tuned on another: the
+    # network starts from the stack's weights, moved to the data's place
+    X, y = _data(dtype)
+    host_stack = StackedRBMTransformer(12, n_iter=2, random_state=0).fit(X)
+    device_stack = move_estimator_to(host_stack, backend.xp, device=backend.device)
+    for stack, data in ((host_stack, backend(X)), (device_stack, X)):
+        net = DBNClassifier((12,), init=stack, random_state=0).initialize(data, y)
+        for W in net.coefs_ + net.intercepts_:
+            if data is X:
+                assert isinstance(W, np.ndarray) and W.dtype == X.dtype
+            else:
+                backend.assert_here(W, dtype)
+        _assert_close(host_stack.coefs_[0], net.coefs_[0], dtype)
+        _assert_close(host_stack.intercepts_[0], net.intercepts_[0], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_seeded_refits_are_bit_identical(dtype, on_torch):
     """With the torch generator itself: RBM pre-training, dropout, shuffling."""
     torch = on_torch.xp
