@@ -46,8 +46,10 @@ Errors
 ------
 Converting an unfitted estimator raises sklearn's ``NotFittedError``; a hidden
 activation the converter does not know, weights that do not match the
-activation's parameters, or an input of the wrong width raise a
-``ValueError`` that says which.
+activation's parameters, a model fitted on arrays of another library than
+numpy (move it first with ``move_estimator_to(model, numpy)``), or an input of
+the wrong width raise a ``ValueError`` that says which. The graph computes
+with the activation the model was fitted with, as ``predict`` does.
 
 Examples
 --------
@@ -233,6 +235,13 @@ def _check(model):
     """A clear error unless ``model`` is fitted and convertible."""
     check_is_fitted(model, msg="This %(name)s instance is not fitted yet: fit it "
                                "before converting it to ONNX.")
+    if not isinstance(model.coefs_[0], np.ndarray):
+        raise ValueError(
+            f"{type(model).__name__} was fitted on arrays of "
+            f"{type(model.coefs_[0]).__module__.split('.')[0]}: move it to numpy "
+            "before converting it to ONNX, with "
+            "sk_dbn.move_estimator_to(model, numpy)."
+        )
     act = model._hidden_activation()
     name = getattr(act, "name", None)
     if name not in _HIDDEN:

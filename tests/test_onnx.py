@@ -23,7 +23,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from sk_dbn import DBNClassifier, DBNRegressor, StackedRBMTransformer
+from sk_dbn import (
+    DBNClassifier,
+    DBNRegressor,
+    StackedRBMTransformer,
+    move_estimator_to,
+)
 
 skl2onnx = pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -277,6 +282,18 @@ def test_the_export_computes_with_the_fitted_activation():
     labels, proba = run(onx, X)
     np.testing.assert_array_equal(labels, clf.predict(X))
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-7)
+
+
+def test_a_model_of_another_namespace_is_refused_with_the_way_out():
+    torch = pytest.importorskip("torch")
+    X = features(np.float32)
+    reg = fit(regressor("relu", {}), X, X[:, 0])
+    on_torch = move_estimator_to(reg, torch)
+    with pytest.raises(ValueError, match=r"arrays of torch.*move_estimator_to"):
+        to_onnx(on_torch, X)
+    back = move_estimator_to(on_torch, np)
+    np.testing.assert_allclose(run(to_onnx(back, X), X)[0].ravel(), reg.predict(X),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_wrong_input_width_is_refused():
