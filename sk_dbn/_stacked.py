@@ -447,6 +447,7 @@ class StackedRBMTransformer(
         self.visible_units_ = visible_units
         self.reconstruction_error_ = [list(a["errors"]) for a in layers]
         self.n_iter_ = min(len(a["errors"]) for a in layers)
+        self._n_gibbs_calls = 0  # gibbs() draws afresh from each fitted state
 
     # ------------------------------------------------------------ transforming
     def transform(self, X):

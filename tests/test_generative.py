@@ -209,6 +209,8 @@ def test_gibbs_shapes_dtypes_values_and_reproducibility(dtype):
     assert not np.array_equal(first, second)  # fresh numbers every call
     np.testing.assert_array_equal(b.gibbs(X), first)  # and the same sequence
     np.testing.assert_array_equal(b.gibbs(X), second)
+    # a refit starts the sequence again, whatever was called before it
+    np.testing.assert_array_equal(a.fit(X).gibbs(X), first)
 
 
 def test_gibbs_moves_towards_the_model():
