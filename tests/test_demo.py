@@ -613,6 +613,18 @@ def test_plots_without_matplotlib_says_how_to_install_from_the_checkout(
     assert "pip install sk_dbn" not in err
 
 
+def test_plots_into_a_path_that_cannot_be_a_directory_fails_before_the_run(
+        monkeypatch, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    from sk_dbn._demo import cli
+
+    monkeypatch.setattr(cli, "load_data", lambda *a: pytest.fail("the run began"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert cli.main(["--plots", str(blocker / "figs"), "--quick"]) == 2
+    assert "cannot write figures there" in capsys.readouterr().err
+
+
 def test_no_install_instruction_names_a_package_index_release():
     """sk_dbn installs from a checkout: nothing tells a user to
     ``pip install sk_dbn`` (or an extra of it by that name), which would fail."""

@@ -220,6 +220,14 @@ def _run(args):
             print("--plots needs matplotlib: python -m pip install '.[plot]' from "
                   "the checkout, or pip install matplotlib", file=sys.stderr)
             return 2
+        try:  # the directory too: made now, and writable
+            os.makedirs(args.plots, exist_ok=True)
+            if not os.access(args.plots, os.W_OK):
+                raise PermissionError("not writable")
+        except OSError as exc:
+            print(f"--plots {args.plots}: cannot write figures there ({exc})",
+                  file=sys.stderr)
+            return 2
     try:
         data = load_data(args.data)
     except ImportError:
