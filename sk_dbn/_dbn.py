@@ -1051,6 +1051,7 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         if multilabel:
             return self._multilabel_targets(X, y, state, first)
         if classes is not None:
+            classes = to_host(classes)  # labels live on the host
             array = np.asarray(classes)
             if array.ndim != 1 or array.shape[0] == 0:
                 raise ValueError("classes must be a non-empty 1-d array of labels; "

@@ -215,7 +215,7 @@ class GenerativeMixin:
         >>> bool(ll < 0 and err > 0)
         True
         """
-        X = check_predict_input(self, X)
+        X = check_predict_input(self, X, "log_likelihood")
         layer = self._layers[0]
         if (layer["visible_units"], layer["hidden_units"]) != ("bernoulli",
                                                                 "bernoulli"):

@@ -470,7 +470,7 @@ def train_layer(layer, A, n_epochs, *, rng, session, learning_rate, momentum,
     so it can stop the training between epochs.
     """
     W = layer["W"]
-    ws = CDWorkspace(min(batch_size, A.shape[0]), *W.shape, like=W)
+    ws = CDWorkspace(min(int(batch_size), A.shape[0]), *W.shape, like=W)
     draws = device_draws(rng, W)
     rate = learning_rate * learning_rate_factor(layer, ws.H_sample.shape[0])
     probe = probe_rows(layer, A)

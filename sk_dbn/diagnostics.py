@@ -428,7 +428,8 @@ def plot_gradient_norms(estimator, *, ax=None, log_scale=True):
     if norms is None:
         raise TypeError(
             f"{type(estimator).__name__} has no gradient_norms_; plot_gradient_norms "
-            "needs a fitted DBNClassifier."
+            "needs a DBNClassifier or DBNRegressor fitted by 'sgd' or 'adam' "
+            "(L-BFGS records none)."
         )
     norms = np.asarray(norms, dtype=np.float64)
     if norms.shape[0] == 0:

@@ -61,10 +61,21 @@ _TRUNC_STD = float(
 )
 
 
-def _check_shape(fan_in, fan_out):
+def _check_shape(fan_in, fan_out, dtype):
+    """``(fan_in, fan_out)`` as ints; a ``ValueError`` for a size that is not a
+    positive integer or a dtype that is not floating (an integer dtype would
+    truncate the weights to zeros)."""
     for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if not isinstance(value, numbers.Integral) or value < 1:
+        if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+                or value < 1):
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    try:
+        floating = np.dtype(dtype).kind == "f"
+    except TypeError:
+        floating = False
+    if not floating:
+        raise ValueError(f"dtype must be a floating dtype such as np.float32 or "
+                         f"np.float64; got {dtype!r}")
     return int(fan_in), int(fan_out)
 
 
@@ -79,14 +90,14 @@ def _uniform01(shape, rng, dtype):
 
 
 def _normal(fan_in, fan_out, std, random_state, dtype):
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     W = _standard_normal((fan_in, fan_out), check_generator(random_state), dtype)
     W *= W.dtype.type(std)
     return W
 
 
 def _uniform(fan_in, fan_out, limit, random_state, dtype):
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     W = _uniform01((fan_in, fan_out), check_generator(random_state), dtype)
     # u in [0, 1) -> limit * (2u - 1) in [-limit, limit)
     W *= W.dtype.type(2.0 * limit)
@@ -96,7 +107,7 @@ def _uniform(fan_in, fan_out, limit, random_state, dtype):
 
 def _truncated(fan_in, fan_out, factor, random_state, dtype):
     # factor * z, z ~ N(0, 1) with every |z| > 2 redrawn (rejection sampling)
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     rng = check_generator(random_state)
     z = rng.standard_normal(fan_in * fan_out)
     bad = np.flatnonzero(np.abs(z) > _TRUNC)
@@ -126,7 +137,7 @@ def _scaled(fan_in, fan_out, *, scale, mode, distribution, gain, random_state,
     after the square root, so the schemes keep the streams they had when each
     computed ``gain * sqrt(c / n)`` itself.
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     _check_option("mode", mode, modes)
     _check_option("distribution", distribution, _DISTRIBUTIONS)
     n = {"fan_in": fan_in, "fan_out": fan_out,
@@ -168,7 +179,7 @@ def zeros(fan_in, fan_out, *, random_state=None, dtype=np.float64):
     array([[0., 0., 0.],
            [0., 0., 0.]])
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     return np.zeros((fan_in, fan_out), dtype=dtype)
 
 
@@ -198,7 +209,7 @@ def constant(fan_in, fan_out, *, random_state=None, dtype=np.float64, value=0.0)
     >>> constant(1, 2, value=0.5)
     array([[0.5, 0.5]])
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     return np.full((fan_in, fan_out), value, dtype=dtype)
 
 
@@ -528,7 +539,7 @@ def prettytensor_xavier_normal(
     >>> (W.std() / np.sqrt(3 / 800)).round(2)
     np.float64(0.88)
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     std = gain * np.sqrt(3.0 / (fan_in + fan_out))
     return truncated_normal(fan_in, fan_out, random_state=random_state, dtype=dtype,
                             std=std, std_of="parent")
@@ -716,7 +727,7 @@ def orthogonal(fan_in, fan_out, *, random_state=None, dtype=np.float64, gain=1.0
     >>> np.allclose(W @ W.T, np.eye(3))
     True
     """
-    fan_in, fan_out = _check_shape(fan_in, fan_out)
+    fan_in, fan_out = _check_shape(fan_in, fan_out, dtype)
     rng = check_generator(random_state)
     big, small = max(fan_in, fan_out), min(fan_in, fan_out)
     Q, R = np.linalg.qr(rng.standard_normal((big, small)))

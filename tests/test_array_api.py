@@ -206,6 +206,17 @@ def test_partial_fit_and_string_labels(dtype, backend, same_draws):
     assert np.mean(pred == host.predict(X)) > 0.97
 
 
+def test_partial_fit_takes_classes_of_the_namespace(backend):
+    X, y = _data("float64")
+    Xd, yd = backend(X), backend(y)
+    fits = [_classifier("adam").partial_fit(Xd, yd, classes=classes)
+            for classes in (backend(np.unique(y)), np.unique(y))]
+    assert isinstance(fits[0].classes_, np.ndarray)  # labels stay on the host
+    np.testing.assert_array_equal(fits[0].classes_, fits[1].classes_)
+    for wa, wb in zip(fits[0].coefs_, fits[1].coefs_):
+        np.testing.assert_array_equal(to_host(wa), to_host(wb))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("noise", [0.0, 0.5], ids=["", "consistency"])
 @pytest.mark.parametrize("kind", ["label_spreading", "pseudo_label"])
@@ -487,6 +498,11 @@ def test_inputs_of_another_namespace_are_refused(backend):
         stack.transform(X)
     with pytest.raises(ValueError, match="same namespace"):
         stack.inverse_transform(np.zeros((2, 8)))
+    for method, call in (("log_likelihood", lambda: stack.log_likelihood(X)),
+                         ("score_samples", lambda: stack.score_samples(X)),
+                         ("gibbs", lambda: stack.gibbs(X))):
+        with pytest.raises(ValueError, match=rf"\.{method}\(\) must use the same"):
+            call()
 
 
 def test_sparse_and_numpy_inputs_stay_on_numpy():

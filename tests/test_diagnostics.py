@@ -349,6 +349,9 @@ def test_gradient_norms_errors(digits, plt):
     rbm = StackedRBMTransformer((8,), n_iter=1, random_state=0).fit(X)
     with pytest.raises(TypeError, match="gradient_norms_"):
         plot_gradient_norms(rbm)
+    lbfgs = _fitted(digits, solver="lbfgs", max_iter=3)
+    with pytest.raises(TypeError, match="L-BFGS records none"):
+        plot_gradient_norms(lbfgs)
 
 
 def test_rbm_filters(digits, plt):

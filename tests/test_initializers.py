@@ -543,7 +543,15 @@ def test_zeros_and_constant():
     assert np.all(C == -1.5)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5])
+@pytest.mark.parametrize("bad", [np.int64, bool, "U3", object])
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_a_dtype_that_is_not_floating_raises_value_error(name, bad):
+    # an integer dtype would truncate the weights to zeros, a bool one to True
+    with pytest.raises(ValueError, match="dtype must be a floating dtype"):
+        INITIALIZERS[name](4, 3, random_state=0, dtype=bad)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 @pytest.mark.parametrize("name", sorted(INITIALIZERS))
 def test_bad_shape_raises_value_error(name, bad):
     # every scheme validates its shape before using it in a formula

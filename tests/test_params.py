@@ -227,3 +227,11 @@ def test_private_scikit_learn_names_come_through_one_module():
                 if private or any(p.startswith("_") for p in node.module.split(".")):
                     offenders.append(f"{path.relative_to(root)}: {node.module}")
     assert not offenders, offenders
+
+
+def test_a_bool_batch_size_is_the_int_it_equals():
+    # bool is an int to the constraints (and to MLPClassifier): True fits as 1
+    X = load_digits().data[:40] / 16
+    fits = [StackedRBMTransformer((4,), n_iter=1, batch_size=b, random_state=0)
+            .fit(X) for b in (True, 1)]
+    np.testing.assert_array_equal(fits[0].coefs_[0], fits[1].coefs_[0])
