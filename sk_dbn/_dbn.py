@@ -350,8 +350,9 @@ _NOTES_DOC = """\
 
     ``sample_weight`` has ``MLPClassifier``'s meaning: each mini-batch's loss is
     the weighted mean of its rows' losses, and its L2 term is divided by the sum
-    of its weights. Rows of weight zero are dropped before anything else, so
-    they are exactly rows that were never there; an integer weight is, for a
+    of its weights. Rows of weight zero are dropped once their labels are read,
+    so they are exactly rows that were never there but for those labels, which
+    are among ``classes_`` (as in ``MLPClassifier``); an integer weight is, for a
     full-batch fit, exactly the row repeated (for mini-batches, in distribution).
     Pre-training and LSUV use the same weights.
 
@@ -510,19 +511,19 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)
             w_all = check_sample_weight(sample_weight, X_all)
-            n_zero = 0 if w_all is None else int((w_all == 0).sum())
-            if n_zero:  # a row of weight 0 is a row that is not there
-                X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
             state = {} if first else self._continued_state(incremental)
-            y_all = y
-            try:
-                X, y, w = self._labelled(X_all, y, w_all, allow_none=incremental)
-                y = self._validate_targets(X, y, state, first, incremental, classes)
-            except ValueError as exc:
-                if not n_zero:
-                    raise
-                raise ValueError(f"{exc} (That is after leaving out the {n_zero} "
-                                 "rows whose sample_weight is 0.)") from exc
+            X, y_all, w = self._labelled(X_all, y, w_all, allow_none=incremental)
+            y_all = self._validate_targets(X, y_all, state, first, incremental,
+                                           classes)
+            if w_all is not None and not w_all.all():
+                # a row of weight 0 is a row that is not there, but for its
+                # label, which is one of the classes as in scikit-learn
+                X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
+                X, y_all, w = select_rows(w > 0, X, y_all, w)
+                if not (incremental or y_all.shape[0]):
+                    raise ValueError("Every labelled row has sample_weight 0: "
+                                     "there is no row to fine-tune on.")
+            y, y_all = y_all, y  # the targets; every row's labels (or marker)
             if not first and y.shape[0] == 0:
                 return self  # a later partial_fit batch without labels: a no-op
             # one move each to the data's device: targets and weights

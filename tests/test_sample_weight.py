@@ -690,15 +690,30 @@ def test_errors_after_dropping_zero_weight_rows_name_the_weights():
         clf.fit(X, y, sample_weight=w)
 
 
-def test_a_class_whose_rows_all_weigh_zero_is_not_there():
+def test_a_class_whose_rows_all_weigh_zero_is_a_class_never_predicted():
+    # its label still names a class, as in MLPClassifier and LogisticRegression
+    # (predict_proba has the same columns in every cross-validation fold), and
     # the one class left is learnt, as scikit-learn's
     # check_classifiers_one_label_sample_weights asks
     X, targets, _ = data(30)
     y = targets["binary"]
     w = np.where(y == 1, 0.0, 1.0)  # every row of class 1 weighs 0
-    clf = DBNClassifier((4,), init="rbm", max_iter=2).fit(X, y, sample_weight=w)
-    np.testing.assert_array_equal(clf.classes_, [0])
+    clf = DBNClassifier((4,), init="rbm", max_iter=50, random_state=0).fit(
+        X, y, sample_weight=w)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
     np.testing.assert_array_equal(clf.predict(X), np.zeros(30))
+    y3 = np.arange(30) % 3
+    w3 = np.where(y3 == 2, 0.0, 1.0)
+    clf = DBNClassifier((4,), init="xavier_uniform", max_iter=50,
+                        random_state=0).fit(X, y3, sample_weight=w3)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (30, 3)
+    assert 2 not in clf.predict(X)
+    # no labelled row left to fine-tune on: said so
+    partial = np.where(np.arange(30) < 10, y3, -1)
+    with pytest.raises(ValueError, match="Every labelled row has sample_weight 0"):
+        DBNClassifier((4,), unlabeled=-1).fit(
+            X, partial, sample_weight=(partial == -1).astype(float))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
