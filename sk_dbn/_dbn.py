@@ -268,7 +268,8 @@ _INIT_DOC = """\
         features.
 
         ``"zeros"`` (and ``"constant"``) are honest: every hidden unit of a layer
-        starts, and stays, identical -- symmetry is never broken.
+        starts, and stays, identical -- symmetry is never broken (but by
+        ``dropout``, whose masks differ from unit to unit).
     activation : {"logistic", "sigmoid", "tanh", "relu", "leaky_relu", "maxout", \
 "identity"}, default=%(activation)r
         Hidden-layer activation (``"sigmoid"`` is an alias of ``"logistic"``):
@@ -434,7 +435,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
             Training data (float32 is kept float32 throughout).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels or a label indicator matrix for a classifier
-            (rows whose label is ``unlabeled`` only serve pre-training and LSUV),
+            (rows whose label is ``unlabeled`` serve pre-training and LSUV, and
+            fine-tuning through ``unlabeled_loss`` and ``unlabeled_noise``),
             real values for a regressor. As in ``MLPClassifier``, a single class
             fits (:meth:`predict` then returns it, and ``predict_proba`` a
             column of ones), and a ``warm_start`` fit needs the classes of the
@@ -455,7 +457,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
 
         Afterwards the estimator predicts with the initial weights, and
         :func:`sk_dbn.diagnostics.activation_statistics` shows the initial
-        activation distributions. ``n_iter_`` is 0 and ``loss_curve_`` empty.
+        activation distributions. ``n_iter_`` is 0 and ``loss_curve_`` empty
+        (with ``solver="lbfgs"``, which keeps no curves, absent).
 
         Parameters
         ----------
@@ -991,7 +994,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
         The first call initialises the network exactly as :meth:`fit` would (for
         a pre-training ``init``: pre-training on all rows of this first batch,
         unlabelled ones included) and needs ``classes``; later calls only
-        fine-tune, on the labelled rows, keeping the optimiser state.
+        fine-tune, keeping the optimiser state: on the labelled rows, and with
+        ``unlabeled_loss`` on the batch's unlabelled rows too.
 
         A batch without a labelled row (every row ``unlabeled``) fine-tunes
         nothing. As the first call it initialises the network as

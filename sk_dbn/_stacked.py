@@ -147,8 +147,9 @@ class StackedRBMTransformer(
     visible_units_ : str
         The visible units chosen for the first RBM (``"auto"`` resolved).
     n_iter_ : int
-        Epochs each layer was trained for (fewer than ``n_iter`` only when training
-        was interrupted: the minimum over layers).
+        Epochs each layer has been trained for (the minimum over layers):
+        ``n_iter`` after :meth:`fit` (fewer only when training was interrupted),
+        plus one for each :meth:`partial_fit` call since.
     reconstruction_error_ : list of list of float
         Per layer, the mean squared error of the mean-field reconstruction of (up
         to 1000 rows of) that layer's input after each epoch.
