@@ -515,18 +515,19 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
                 y = column_or_1d(y, warn=True)
             w_all = check_sample_weight(sample_weight, X_all)
             state = {} if first else self._continued_state(incremental)
-            X, y_all, w = self._labelled(X_all, y, w_all, allow_none=incremental)
-            y_all = self._validate_targets(X, y_all, state, first, incremental,
-                                           classes)
+            X, targets, w = self._labelled(X_all, y, w_all, allow_none=incremental)
+            targets = self._validate_targets(X, targets, state, first, incremental,
+                                             classes)
             if w_all is not None and not w_all.all():
                 # a row of weight 0 is a row that is not there, but for its
                 # label, which is one of the classes as in scikit-learn
                 X_all, y, w_all = select_rows(w_all > 0, X_all, y, w_all)
-                X, y_all, w = select_rows(w > 0, X, y_all, w)
-                if not (incremental or y_all.shape[0]):
+                X, targets, w = select_rows(w > 0, X, targets, w)
+                if not (incremental or targets.shape[0]):
                     raise ValueError("Every labelled row has sample_weight 0: "
                                      "there is no row to fine-tune on.")
-            y, y_all = y_all, y  # the targets; every row's labels (or marker)
+            # the labelled rows' targets; every row's label (or the marker)
+            y, y_all = targets, y
             if not first and y.shape[0] == 0:
                 return self  # a later partial_fit batch without labels: a no-op
             # one move each to the data's device: targets and weights
