@@ -556,8 +556,7 @@ def test_gaussian_features_with_large_offsets_keep_their_spread(offset, dtype):
     # 1e10 +- 100 and 1e12 +- 100 got scale 1 (a 'constant feature' cutoff at
     # 1e-8 |mean|), and the reconstruction error was 1900-3700, not 0.8. The
     # offset must not matter: the model learns what it learns on centred data.
-    # correlated features (two factors and noise): something to learn, where
-    # independent standardised features are already the model at W = 0
+    # correlated features (two factors and noise): a structure to learn
     rng = np.random.default_rng(0)
     centred = 100.0 * (rng.standard_normal((300, 2)) @ rng.standard_normal((2, 4))
                        + 0.3 * rng.standard_normal((300, 4)))
