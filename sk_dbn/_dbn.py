@@ -677,6 +677,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         if self.validation_scores_ is not None:
             state["validation_scores_"] = list(self.validation_scores_)
         state["_no_improvement_count"] = self._no_improvement_count
+        state["_start_loss"] = getattr(self, "_start_loss", None)
         opt = self._optimizer_state if incremental else None
         state["_optimizer_state"] = None if opt is None else {
             k: copy_arrays(v) if isinstance(v, list) else v for k, v in opt.items()}

@@ -174,7 +174,7 @@ def stochastic_state(n_layers):
             "gradient_norms_": np.empty((0, n_layers), dtype=np.float64),
             "_optimizer_state": None, "validation_scores_": None,
             "best_validation_score_": None, "best_loss_": None,
-            "_no_improvement_count": 0}
+            "_no_improvement_count": 0, "_start_loss": None}
 
 
 STOCHASTIC_STATE = tuple(stochastic_state(1))
@@ -188,10 +188,14 @@ def real_targets(state, y):
 
 def reference_loss(state, y, sample_weight, first_batch_loss):
     """The loss against which an epoch's is judged diverged (times
-    :data:`LOSS_GROWTH`), for the data of this call only.
+    :data:`LOSS_GROWTH`), for the data of this call.
 
-    The largest of 1, the loss of this call's first mini-batch before its
-    update (the network as it starts), and the loss of a network whose outputs
+    The largest of 1, the loss of the first mini-batch before its update of the
+    fit that started the network's training (``state["_start_loss"]``, set here
+    from this call's ``first_batch_loss`` when it is that fit: a ``warm_start``
+    or ``partial_fit`` sequence is judged against the network as it started,
+    so a divergence spread over calls is caught as within one), and the loss of
+    a network whose outputs
     are all 0 on all of ``y`` (for squared error, half the mean squared target:
     targets far from 0 or far apart make a large loss that is not divergence,
     whether they come sorted, at a new scale after ``warm_start``, or growing
@@ -204,7 +208,9 @@ def reference_loss(state, y, sample_weight, first_batch_loss):
     with np.errstate(over="ignore", invalid="ignore"):
         blind, _ = output_loss_delta(zeros, y, None, sample_weight,
                                      state["out_activation_"])
-    return max(1.0, first_batch_loss, report_scale(state, y) * float(blind))
+    if state["_start_loss"] is None:
+        state["_start_loss"] = float(first_batch_loss)
+    return max(1.0, state["_start_loss"], report_scale(state, y) * float(blind))
 
 
 def reset_stopping_state(state, early_stopping):

@@ -21,6 +21,7 @@ from ._base import (
     check_hidden_layer_sizes,
     check_predict_input,
     check_sample_weight,
+    max_abs,
     select_rows,
     warn,
 )
@@ -355,16 +356,23 @@ class StackedRBMTransformer(
                 raise DivergenceError(
                     f"Pre-training diverged in RBM layer {index} at epoch {epoch}: "
                     f"the reconstruction error became {error:.3g}.",
-                    self._divergence_causes(layer, A))
+                    self._divergence_causes(index, layer, A))
             if self.verbose:
                 print(f"[StackedRBMTransformer] layer {index}, epoch {epoch}, "
                       f"reconstruction error = {error:.6f}, "
                       f"{time.time() - start:.2f} s")
             start = time.time()
 
-    def _divergence_causes(self, layer, A):
-        """Why a layer diverged: ``init`` when its weights started too large for
-        a Gaussian-NReLU chain, else the learning rate (and the data's scale)."""
+    def _divergence_causes(self, index, layer, A):
+        """Why layer ``index`` diverged: ``init`` when its weights started too
+        large for a Gaussian-NReLU chain, else the learning rate (and, for the
+        first layer, the data's scale: a higher layer's input ``A`` is the output
+        of the layers below, large only when their weights grew large)."""
+        if index > 0:
+            return [("learning_rate", self.learning_rate,
+                     f"lower learning_rate (the input of layer {index}, the "
+                     "output of the layers below, reached max |h| = "
+                     f"{max_abs(A):.3g})")]
         gain = layer.get("initial_gain", 0.0)
         if gain >= 1:
             return [("init", self.init,

@@ -70,6 +70,19 @@ def test_pre_training_divergence_names_learning_rate(dtype, hidden_units, strict
     _assert_no_nonfinite_weights(est)
 
 
+def test_a_higher_layer_diverging_names_the_learning_rate_not_the_data():
+    # data in [0, 1]: an NReLU first layer grows huge weights unseen by its
+    # bounded reconstruction, and the layer above diverges on its output
+    X = _digits()[0] / 16
+    stack = StackedRBMTransformer((8, 8), hidden_units="relu", learning_rate=1e4,
+                                  n_iter=2, random_state=0)
+    with _runtime_warnings(strict=False):
+        with pytest.raises(ValueError, match="layer 1") as exc:
+            stack.fit(X)
+    assert "learning_rate=10000.0" in str(exc.value)
+    assert "scale of X" not in str(exc.value)
+
+
 def test_pre_training_divergence_in_partial_fit_keeps_the_weights():
     X, _ = _digits()
     est = StackedRBMTransformer((16,), learning_rate=0.01, random_state=0)
@@ -150,6 +163,38 @@ def test_fine_tuning_divergence_in_partial_fit_keeps_the_weights():
     assert clf.n_iter_ == 1
     assert len(clf.loss_curve_) == n_epochs and all(np.isfinite(clf.loss_curve_))
     assert clf.t_ >= t  # samples seen, counted as they go
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_divergence_spread_over_calls_is_caught_as_within_one_fit(how, solver):
+    # each call's loss judged against the network as it started, not against
+    # the loss it has already reached: calls of one epoch diverge where the
+    # epochs of one fit do
+    from sk_dbn import DBNRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 6))
+    y = X @ np.arange(1, 7) + 0.1 * rng.standard_normal(200)
+    params = dict(solver=solver, learning_rate_init=1e3 if solver == "sgd" else 100.0,
+                  random_state=0)
+    with _runtime_warnings(strict=False):
+        with pytest.raises(ValueError, match="diverged at epoch (\\d+)") as fit_exc:
+            DBNRegressor((8,), max_iter=200, **params).fit(X, y)
+        epoch = int(str(fit_exc.value).split("epoch ")[1].split(":")[0])
+        reg = DBNRegressor((8,), max_iter=1, warm_start=True, **params)
+        calls = 0
+        while calls < 200:
+            calls += 1
+            try:
+                reg.partial_fit(X, y) if how == "partial_fit" else reg.fit(X, y)
+            except ValueError as exc:
+                assert "learning_rate_init" in str(exc)
+                break
+        else:
+            pytest.fail("the calls never diverged")
+    assert calls == epoch
+    _assert_no_nonfinite_weights(reg)
 
 
 def _optimizer_arrays(clf):
