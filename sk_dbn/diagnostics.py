@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import make_activation
 from ._base import check_predict_input
+from ._dbn import DBNClassifier, DBNRegressor
 from ._generative import bernoulli_log_likelihood
 from ._network import iter_forward
 from ._stacked import StackedRBMTransformer
@@ -73,18 +74,18 @@ def _hidden_layers(estimator):
     A :class:`~sk_dbn.StackedRBMTransformer` has only hidden layers; a network
     classifier's last layer (the output) is left out.
     """
-    check_is_fitted(estimator, "coefs_")
-    coefs, intercepts = estimator.coefs_, estimator.intercepts_
-    if isinstance(estimator, StackedRBMTransformer):
-        # every layer is a hidden layer
-        return list(coefs), list(intercepts), estimator._hidden_activation()
+    stack = isinstance(estimator, StackedRBMTransformer)
     activation = getattr(estimator, "activation", None)
-    if activation is None:
+    if not stack and activation is None:  # said before any "not fitted"
         raise TypeError(
             f"{type(estimator).__name__} is not supported: expected a DBNClassifier, "
             "a StackedRBMTransformer or an estimator with coefs_, intercepts_ and "
             "activation (such as MLPClassifier)."
         )
+    check_is_fitted(estimator, "coefs_")
+    coefs, intercepts = estimator.coefs_, estimator.intercepts_
+    if stack:  # every layer is a hidden layer
+        return list(coefs), list(intercepts), estimator._hidden_activation()
     if hasattr(estimator, "_hidden_activation"):  # with its slope, its pieces
         activation = estimator._hidden_activation()
     else:
@@ -183,7 +184,8 @@ def activation_statistics(estimator, X, *, saturation_margin=0.01):
     Notes
     -----
     A saturated sigmoid or tanh unit passes almost no gradient back (its
-    derivative is below 0.01), and a dead ReLU unit none at all; a layer whose
+    derivative is below 0.01 for the sigmoid, 0.02 for tanh), and a dead ReLU
+    unit none at all; a layer whose
     outputs all sit near one value (a small ``std``) carries almost no
     information forward. Good initialisations keep every layer away from these
     three states.
@@ -367,7 +369,7 @@ def plot_activation_histograms(
             value_range = (float(low), float(high))
     for i, (ax, A, s) in enumerate(zip(axes, outputs, stats)):
         values = A.ravel()
-        if activation in _RECTIFIED:
+        if activation == "relu":  # the spike at exactly 0 (leaky ReLU has none)
             values = values[~_dead_mask(values, activation)]
         weights = np.full(values.shape[0], 1.0 / A.size)
         ax.hist(values, bins=bins, range=value_range, weights=weights,
@@ -423,6 +425,11 @@ def plot_gradient_norms(estimator, *, ax=None, log_scale=True):
     plt = _pyplot()
     if isinstance(estimator, Pipeline):
         estimator = estimator[-1]
+    if not isinstance(estimator, (DBNClassifier, DBNRegressor)):
+        raise TypeError(
+            f"{type(estimator).__name__} is not supported: plot_gradient_norms "
+            "needs a DBNClassifier or DBNRegressor (or a Pipeline ending in one)."
+        )
     check_is_fitted(estimator, "coefs_")
     norms = getattr(estimator, "gradient_norms_", None)
     if norms is None:
@@ -482,7 +489,8 @@ def _first_layer_weights(estimator):
 
 def plot_rbm_filters(estimator, *, n_filters=64, image_shape=None, fig=None,
                      cmap="RdBu_r"):
-    """Show first-layer weights as images: one tile per hidden unit.
+    """Show first-layer weights as images: one tile per hidden unit (per piece
+    of a maxout unit).
 
     Each hidden unit of the first layer has one weight per input pixel; drawn as
     an image, the weights of a unit pre-trained as an RBM on images look like

@@ -378,3 +378,27 @@ def test_rbm_filters_errors(plt):
         plot_rbm_filters(np.ones((10, 3)), image_shape=(3, 3))
     with pytest.raises(TypeError, match="not supported"):
         plot_rbm_filters("weights")
+
+
+def test_a_fitted_estimator_without_layers_is_refused_as_unsupported(digits, plt):
+    # a TypeError naming what is accepted, not "not fitted yet"
+    X, _ = digits
+    rbm = BernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X)
+    for call in (lambda: activation_statistics(rbm, X),
+                 lambda: plot_activation_histograms(rbm, X),
+                 lambda: plot_gradient_norms(rbm)):
+        with pytest.raises(TypeError, match="is not supported"):
+            call()
+
+
+def test_leaky_relu_histograms_keep_the_negative_outputs(digits, plt):
+    # only ReLU's spike at exactly 0 is left out of the bars
+    X, y = digits
+    clf = DBNClassifier((16,), activation="leaky_relu", negative_slope=0.3,
+                        init="he_normal", random_state=0).initialize(X, y)
+    (ax,) = plot_activation_histograms(clf, X, value_range=(-3.0, 3.0))
+    A = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0) + 0.3 * np.minimum(
+        X @ clf.coefs_[0] + clf.intercepts_[0], 0)
+    left = sum(p.get_height() for p in ax.patches if p.get_x() + p.get_width() <= 0)
+    assert left == pytest.approx(np.mean((A >= -3) & (A < 0)), abs=1e-9)
+    assert left > 0.1
