@@ -56,7 +56,8 @@ for name, params in optimisers.items():
     for label, init in starts.items():
         clf = DBNClassifier(hidden, init=init, unlabeled=-1, unlabeled_loss=None,
                             max_iter=150,
-                            n_iter_no_change=150, batch_size=128, random_state=0,
+                            n_iter_no_change=150,
+                            batch_size=min(128, labelled.size), random_state=0,
                             **params)
         scores[name, label] = clf.fit(X_train, y_partial).score(X_test, y_test)
         print(f"{name:18s} {label:18s} test accuracy {scores[name, label]:.3f}")

@@ -15,9 +15,10 @@ layer.
   until the layers above them have grown their weights.
 * From Xavier weights the gap is two to three decades at first, and closes
   within about twenty epochs.
-* After RBM pre-training the hidden layers already hold useful features: their
-  gradients are within a decade of each other from the first epoch, and the
-  network reaches the best training accuracy of the three in the same budget.
+* After RBM pre-training the hidden layers already hold useful features: the
+  lowest layer's gradient starts less than two decades below the output
+  layer's, and the network reaches the best training accuracy of the three in
+  the same budget.
 """
 
 # %%
