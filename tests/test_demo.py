@@ -625,6 +625,20 @@ def test_plots_into_a_path_that_cannot_be_a_directory_fails_before_the_run(
     assert "cannot write figures there" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--n-jobs", "0"], "--n-jobs 0 runs nothing"),
+    (["--plots", ""], "--plots needs a directory name"),
+    (["--only", "storyline,"], "unknown part(s) ''"),
+])
+def test_bad_option_values_are_one_line_errors(argv, message, capsys):
+    from sk_dbn._demo import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.parse_args(["--quick", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_no_install_instruction_names_a_package_index_release():
     """sk_dbn installs from a checkout: nothing tells a user to
     ``pip install sk_dbn`` (or an extra of it by that name), which would fail."""

@@ -194,13 +194,19 @@ def parse_args(argv):
     parser.add_argument(
         "--n-jobs", type=int, default=None, metavar="N",
         help="parallel worker processes (default: 2, or 1 with --quick, where "
-        "starting workers costs more than it saves; -1 for all cores)",
+        "starting workers costs more than it saves; -1 for all cores, -2 for "
+        "all but one, as in joblib)",
     )
     args = parser.parse_args(argv)
-    unknown = [p for p in args.only if p not in PARTS]
+    unknown = [repr(p) for p in args.only if p not in PARTS]
     if unknown:
         parser.error(f"unknown part(s) {', '.join(unknown)}; choose from "
                      f"{', '.join(PARTS)}")
+    if args.n_jobs == 0:
+        parser.error("--n-jobs 0 runs nothing: give a number of worker "
+                     "processes (1 or more), or -1 for all cores")
+    if args.plots is not None and not args.plots.strip():
+        parser.error("--plots needs a directory name")
     return args
 
 
@@ -238,7 +244,7 @@ def _run(args):
     mode = "quick" if args.quick else "full"
     parts = {name: PARTS[name](mode, data) for name in PARTS if name in args.only}
     n_jobs = args.n_jobs if args.n_jobs is not None else (1 if args.quick else 2)
-    n_jobs = n_jobs if n_jobs > 0 else os.cpu_count()
+    n_jobs = n_jobs if n_jobs > 0 else max(1, os.cpu_count() + 1 + n_jobs)  # joblib
     print(f"sk_dbn {__version__}: what the lecture on weight initialisation "
           "teaches, measured")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(
