@@ -215,14 +215,11 @@ class Cell:
 
 
 def clearly_above(a, b):
-    """Whether cell ``a``'s accuracy is clearly above cell ``b``'s (n/c is below
-    anything that converged)."""
-    if a.all_nc:
-        return False
-    if b.all_nc:
-        return True
-    gap = a.mean - b.mean
-    return gap > MIN_GAP and gap > a.std + b.std
+    """Whether cell ``a``'s accuracy is clearly above cell ``b``'s, by
+    :func:`compare`'s rule (n/c is below anything that converged; between
+    converged cells, a margin beyond :data:`MIN_GAP` and the seeds' spread, with
+    at least two converged seeds each)."""
+    return compare(a, b).kind in ("a", "a only")
 
 
 def clearly_more_accurate(a, b):

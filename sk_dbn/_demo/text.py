@@ -622,7 +622,9 @@ def paper_comparison(table, paper=None):
         if numbers:
             top = max(numbers.values())
             paper_best = [r for r, v in numbers.items() if v == top]
-            ours = best_rows(table.column(column))
+            # the best here among the starts the paper reports
+            ours = best_rows({r: c for r, c in table.column(column).items()
+                              if r in entries})
             best_lines.append(
                 f"{column}: paper's best {_join(paper_best)} ({top}); here "
                 f"{_join(ours) if ours else 'none converges'} — "
