@@ -347,7 +347,7 @@ def test_gradient_norms_errors(digits, plt):
     with pytest.raises(ValueError, match="not been fine-tuned"):
         plot_gradient_norms(_init(digits, "xavier_uniform"))
     rbm = StackedRBMTransformer((8,), n_iter=1, random_state=0).fit(X)
-    with pytest.raises(TypeError, match="gradient_norms_"):
+    with pytest.raises(TypeError, match="needs a DBNClassifier or DBNRegressor"):
         plot_gradient_norms(rbm)
     lbfgs = _fitted(digits, solver="lbfgs", max_iter=3)
     with pytest.raises(TypeError, match="L-BFGS records none"):
