@@ -14,7 +14,7 @@ import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.sparse import issparse
+from scipy.sparse import csr_matrix, issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, r2_score
@@ -385,6 +385,8 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
     output layer and the validation score of early stopping.
     """
 
+    _sparse_labels = False  # a classifier fitted on a sparse label indicator
+
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", POSITIVE_INT],
         "init": [StrOptions(set(INITIALIZERS) | {"lsuv", "rbm"}), callable,
@@ -671,6 +673,7 @@ class _BaseDBN(VersionedStateMixin, BaseEstimator):
         state["coefs_"] = copy_arrays(self.coefs_)
         state["intercepts_"] = copy_arrays(self.intercepts_)
         state["_activation"] = getattr(self, "_activation", self._activation_args())
+        state["_sparse_labels"] = self._sparse_labels
         if not hasattr(self, "loss_curve_"):  # fitted by L-BFGS
             return state
         state["loss_curve_"] = list(self.loss_curve_)
@@ -1077,7 +1080,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             # towards 0 as there, and the class always predicted
             n_out = 1 if labels.shape[0] <= 2 else labels.shape[0]
             state.update(classes_=labels, n_outputs_=n_out,
-                         out_activation_="logistic" if n_out == 1 else "softmax")
+                         out_activation_="logistic" if n_out == 1 else "softmax",
+                         _sparse_labels=False)
         elif classes is not None and not np.array_equal(classes, state["classes_"]):
             raise ValueError(
                 f"classes={classes.tolist()} differ from the classes of "
@@ -1097,9 +1101,9 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
     @staticmethod
     def _multilabel_targets(X, y, state, first):
         n_labels = y.shape[1]
-        if first:
+        if first:  # a sparse indicator is predicted as one (_sparse_labels)
             state.update(classes_=np.arange(n_labels), n_outputs_=n_labels,
-                         out_activation_="logistic")
+                         out_activation_="logistic", _sparse_labels=issparse(y))
         elif n_labels != state["n_outputs_"]:
             raise ValueError(f"y has {n_labels} labels, but the network was "
                              f"fitted on {state['n_outputs_']}.")
@@ -1187,14 +1191,15 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        y : ndarray or sparse matrix of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (the class, always, for a classifier fitted on one
             class), or the predicted indicator matrix of a multilabel
-            classifier.
+            classifier (a CSR matrix when it was fitted on a sparse one, as in
+            ``MLPClassifier``).
         """
         encoded = self._predict_encoded(check_predict_input(self, X))
         if encoded.ndim == 2:
-            return encoded
+            return csr_matrix(to_host(encoded)) if self._sparse_labels else encoded
         if self.classes_.shape[0] == 1:
             encoded = encoded * 0
         return self._labels(encoded)

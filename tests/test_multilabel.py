@@ -255,6 +255,24 @@ def test_a_sparse_indicator_matrix_with_unlabelled_rows():
     assert dense.score(X, masked) == expected
 
 
+def test_a_sparse_indicator_is_predicted_as_one_as_in_mlpclassifier():
+    X, Y = multilabel_data(80)
+    sparse = small().fit(X, sp.csr_matrix(Y))
+    dense = small().fit(X, Y)
+    pred = sparse.predict(X)
+    mlp = MLPClassifier((4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp_pred = mlp.fit(X, sp.csr_matrix(Y)).predict(X)
+    assert sp.issparse(pred) and pred.format == mlp_pred.format == "csr"
+    np.testing.assert_array_equal(pred.toarray(), dense.predict(X))
+    assert isinstance(dense.predict(X), np.ndarray)
+    # the fitted kind of output stays through warm_start, as the binarizer does
+    sparse.set_params(warm_start=True).fit(X, Y)
+    assert sp.issparse(sparse.predict(X))
+    assert sparse.score(X, Y) == accuracy_score(Y, sparse.predict(X).toarray())
+
+
 def test_the_marker_of_a_multilabel_y_must_be_a_number():
     X, Y = multilabel_data(40)
     Y[20:] = -1
