@@ -85,6 +85,14 @@ def _is_marker(y, marker):
     return mask.all(axis=1) if mask.ndim == 2 else mask
 
 
+def _holds(dtype, value):
+    """Whether the bool or integer ``dtype`` has ``value`` among its values."""
+    if dtype.kind == "b":
+        return value in (0, 1)
+    info = np.iinfo(dtype)
+    return float(value).is_integer() and info.min <= value <= info.max
+
+
 def _check_marker(y, marker):
     """A ``ValueError`` naming ``unlabeled`` when ``marker`` (not None) cannot
     mark rows of the labels ``y``.
@@ -123,6 +131,12 @@ def _check_marker(y, marker):
             f"unlabeled={marker!r} is a number, but y holds it as the string "
             f"{str(marker)!r}: those rows would be taken for a class. Use "
             f"unlabeled={str(marker)!r}."
+        )
+    if y.dtype.kind in "biu" and not _holds(y.dtype, marker):
+        raise ValueError(
+            f"unlabeled={marker!r} cannot be held by the labels' dtype "
+            f"({y.dtype}): no row can carry it. Pass y in a dtype that holds it "
+            "(e.g. y.astype(int)), or use a marker it can hold that no class has."
         )
     if y.dtype.kind == "U":
         raise ValueError(
@@ -1066,14 +1080,17 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             if array.ndim != 1 or array.shape[0] == 0:
                 raise ValueError("classes must be a non-empty 1-d array of labels; "
                                  f"got shape {array.shape}.")
-            check_classification_targets(array)  # NaN, inf, continuous values
-            # from the sequence as given, which still knows mixed str and numbers
-            classes = unique_labels(classes)
-            if self.unlabeled is not None:  # the marker is not a class
-                classes = classes[~_is_marker(classes, self.unlabeled)]
-                if classes.shape[0] == 0:
+            if self.unlabeled is not None:  # the marker is not a class: out
+                # first, from the sequence as given, which still knows a number
+                # among strings (as the marker of string labels may be)
+                classes = [c for c in list(classes)
+                           if not bool(np.all(np.asarray(c == self.unlabeled)))]
+                if not classes:
                     raise ValueError(f"classes holds no class: only the marker "
                                      f"unlabeled={self.unlabeled!r}.")
+                array = np.asarray(classes)
+            check_classification_targets(array)  # NaN, inf, continuous values
+            classes = unique_labels(classes)
         if first:
             labels = np.unique(y) if classes is None else classes
             # one class fits, as in MLPClassifier: one logistic unit, trained
@@ -1138,8 +1155,10 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
 
         Rows whose label is ``unlabeled`` have nothing to be compared with and are
         left out, so cross-validation and grid searches on partly labelled data
-        score the labelled rows of each held-out fold. For a multilabel ``y`` it
-        is the subset accuracy (every label of a row right).
+        score the labelled rows of each held-out fold -- with this method, the
+        default ``scoring=None``: a scorer such as ``scoring="accuracy"``
+        compares every row and counts the unlabelled ones as errors. For a
+        multilabel ``y`` it is the subset accuracy (every label of a row right).
 
         Parameters
         ----------

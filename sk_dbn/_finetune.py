@@ -121,11 +121,14 @@ def check_validation_size(n, fraction, min_val):
     than ``min_val`` of them or no training row."""
     n_val = int(np.ceil(fraction * n))
     if n_val < min_val or n - n_val < 1:
+        small = n_val < min_val
         raise ValueError(
-            f"The validation set is too small: early_stopping=True needs at least "
-            f"one training and {min_val} validation row(s); validation_fraction="
-            f"{fraction} of {n} samples gives {n_val} validation rows. Increase "
-            "validation_fraction or the size of your dataset."
+            f"The validation set is too {'small' if small else 'large'}: "
+            f"early_stopping=True needs at least one training and {min_val} "
+            f"validation row(s); validation_fraction={fraction} of {n} samples "
+            f"gives {n_val} validation and {n - n_val} training rows. "
+            f"{'Increase' if small else 'Decrease'} validation_fraction, or give "
+            "more rows."
         )
     return n_val
 

@@ -153,7 +153,7 @@ def test_valid_transformer_init_params_still_fit():
 @pytest.mark.parametrize(("params", "message"), [
     (dict(solver="lbfgs", dropout=0.5), "dropout=0.5 needs a stochastic solver"),
     (dict(early_stopping=True, validation_fraction=0.99),
-     "validation set is too small"),
+     "validation set is too large.*Decrease validation_fraction"),
 ])
 @pytest.mark.parametrize("Network", [DBNClassifier, DBNRegressor])
 def test_parameter_combinations_are_refused_before_pre_training(

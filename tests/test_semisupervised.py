@@ -980,3 +980,24 @@ def test_the_sparse_and_dense_fits_with_noise_are_the_same(data):
     for a, b in zip(dense.coefs_ + dense.intercepts_,
                     sparse.coefs_ + sparse.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_marker_the_labels_dtype_cannot_hold_is_refused():
+    # uint8 stores -1 as 255 and bool has no -1: no row could carry the marker,
+    # and the rows meant as unlabelled would quietly become a class
+    X = np.random.default_rng(0).random((30, 4))
+    for y in (np.arange(30, dtype=np.uint8) % 3, np.arange(30) % 2 == 0):
+        with pytest.raises(ValueError, match="cannot be held by the labels' dtype"):
+            DBNClassifier((4,), unlabeled=-1).fit(X, y)
+
+
+@pytest.mark.parametrize("classes", [
+    np.array(["a", "b", "c", -1], dtype=object), ["a", "b", "c", -1],
+    [-1, "c", "b", "a"]])
+def test_a_number_marker_listed_among_string_classes_is_dropped(classes):
+    X = np.random.default_rng(0).random((30, 4))
+    y = np.array(["a", "b", "c"] * 10, dtype=object)
+    y[::2] = -1  # scikit-learn's semi-supervised convention
+    clf = DBNClassifier((4,), init="xavier_uniform", unlabeled=-1, random_state=0)
+    clf.partial_fit(X, y, classes=classes)
+    assert clf.classes_.tolist() == ["a", "b", "c"]
