@@ -73,14 +73,26 @@ def pseudo_log_likelihood(V, W, b_h, b_v):
 
 
 def ais_betas(n_betas):
-    """``n_betas`` inverse temperatures from 0 to 1, denser near 1 (see
-    :data:`AIS_SEGMENTS`)."""
-    total = sum(n for _, n in AIS_SEGMENTS)
+    """Exactly ``n_betas`` (at least 2) inverse temperatures from 0 to 1, denser
+    near 1 (see :data:`AIS_SEGMENTS`).
+
+    The ``n_betas - 1`` steps are shared among the segments in proportion to
+    theirs, by largest remainder; a segment left without a step is crossed by
+    the next one's first, and the last segment (up to 1) always has one.
+    """
+    sizes = np.array([n for _, n in AIS_SEGMENTS], dtype=np.float64)
+    share = sizes * (n_betas - 1) / sizes.sum()
+    steps = np.floor(share).astype(int)
+    for i in np.argsort(-(share - steps), kind="stable")[:n_betas - 1 - steps.sum()]:
+        steps[i] += 1
+    if steps[-1] == 0:  # the end at 1 needs a step: from the largest segment
+        steps[np.argmax(steps)] -= 1
+        steps[-1] = 1
     betas, low = [np.zeros(1)], 0.0
-    for high, n in AIS_SEGMENTS:
-        k = max(1, round(n * (n_betas - 1) / total))
-        betas.append(np.linspace(low, high, k + 1)[1:])
-        low = high
+    for (high, _), k in zip(AIS_SEGMENTS, steps):
+        if k:
+            betas.append(np.linspace(low, high, k + 1)[1:])
+            low = high
     return np.concatenate(betas)
 
 

@@ -153,7 +153,9 @@ class StackedRBMTransformer(
         plus one for each :meth:`partial_fit` call since.
     reconstruction_error_ : list of list of float
         Per layer, the mean squared error of the mean-field reconstruction of (up
-        to 1000 rows of) that layer's input after each epoch.
+        to 1000 rows of) that layer's input after each epoch; for Gaussian
+        visible units, of the input standardised (1 is the error of
+        reconstructing every row as the mean).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
