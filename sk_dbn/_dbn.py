@@ -1083,8 +1083,8 @@ class DBNClassifier(ClassifierMixin, _BaseDBN):
             if self.unlabeled is not None:  # the marker is not a class: out
                 # first, from the sequence as given, which still knows a number
                 # among strings (as the marker of string labels may be)
-                classes = [c for c in list(classes)
-                           if not bool(np.all(np.asarray(c == self.unlabeled)))]
+                listed = np.array(list(classes), dtype=object)
+                classes = listed[~_is_marker(listed, self.unlabeled)].tolist()
                 if not classes:
                     raise ValueError(f"classes holds no class: only the marker "
                                      f"unlabeled={self.unlabeled!r}.")
