@@ -198,12 +198,11 @@ def reference_loss(state, y, sample_weight, first_batch_loss):
     from this call's ``first_batch_loss`` when it is that fit: a ``warm_start``
     or ``partial_fit`` sequence is judged against the network as it started,
     so a divergence spread over calls is caught as within one), and the loss of
-    a network whose outputs
-    are all 0 on all of ``y`` (for squared error, half the mean squared target:
-    targets far from 0 or far apart make a large loss that is not divergence,
-    whether they come sorted, at a new scale after ``warm_start``, or growing
-    over ``partial_fit`` calls). Infinite when the targets' own loss overflows
-    the dtype.
+    a network whose outputs are all 0 on all of ``y`` (for squared error, half
+    the mean squared target: targets far from 0 or far apart make a large loss
+    that is not divergence, whether they come sorted, at a new scale after
+    ``warm_start``, or growing over ``partial_fit`` calls). Infinite when the
+    targets' own loss overflows the dtype.
     """
     W = state["coefs_"][-1]
     zeros = ops_of(W).zeros((y.shape[0], W.shape[1]), W.dtype,
