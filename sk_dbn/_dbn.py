@@ -31,6 +31,7 @@ from ._base import (
     POSITIVE_INT,
     TrainingInterruptedWarning,
     VersionedStateMixin,
+    all_finite,
     check_hidden_layer_sizes,
     check_predict_input,
     check_sample_weight,
@@ -381,7 +382,12 @@ _NOTES_DOC = """\
     ``TrainingInterruptedWarning``; a second Ctrl-C aborts the fit at once. A
     Ctrl-C during the RBM pre-training of ``init`` keeps the previous model on a
     refit; a first fit is left as :meth:`initialize` leaves it (pre-trained so
-    far, not fine-tuned, ``n_iter_ == 0``), with a warning that says so.
+    far, not fine-tuned, ``n_iter_ == 0``), with a warning that says so. A
+    Ctrl-C arriving after the last mini-batch (as the last epoch is scored)
+    leaves the fit complete, with the warning. Inside a search
+    (``GridSearchCV``, ``cross_validate``) a first Ctrl-C ends only the fit
+    under way, which the search then scores as it stands: press it twice to
+    stop the search.
 """
 
 
@@ -1458,8 +1464,14 @@ class DBNRegressor(RegressorMixin, _BaseDBN):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values (1-D for a single output, as in ``MLPRegressor``).
+            With ``loss="poisson"``, a mean beyond the dtype's range is ``inf``,
+            with a ``RuntimeWarning`` (as ``MLPRegressor``'s overflow warning).
         """
         y = self._predict_values(check_predict_input(self, X), self.out_activation_)
+        if self.out_activation_ == "exp" and not all_finite([y]):
+            warn("predict: some Poisson means overflow to inf (the exp of their "
+                 f"linear predictor is beyond {numpy_dtype(y.dtype)}): those rows "
+                 "lie far outside the training data's scale.", RuntimeWarning)
         return ops_of(y).xp.reshape(y, (-1,)) if y.shape[1] == 1 else y
 
     def score(self, X, y, sample_weight=None):

@@ -17,7 +17,13 @@ import contextlib
 
 import numpy as np
 
-from ._base import DivergenceError, all_finite, max_abs
+from ._base import (
+    DivergenceError,
+    TrainingInterruptedWarning,
+    all_finite,
+    max_abs,
+    warn,
+)
 from ._fpenv import flush_denormals
 from ._interrupt import InterruptGuard, TrainingAborted
 from ._ops import numpy_dtype, to_host
@@ -75,7 +81,14 @@ class TrainingSession:
         return self
 
     def __exit__(self, *exc):
-        return self._stack.__exit__(*exc)
+        # a first Ctrl-C after the last check (in the last epoch's scoring, the
+        # final probes) stopped nothing: the fit is complete, and it says so
+        late = exc[0] is None and self._guard.requested and not self.interrupted
+        suppress = self._stack.__exit__(*exc)
+        if late:
+            warn("Ctrl-C arrived as training ended: the fit is complete and kept.",
+                 TrainingInterruptedWarning)
+        return suppress
 
     def check(self):
         """Stop here (raise ``KeyboardInterrupt``) if Ctrl-C was pressed."""

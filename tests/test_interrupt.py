@@ -296,6 +296,31 @@ def test_sigint_during_pre_training_stops_at_the_batch_boundary(monkeypatch, dat
     assert np.isfinite(est.transform(X)).all()
 
 
+def test_sigint_after_the_last_check_is_reported_not_lost(monkeypatch, data):
+    # Ctrl-C while the last epoch is scored (after its last mini-batch) stops
+    # nothing: the fit completes, keeps every epoch, and says so
+    _needs_main_thread()
+    X, y = data
+    full = classifier(early_stopping=True, max_iter=3).fit(X, y)
+    scores = []
+    original = DBNClassifier._validation_score
+
+    def scored(self, *args, **kwargs):
+        scores.append(1)
+        if len(scores) == 3:  # the last epoch's
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DBNClassifier, "_validation_score", scored)
+    handler = signal.getsignal(signal.SIGINT)
+    clf = classifier(early_stopping=True, max_iter=3)
+    with pytest.warns(TrainingInterruptedWarning, match="as training ended"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    _assert_all_equal(clf.coefs_ + clf.intercepts_, full.coefs_ + full.intercepts_)
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
 def test_sigint_handler_restored_after_normal_and_failed_fits(data):
     _needs_main_thread()
     X, y = data

@@ -260,6 +260,12 @@ def test_poisson_predictions_are_exp_of_the_logits_and_positive():
     assert np.mean((pred - y) ** 2) < 0.8 * np.var(y)
     # far below the data, where a linear output would go negative
     assert (reg.predict(-10 * np.abs(X)) > 0).all()
+    # a ReLU network's mean, far enough out, overflows: inf, said, as
+    # MLPRegressor's overflow warning says it
+    relu = small(loss="poisson", activation="relu", max_iter=20).fit(X, y)
+    far = np.vstack([X * 1e4, -X * 1e4])
+    with pytest.warns(RuntimeWarning, match="Poisson means overflow to inf"):
+        assert np.isinf(relu.predict(far)).any()
 
 
 def test_poisson_refuses_negative_targets():
