@@ -201,13 +201,14 @@ def _mean_gain(results, n, on, off):
     return np.mean(results[on, n][0]) - np.mean(results[off, n][0])
 
 
-def ceiling(X, y, hidden, seeds):
-    """Test accuracies over ``seeds`` of ``DBNClassifier(hidden)`` fitted with
-    every training row labelled."""
+def ceiling(X, y, make, seeds):
+    """Accuracies over ``seeds`` of ``make(seed)`` fitted on the rows
+    :func:`split` trains on, every one labelled, and scored on the rows it
+    holds out."""
     X_train, X_test, y_train, y_test = split(X, y)
     with no_warnings():
-        return [DBNClassifier(hidden, random_state=seed).fit(X_train, y_train)
-                .score(X_test, y_test) for seed in seeds]
+        return [make(seed).fit(X_train, y_train).score(X_test, y_test)
+                for seed in seeds]
 
 
 def _report(title, hidden, counts, n_train, seeds, names, results, top):
@@ -260,7 +261,8 @@ def run(quick=False, repeats=None, threads=None):
         X = X.astype(np.float32)
         counts, n_train, names, results = measure(X, y, HIDDEN[key], fractions,
                                                   seeds)
-        top = ceiling(X, y, HIDDEN[key], seeds)
+        top = ceiling(X, y, lambda seed, hidden=HIDDEN[key]: DBNClassifier(
+            hidden, random_state=seed), seeds)
         parts.append(_report(f"Few labels: {title}", HIDDEN[key], counts, n_train,
                              seeds, names, results, top))
         parts.append(f"_{title}: {time.perf_counter() - start:.0f} s for every "

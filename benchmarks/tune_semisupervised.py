@@ -35,11 +35,17 @@ from ._common import (
     main_for,
     mean_std,
     mnist_sample,
-    no_warnings,
     section,
     table,
 )
-from .bench_semisupervised import DEFAULT_HIDDEN, FRACTIONS, UNLABELED, measure, split
+from .bench_semisupervised import (
+    DEFAULT_HIDDEN,
+    FRACTIONS,
+    UNLABELED,
+    ceiling,
+    measure,
+    split,
+)
 
 SETTINGS = {
     "label_spreading, ramp (10, 60), weight 1 (the defaults)": {},
@@ -110,22 +116,17 @@ def run(quick=False, repeats=None, threads=None):
             "the other 25 % of the training rows (mean ± std over seeds "
             f"{list(seeds)}). Network {DEFAULT_HIDDEN}, everything else at its "
             "defaults.", table(header, rows)))
-        parts.append(_ceiling(title, X_train, y_train, seeds))
+        parts.append(_ceiling(title, X_train, y_train, seeds, n_dev))
     return "\n".join(parts)
 
 
-def _ceiling(title, X_train, y_train, seeds):
+def _ceiling(title, X_train, y_train, seeds, n_dev):
     """The networks fitted on every development-training row, with its label."""
-    X_dev, X_val, y_dev, y_val = split(X_train, y_train)
-    rows = []
-    for name, make in CEILING.items():
-        with no_warnings():
-            scores = [make(seed).fit(X_dev, y_dev).score(X_val, y_val)
-                      for seed in seeds]
-        rows.append([name, mean_std(scores)])
+    rows = [[name, mean_std(ceiling(X_train, y_train, make, seeds))]
+            for name, make in CEILING.items()]
     return section(
         f"Ceiling: {title}",
-        f"The same {X_dev.shape[0]} development-training rows, every one "
+        f"The same {n_dev} development-training rows, every one "
         "labelled; accuracy on the same development-validation rows (mean ± std "
         f"over seeds {list(seeds)}).", table(["network", "accuracy"], rows))
 
