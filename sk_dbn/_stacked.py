@@ -370,11 +370,6 @@ class StackedRBMTransformer(
         large for a Gaussian-NReLU chain, else the learning rate (and, for the
         first layer, the data's scale: a higher layer's input ``A`` is the output
         of the layers below, large only when their weights grew large)."""
-        if index > 0:
-            return [("learning_rate", self.learning_rate,
-                     f"lower learning_rate (the input of layer {index}, the "
-                     "output of the layers below, reached max |h| = "
-                     f"{max_abs(A):.3g})")]
         gain = layer.get("initial_gain", 0.0)
         if gain >= 1:
             return [("init", self.init,
@@ -383,6 +378,11 @@ class StackedRBMTransformer(
                      "largest singular value of W exceeds 1 (it was "
                      f"{gain:.3g}); use a small-scale init such as the default "
                      "'normal'")]
+        if index > 0:
+            return [("learning_rate", self.learning_rate,
+                     f"lower learning_rate (the input of layer {index}, the "
+                     "output of the layers below, reached max |h| = "
+                     f"{max_abs(A):.3g})")]
         return divergence_causes(A, learning_rate=("learning_rate",
                                                    self.learning_rate))
 

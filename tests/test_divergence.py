@@ -14,6 +14,7 @@
 
 import contextlib
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -81,6 +82,14 @@ def test_a_higher_layer_diverging_names_the_learning_rate_not_the_data():
             stack.fit(X)
     assert "learning_rate=10000.0" in str(exc.value)
     assert "scale of X" not in str(exc.value)
+    # a higher Gaussian-NReLU layer whose initial weights amplify: init is named
+    large = StackedRBMTransformer((8, 8), hidden_units="relu", learning_rate=0.01,
+                                  init=partial(normal, std=3.0), n_iter=3,
+                                  random_state=0)
+    with _runtime_warnings(strict=False):
+        with pytest.raises(ValueError, match="layer 1.*Cause: init=") as exc:
+            large.fit(X)
+    assert "too large for Gaussian visible and NReLU hidden" in str(exc.value)
 
 
 def test_pre_training_divergence_in_partial_fit_keeps_the_weights():
